@@ -1,0 +1,130 @@
+//! The only types that cross cores. Everything one shard tells another is a [`BusMsg`] inside a
+//! [`Batch`], sent through the destination's inbox in program order (see `docs/INVARIANTS.md`).
+//!
+//! Ownership: a `BusMsg` is built on the source shard and moved, whole, to the destination; nothing in it
+//! refers back to shard-local state (payloads are `Bytes`, names are owned).
+
+use crate::auth::{AccountId, Auth};
+use bytes::Bytes;
+use std::sync::Arc;
+
+/// Index of a shard, `0..nr_shards`.
+pub type ShardId = u16;
+
+/// The sender id used for messages from outside any shard (signal thread, monitor).
+pub const CONTROL_SRC: ShardId = ShardId::MAX;
+
+/// Everything one source shard produced for one destination during one loop iteration, in order.
+pub struct Batch {
+    pub src_shard: ShardId,
+    pub msgs: Vec<BusMsg>,
+}
+
+pub enum BusMsg {
+    /// Local interest in (account, subject, queue) went 0→1 (`add`) or N→0 on `src_shard`.
+    Interest {
+        account: AccountId,
+        subject: Bytes,
+        queue: Option<Bytes>,
+        add: bool,
+    },
+    /// A message for this shard's local subscribers. See [`Delivery`].
+    Deliver(Delivery),
+    /// Visibility barrier: answer `SyncAck { token }` to the source once everything before it is applied.
+    Sync { token: u64 },
+    SyncAck { token: u64 },
+    /// Process-wide commands (from the signal thread or a reload).
+    Control(Control),
+}
+
+/// One published message delivered to one interested shard (never one per subscriber).
+/// The destination matches `subject` again against its own `local` table of `account`.
+pub struct Delivery {
+    pub account: AccountId,
+    /// subject ‖ reply ‖ headers ‖ payload in one allocation; lengths below.
+    pub data: Bytes,
+    pub subject_len: u32,
+    pub reply_len: u32,
+    /// `None` = a plain PUB; `Some(n)` = HPUB with an n-byte header block (n may be 0).
+    pub headers_len: Option<u32>,
+    /// Deliver to every plain (non-queue) subscription that matches.
+    pub plain: bool,
+    /// Queue groups this shard was chosen for: deliver to exactly one local member of each.
+    pub queues: Vec<Bytes>,
+}
+
+impl Delivery {
+    pub fn new(
+        account: AccountId,
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+    ) -> Delivery {
+        let reply = reply.unwrap_or(b"");
+        let hdr = headers.unwrap_or(b"");
+        let mut v = Vec::with_capacity(subject.len() + reply.len() + hdr.len() + payload.len());
+        v.extend_from_slice(subject);
+        v.extend_from_slice(reply);
+        v.extend_from_slice(hdr);
+        v.extend_from_slice(payload);
+        Delivery {
+            account,
+            data: Bytes::from(v),
+            subject_len: subject.len() as u32,
+            reply_len: reply.len() as u32,
+            headers_len: headers.map(|h| h.len() as u32),
+            plain: false,
+            queues: Vec::new(),
+        }
+    }
+
+    pub fn subject(&self) -> &[u8] {
+        &self.data[..self.subject_len as usize]
+    }
+
+    pub fn reply(&self) -> Option<&[u8]> {
+        let s = self.subject_len as usize;
+        let r = self.reply_len as usize;
+        (r > 0).then(|| &self.data[s..s + r])
+    }
+
+    pub fn headers(&self) -> Option<&[u8]> {
+        let start = (self.subject_len + self.reply_len) as usize;
+        self.headers_len
+            .map(|h| &self.data[start..start + h as usize])
+    }
+
+    pub fn payload(&self) -> &[u8] {
+        let start =
+            (self.subject_len + self.reply_len + self.headers_len.unwrap_or(0)) as usize;
+        &self.data[start..]
+    }
+}
+
+pub enum Control {
+    /// A new compiled configuration: swap it in and re-check live connections.
+    Reload(Arc<crate::server::Runtime>, Arc<Auth>),
+    /// Lame duck mode: stop accepting, tell clients, close them over the period.
+    LameDuck,
+    /// Close every connection and stop the shard.
+    Shutdown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_round_trips_its_parts() {
+        let d = Delivery::new(3, b"foo.bar", Some(b"_INBOX.1"), Some(b"NATS/1.0\r\n\r\n"), b"hi");
+        assert_eq!(d.subject(), b"foo.bar");
+        assert_eq!(d.reply(), Some(&b"_INBOX.1"[..]));
+        assert_eq!(d.headers(), Some(&b"NATS/1.0\r\n\r\n"[..]));
+        assert_eq!(d.payload(), b"hi");
+        let d = Delivery::new(0, b"x", None, None, b"");
+        assert_eq!(d.reply(), None);
+        assert_eq!(d.headers(), None);
+        assert_eq!(d.payload(), b"");
+    }
+}

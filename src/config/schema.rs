@@ -1,0 +1,194 @@
+//! The typed configuration: what the NATS conf (or HCL) file means, after parsing and validation.
+//! CONTRACT between src/config (which produces it) and src/auth + the engine (which consume it).
+//! Field names and types may gain fields; do not rename or remove without telling the lead.
+//! Every field has a default equal to nats-server's default (see nats-behaviour.md §4).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where a value came from, for error messages (`file:line:col`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Span {
+    pub file: PathBuf,
+    pub line: u32,
+    pub col: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `host`/`net`/`listen: host:port`. Default "0.0.0.0".
+    pub host: String,
+    /// `port`/`listen`. Default 4222. -1 = pick a random free port.
+    pub port: i32,
+    pub server_name: Option<String>,
+    /// `http_port` / `monitor_port` / `http: host:port`. None = monitoring off. -1 = random.
+    pub http_host: Option<String>,
+    pub http_port: Option<i32>,
+    pub http_base_path: Option<String>,
+    /// `max_connections`/`max_conn`. Default 65536. `0` in config means -1 = reject every client.
+    pub max_connections: i64,
+    /// `max_subscriptions`/`max_subs`, per connection. 0 = unlimited.
+    pub max_subscriptions: u32,
+    /// Default 1 MiB.
+    pub max_payload: u32,
+    /// Default 64 MiB.
+    pub max_pending: i64,
+    /// Default 4096.
+    pub max_control_line: u32,
+    /// Default 2m.
+    pub ping_interval: Duration,
+    /// Default 2.
+    pub ping_max: u32,
+    /// Default 10s.
+    pub write_deadline: Duration,
+    /// Default 2m / 10s.
+    pub lame_duck_duration: Duration,
+    pub lame_duck_grace_period: Duration,
+    pub debug: bool,
+    pub trace: bool,
+    /// Default true.
+    pub logtime: bool,
+    pub log_file: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub no_auth_user: Option<String>,
+    pub system_account: Option<String>,
+    pub no_system_account: bool,
+    pub disable_sublist_cache: bool,
+    /// Top-level `authorization { ... }`.
+    pub authorization: Option<AuthorizationSpec>,
+    /// `accounts { NAME { ... } }` (or `accounts: [A, B]`), in file order.
+    pub accounts: Vec<AccountSpec>,
+    /// Top-level `mappings` (for the global account `$G`).
+    pub mappings: Vec<MappingSpec>,
+    /// `jetstream` present (accepted with a warning; not implemented).
+    pub jetstream: bool,
+    /// corenats extension `cores: N` (number of shards). None = all CPUs in the affinity mask.
+    pub cores: Option<usize>,
+    /// corenats extension `bus_spin: "20us"`: bounded spin before parking the cross-core inbox. Default 0.
+    pub bus_spin: Duration,
+    /// Default 10000.
+    pub max_closed_clients: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizationSpec {
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub token: Option<String>,
+    /// `timeout` (int/float seconds or duration string). None = default 2s.
+    pub timeout: Option<Duration>,
+    /// `users: [...]` — these land in the global account `$G`.
+    pub users: Vec<UserSpec>,
+    /// `permissions` / `default_permissions` inside `authorization`: defaults for its users.
+    pub default_permissions: Option<PermissionsSpec>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AccountSpec {
+    /// The map key, case-sensitive. `$G` is reserved.
+    pub name: String,
+    pub users: Vec<UserSpec>,
+    pub default_permissions: Option<PermissionsSpec>,
+    pub exports: Vec<ExportSpec>,
+    pub imports: Vec<ImportSpec>,
+    pub mappings: Vec<MappingSpec>,
+    pub limits: AccountLimits,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserSpec {
+    /// `user`/`username`. None for nkey users.
+    pub user: Option<String>,
+    /// `pass`/`password`: plain text or bcrypt (`$2a$`/`$2b$`/`$2x$`/`$2y$`).
+    pub password: Option<String>,
+    /// Public user nkey ('U…').
+    pub nkey: Option<String>,
+    /// `permission|permissions|authorization`. None = use the account's / authorization's default_permissions.
+    pub permissions: Option<PermissionsSpec>,
+    /// `allowed_connection_types|connection_types|clients` (e.g. "STANDARD"). Empty = all.
+    pub allowed_connection_types: Vec<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PermissionsSpec {
+    /// `publish`/`pub`. None = unrestricted.
+    pub publish: Option<SubjectPermSpec>,
+    /// `subscribe`/`sub`. None = unrestricted.
+    pub subscribe: Option<SubjectPermSpec>,
+    /// `allow_responses` / `publish_allow_responses`.
+    pub allow_responses: Option<ResponsePermSpec>,
+}
+
+/// A string, a list, or `{allow, deny}`. A plain string or list means `allow`.
+/// Entries are subjects, or "subject queue" (space-separated) for queue-qualified subscribe entries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubjectPermSpec {
+    /// None = no allow list (everything allowed unless denied). Some(empty) = also unrestricted.
+    pub allow: Option<Vec<String>>,
+    pub deny: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponsePermSpec {
+    /// Default 1; 0 in config = default; negative = unlimited (stored as -1).
+    pub max: i64,
+    /// Default 2m; negative = unlimited (stored as Duration::ZERO meaning no expiry).
+    pub expires: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    Stream,
+    Service,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseType {
+    #[default]
+    Singleton,
+    Stream,
+    Chunked,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExportSpec {
+    pub kind: ExportKind,
+    pub subject: String,
+    /// Empty = public.
+    pub accounts: Vec<String>,
+    pub response_type: ResponseType,
+    /// Default 2m.
+    pub response_threshold: Duration,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportSpec {
+    pub kind: ExportKind,
+    /// The exporting account.
+    pub account: String,
+    pub subject: String,
+    pub to: Option<String>,
+    /// Streams only.
+    pub prefix: Option<String>,
+    pub share: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountLimits {
+    pub max_connections: Option<i64>,
+    pub max_subscriptions: Option<i64>,
+    pub max_payload: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MappingSpec {
+    pub source: String,
+    /// (destination template, weight in percent). A plain mapping is one destination with weight 100.
+    pub destinations: Vec<(String, u8)>,
+    pub span: Span,
+}

@@ -1,0 +1,22 @@
+//! The NATS client wire protocol, as pure code: no I/O, no knowledge of shards or engines,
+//! so every rule can be tested byte by byte, fuzzed and benchmarked alone.
+//!
+//! * [`parser`]: resumable state machine turning read buffers into [`ClientOp`]s;
+//! * [`ops`]: the operations and parse errors it yields;
+//! * [`connect`]: decoding and checking the `CONNECT` JSON;
+//! * [`info`]: the server's `INFO` line;
+//! * [`writer`]: `MSG`/`HMSG`/`PING`/`PONG`/`+OK`/`-ERR`/`INFO` frames appended to a buffer;
+//! * [`errors`]: the table of client-visible `-ERR` texts and Go-style subject quoting.
+
+pub mod connect;
+pub mod errors;
+pub mod info;
+pub mod ops;
+pub mod parser;
+pub mod writer;
+
+pub use connect::{parse_connect, ConnectError, ConnectOptions};
+pub use errors::{go_quote, ProtoErr};
+pub use info::ServerInfo;
+pub use ops::{ClientOp, ParseError, Violation};
+pub use parser::{Parser, State};

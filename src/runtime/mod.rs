@@ -1,0 +1,160 @@
+//! The runtime seam: the only place that names glommio.
+//!
+//! Protocol, subject and auth code never see the executor; the shard code uses the small surface here
+//! (spawn, TCP accept/read/write/shutdown, timers, executor start). A different io_uring driver, or a
+//! fallback where io_uring is blocked, replaces this module and nothing else.
+
+use futures_lite::future::poll_fn;
+use futures_lite::{AsyncRead, AsyncWrite};
+use glommio::net::{TcpListener, TcpStream};
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{FromRawFd, IntoRawFd};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+pub mod checks;
+
+/// Starts a detached task on the current shard (a dropped glommio task would be cancelled).
+pub fn spawn<F: Future<Output = ()> + 'static>(fut: F) {
+    glommio::spawn_local(fut).detach();
+}
+
+pub async fn sleep(d: Duration) {
+    glommio::timer::sleep(d).await;
+}
+
+/// Yields to other tasks on this shard if the executor asks for it.
+pub async fn yield_now() {
+    glommio::yield_if_needed().await;
+}
+
+/// A running shard executor; `join` waits for it to finish.
+pub struct ExecHandle(glommio::ExecutorJoinHandle<()>);
+
+impl ExecHandle {
+    pub fn join(self) {
+        let _ = self.0.join();
+    }
+}
+
+/// Runs `f` on a new thread with a glommio executor pinned to `cpu` (unpinned when `None`), with a
+/// small io_uring buffer (the 10 MiB default is pinned memory a network broker does not use) and an
+/// unbound blocking pool (for bcrypt checks).
+pub fn start_executor<F, Fut>(name: String, cpu: Option<usize>, f: F) -> io::Result<ExecHandle>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let placement = match cpu {
+        Some(c) => glommio::Placement::Fixed(c),
+        None => glommio::Placement::Unbound,
+    };
+    glommio::LocalExecutorBuilder::new(placement)
+        .name(&name)
+        .io_memory(64 << 10)
+        .blocking_thread_pool_placement(glommio::PoolPlacement::Unbound(1))
+        .spawn(f)
+        .map(ExecHandle)
+        .map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// Adopts an already bound and listening socket on the current executor.
+pub fn adopt_listener(sock: socket2::Socket) -> TcpListener {
+    // SAFETY: the fd is a listening TCP socket we own; ownership moves into the listener.
+    unsafe { TcpListener::from_raw_fd(sock.into_raw_fd()) }
+}
+
+pub async fn accept(l: &TcpListener) -> io::Result<Stream> {
+    let s = l.accept().await.map_err(io::Error::from)?;
+    let _ = s.set_nodelay(true);
+    Ok(Stream(Rc::new(RefCell::new(s))))
+}
+
+/// One TCP connection, shared by its reader and writer tasks on the same shard. Each direction has its
+/// own readiness source inside glommio, and the `RefCell` is only borrowed during a synchronous poll.
+#[derive(Clone)]
+pub struct Stream(Rc<RefCell<TcpStream>>);
+
+impl Stream {
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.0.borrow().peer_addr().ok()
+    }
+
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| {
+            let mut s = self.0.borrow_mut();
+            Pin::new(&mut *s).poll_read(cx, buf)
+        })
+        .await
+    }
+
+    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = poll_fn(|cx| {
+                let mut s = self.0.borrow_mut();
+                Pin::new(&mut *s).poll_write(cx, buf)
+            })
+            .await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            buf = &buf[n..];
+        }
+        Ok(())
+    }
+
+    /// Shuts both directions down so a task blocked in `read` wakes with EOF.
+    pub fn shutdown(&self) {
+        let s = self.0.borrow();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&*s);
+        // SAFETY: plain shutdown(2) on a socket fd we own; errors (already closed) are irrelevant.
+        unsafe {
+            libc::shutdown(fd, libc::SHUT_RDWR);
+        }
+    }
+}
+
+/// Runs `fut` for at most `d`; `None` when the time ran out first.
+pub async fn timeout<T>(d: Duration, fut: impl Future<Output = T>) -> Option<T> {
+    futures_lite::future::or(async { Some(fut.await) }, async {
+        sleep(d).await;
+        None
+    })
+    .await
+}
+
+/// Runs a blocking closure on the executor's blocking thread pool (e.g. a bcrypt check).
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    glommio::executor().spawn_blocking(f).await
+}
+
+/// A one-shot, shard-local notification (e.g. "stop accepting"). Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Notify(Rc<RefCell<(bool, Vec<std::task::Waker>)>>);
+
+impl Notify {
+    pub fn notify(&self) {
+        let mut s = self.0.borrow_mut();
+        s.0 = true;
+        for w in s.1.drain(..) {
+            w.wake();
+        }
+    }
+
+    pub async fn wait(&self) {
+        poll_fn(|cx| {
+            let mut s = self.0.borrow_mut();
+            if s.0 {
+                std::task::Poll::Ready(())
+            } else {
+                s.1.push(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+}

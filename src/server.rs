@@ -1,0 +1,270 @@
+//! Boot and process lifecycle: load config → compile auth → bind → start one shard per CPU → signals →
+//! shutdown. Also the process-wide state every shard shares: [`Runtime`] (immutable settings, swapped on
+//! reload) and [`Globals`] (connection counts and ids; touched only at connect/close, never per message).
+
+use crate::auth::{AccountId, Auth};
+use crate::bus::{Bus, Control};
+use crate::config::Config;
+use crate::runtime::{self, checks};
+use crate::shard::{self, Shard};
+use std::collections::HashMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const VERSION: &str = "2.15.1";
+
+/// Settings every shard reads, immutable once built; a reload builds a new one and swaps it in.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub server_id: String,
+    pub server_name: String,
+    /// The host and port clients see in INFO.
+    pub info_host: String,
+    pub port: u16,
+    pub max_payload: u32,
+    pub max_pending: usize,
+    pub max_control_line: u32,
+    pub max_connections: i64,
+    pub max_subscriptions: u32,
+    pub ping_interval: Duration,
+    pub ping_max: u32,
+    pub write_deadline: Duration,
+    pub lame_duck_duration: Duration,
+    pub lame_duck_grace_period: Duration,
+    pub bus_spin: Duration,
+    pub disable_sublist_cache: bool,
+}
+
+impl Runtime {
+    pub fn from_config(cfg: &Config, server_id: &str, port: u16) -> Runtime {
+        Runtime {
+            server_id: server_id.to_string(),
+            server_name: cfg
+                .server_name
+                .clone()
+                .unwrap_or_else(|| server_id.to_string()),
+            info_host: cfg.host.clone(),
+            port,
+            max_payload: cfg.max_payload,
+            max_pending: cfg.max_pending.max(0) as usize,
+            max_control_line: cfg.max_control_line,
+            max_connections: cfg.max_connections,
+            max_subscriptions: cfg.max_subscriptions,
+            ping_interval: cfg.ping_interval,
+            ping_max: cfg.ping_max,
+            write_deadline: cfg.write_deadline,
+            lame_duck_duration: cfg.lame_duck_duration,
+            lame_duck_grace_period: cfg.lame_duck_grace_period,
+            bus_spin: cfg.bus_spin,
+            disable_sublist_cache: cfg.disable_sublist_cache,
+        }
+    }
+}
+
+/// Process-wide counters shared by all shards. Touched at connect and close only.
+#[derive(Default)]
+pub struct Globals {
+    next_cid: AtomicU64,
+    /// Client connections counted against `max_connections`.
+    server_conns: AtomicI64,
+    /// Open connections per account, against the account's `limits.max_connections`.
+    account_conns: Mutex<HashMap<AccountId, i64>>,
+}
+
+impl Globals {
+    pub fn next_cid(&self) -> u64 {
+        self.next_cid.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Counts a new connection unless the server is full (`max < 0` rejects everyone).
+    pub fn try_open_server(&self, max: i64) -> bool {
+        let n = self.server_conns.fetch_add(1, Ordering::AcqRel) + 1;
+        if max < 0 || n > max {
+            self.server_conns.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    pub fn server_closed(&self) {
+        self.server_conns.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    pub fn connections(&self) -> i64 {
+        self.server_conns.load(Ordering::Relaxed)
+    }
+
+    /// Counts a login into `acc` unless its limit is reached.
+    pub fn try_open_account(&self, acc: AccountId, limit: Option<i64>) -> bool {
+        let mut m = self.account_conns.lock().unwrap_or_else(|e| e.into_inner());
+        let n = m.entry(acc).or_insert(0);
+        if let Some(l) = limit {
+            if l >= 0 && *n >= l {
+                return false;
+            }
+        }
+        *n += 1;
+        true
+    }
+
+    pub fn account_closed(&self, acc: AccountId) {
+        let mut m = self.account_conns.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&acc) {
+            *n -= 1;
+        }
+    }
+}
+
+/// What `main` hands over: the loaded configuration plus where it came from.
+pub struct Boot {
+    pub config: Config,
+    pub config_path: Option<PathBuf>,
+    /// Command-line settings re-applied over the file on every reload.
+    pub overrides: Box<dyn Fn(&mut Config) + Send + Sync>,
+}
+
+/// A 56-character server id in nkey style ('N' + base32), as nats-server's.
+pub fn new_server_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut id = String::with_capacity(56);
+    id.push('N');
+    for _ in 0..55 {
+        id.push(ALPHABET[rand::random_range(0..32)] as char);
+    }
+    id
+}
+
+/// The CPUs this process may run on (its affinity mask), limited to `cores` if given.
+fn shard_cpus(cores: Option<usize>) -> Vec<Option<usize>> {
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    let mut cpus: Vec<Option<usize>> = ids.into_iter().map(|c| Some(c.id)).collect();
+    if cpus.is_empty() {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        cpus = (0..n).map(|_| None).collect();
+    }
+    if let Some(n) = cores {
+        cpus.truncate(n.max(1));
+    }
+    cpus
+}
+
+/// Resolves the listen address; checks that the port is free (glommio-style SO_REUSEPORT would silently
+/// share it with another server) and picks a random port for `-1`.
+fn resolve_listen(host: &str, port: i32) -> Result<SocketAddr, String> {
+    let p = if port < 0 { 0 } else { port as u16 };
+    let addr = (host, p)
+        .to_socket_addrs()
+        .map_err(|e| format!("Error resolving listen host {host:?}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("Error resolving listen host {host:?}"))?;
+    let probe = std::net::TcpListener::bind(addr).map_err(|e| {
+        format!("Error listening on port: {host}:{p}, \"listen tcp {host}:{p}: bind: {e}\"")
+    })?;
+    probe
+        .local_addr()
+        .map_err(|e| format!("Error listening on port: {e}"))
+}
+
+fn bind_shard_socket(addr: SocketAddr) -> Result<socket2::Socket, String> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let domain = if addr.is_ipv6() { Domain::IPV6 } else { Domain::IPV4 };
+    let s = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))
+        .map_err(|e| format!("socket: {e}"))?;
+    s.set_reuse_address(true).map_err(|e| e.to_string())?;
+    s.set_reuse_port(true).map_err(|e| e.to_string())?;
+    s.set_nonblocking(true).map_err(|e| e.to_string())?;
+    s.bind(&addr.into())
+        .map_err(|e| format!("Error listening on port: {addr}, \"bind: {e}\""))?;
+    s.listen(1024).map_err(|e| format!("listen: {e}"))?;
+    Ok(s)
+}
+
+/// Starts the server and blocks until it stops. Returns the process exit code.
+pub fn run(boot: Boot) -> Result<(), String> {
+    checks::check_memlock()?;
+    checks::check_io_uring()?;
+    let cfg = boot.config;
+    let auth = Arc::new(Auth::compile(&cfg, None).map_err(|e| e.join("\n"))?);
+    let cpus = shard_cpus(cfg.cores);
+    let nr_shards = cpus.len();
+
+    let probe = resolve_listen(&cfg.host, cfg.port)?;
+    // Bind every shard's socket before starting anything; the probe socket is gone by now.
+    let mut sockets = Vec::with_capacity(nr_shards);
+    for _ in 0..nr_shards {
+        sockets.push(bind_shard_socket(probe)?);
+    }
+    let port = probe.port();
+    let server_id = new_server_id();
+    let rt = Arc::new(Runtime::from_config(&cfg, &server_id, port));
+    let globals = Arc::new(Globals::default());
+
+    tracing::info!("Starting nats-server");
+    tracing::info!("  Version:  {}", VERSION);
+    tracing::info!("  Git:      [corenats {}]", env!("CARGO_PKG_VERSION"));
+    tracing::info!("  Name:     {}", rt.server_name);
+    tracing::info!("  ID:       {}", server_id);
+    if let Some(p) = &boot.config_path {
+        tracing::info!("Using configuration file: {}", p.display());
+    }
+    if cfg.jetstream {
+        tracing::warn!("JetStream is not supported by corenats yet; continuing without it");
+    }
+    tracing::info!("Starting {} shard(s) on CPUs {:?}", nr_shards, cpus);
+    if let Some(pid) = &cfg.pid_file {
+        std::fs::write(pid, std::process::id().to_string())
+            .map_err(|e| format!("Could not write pidfile: {e}"))?;
+    }
+
+    let (bus, inboxes) = Bus::new(nr_shards);
+    let (ready_tx, ready_rx) = crossbeam_channel::bounded::<()>(nr_shards);
+    let mut handles = Vec::with_capacity(nr_shards);
+    for (i, ((cpu, inbox), sock)) in cpus
+        .iter()
+        .copied()
+        .zip(inboxes)
+        .zip(sockets)
+        .enumerate()
+    {
+        let bus = bus.clone();
+        let rt = rt.clone();
+        let auth = auth.clone();
+        let globals = globals.clone();
+        let ready = ready_tx.clone();
+        let h = runtime::start_executor(format!("shard-{i}"), cpu, move || async move {
+            let sh = Shard::new(i as u16, bus, rt, auth, globals);
+            let stop = sh.listener_stop.clone();
+            let sh = Rc::new(RefCell::new(sh));
+            runtime::spawn(shard::listener::accept_task(sh.clone(), sock, stop));
+            runtime::spawn(shard::timers::timers_task(sh.clone()));
+            let _ = ready.send(());
+            shard::inbox::inbox_task(sh.clone(), inbox).await;
+            // Give writers a moment to send what is buffered before the executor ends.
+            runtime::sleep(Duration::from_millis(20)).await;
+        })
+        .map_err(|e| format!("Error starting shard {i} on CPU {cpu:?}: {e}"))?;
+        handles.push(h);
+    }
+    for _ in 0..nr_shards {
+        let _ = ready_rx.recv_timeout(Duration::from_secs(10));
+    }
+    tracing::info!("Listening for client connections on {}:{}", cfg.host, port);
+    tracing::info!("Server is ready");
+
+    crate::signals::spawn(bus.clone(), boot.config_path.clone(), boot.overrides, rt.clone(), auth.clone())?;
+
+    for h in handles {
+        h.join();
+    }
+    if let Some(pid) = &cfg.pid_file {
+        let _ = std::fs::remove_file(pid);
+    }
+    tracing::info!("Server Exiting..");
+    let _ = Control::Shutdown;
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! Per-connection state kept in the shard's slab (`Shard::conns`). The socket itself belongs to the
+//! connection's reader and writer tasks; this struct holds everything other code on the shard may touch
+//! while delivering to the connection: its outbound buffer, its subscriptions, its session.
+//!
+//! Runs on: the owning shard only. Nothing here is `Send`.
+
+use crate::auth::{AccountId, Credentials, Login, Permissions, PubCache, ReplyGrants};
+use crate::protocol::connect::ConnectOptions;
+use slab::Slab;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Instant;
+
+/// Why a connection was closed (for logs and, later, `/connz?state=closed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    ClientClosed,
+    ReadError,
+    WriteError,
+    SlowConsumerPendingBytes,
+    SlowConsumerWriteDeadline,
+    ProtocolViolation,
+    AuthenticationFailure,
+    AuthenticationTimeout,
+    StaleConnection,
+    MaxConnectionsExceeded,
+    MaxPayloadExceeded,
+    AuthenticationExpired,
+    ServerShutdown,
+    LameDuck,
+}
+
+/// One subscription of one connection. Lives in `Conn::subs`; the account's `local` sublist holds a
+/// [`SubRef`] pointing back here.
+pub struct Sub {
+    pub sid: Box<[u8]>,
+    pub subject: Box<[u8]>,
+    pub queue: Option<Box<[u8]>>,
+    /// Messages delivered so far (counts toward `max`).
+    pub delivered: u64,
+    /// Auto-unsubscribe after this many deliveries in total.
+    pub max: Option<u64>,
+    /// A wildcard subscription that overlaps a subscribe-deny entry: check each delivery.
+    pub filter_deny: bool,
+}
+
+/// What the account sublists store for a client subscription: slab keys of the connection and of the sub.
+/// Valid while the connection is open: closing a connection removes all its `SubRef`s first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubRef {
+    pub conn: u32,
+    pub sub: u32,
+}
+
+/// The connection's session state once CONNECT has been handled.
+#[derive(Default)]
+pub struct Session {
+    pub verbose: bool,
+    pub pedantic: bool,
+    pub echo: bool,
+    pub headers: bool,
+    pub no_responders: bool,
+    pub protocol: i64,
+    pub name: Option<String>,
+    pub lang: Option<String>,
+    pub version: Option<String>,
+}
+
+impl Session {
+    /// nats-server's defaults before (or without) a CONNECT: verbose and pedantic on, echo on.
+    pub fn defaults() -> Session {
+        Session {
+            verbose: true,
+            pedantic: true,
+            echo: true,
+            ..Session::default()
+        }
+    }
+
+    pub fn from_connect(c: &ConnectOptions) -> Session {
+        Session {
+            verbose: c.verbose,
+            pedantic: c.pedantic,
+            echo: c.echo,
+            headers: c.headers,
+            no_responders: c.no_responders,
+            protocol: c.protocol,
+            name: c.name.clone(),
+            lang: c.lang.clone(),
+            version: c.version.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Accepted; waiting for CONNECT (auth required) or any op (no auth).
+    New,
+    /// Authenticated (or no auth required) and processing ops.
+    Open,
+    /// Closing: the writer sends what is buffered, then the socket is shut down.
+    Closing,
+}
+
+/// Per-connection traffic counters (plain integers: only the owning shard writes them).
+#[derive(Default, Clone, Copy)]
+pub struct ConnStats {
+    pub in_msgs: u64,
+    pub in_bytes: u64,
+    pub out_msgs: u64,
+    pub out_bytes: u64,
+}
+
+pub struct Conn {
+    /// Server-wide unique client id.
+    pub cid: u64,
+    pub peer: Option<SocketAddr>,
+    pub phase: Phase,
+    pub close_reason: Option<CloseReason>,
+    pub started: Instant,
+    pub session: Session,
+    /// Account the connection lives in (0 = `$G` until login).
+    pub account: AccountId,
+    pub login: Option<Login>,
+    /// Credentials from CONNECT, kept to re-check the login on reload.
+    pub creds: Option<Credentials>,
+    /// The login's compiled permissions; `None` = unrestricted.
+    pub perms: Option<Arc<Permissions>>,
+    /// Bounded cache of publish verdicts (see `auth::PubCache`).
+    pub pub_cache: PubCache,
+    /// Temporary publish rights granted by `allow_responses`.
+    pub reply_grants: ReplyGrants,
+    /// The nonce sent in INFO (nkey logins sign it).
+    pub nonce: Option<String>,
+    /// Subscriptions by slab key; `sids` maps the client's sid to that key.
+    pub subs: Slab<Sub>,
+    pub sids: HashMap<Box<[u8]>, usize>,
+    /// Bytes waiting for the writer task. Bound: `max_pending` (over it the connection is a slow consumer).
+    pub out: Vec<u8>,
+    /// Bytes the writer task is writing right now (they count toward `max_pending` too).
+    pub in_flight: usize,
+    /// The writer task's waker while it waits for data.
+    pub writer_waker: Option<Waker>,
+    /// Already queued in the shard's `touched` list for this batch.
+    pub touched: bool,
+    /// This connection sent interest to other shards since its last barrier (PONG / verbose +OK waits).
+    pub needs_barrier: bool,
+    /// The post-CONNECT INFO (protocol 1) is sent after the first PONG.
+    pub sent_connect_info: bool,
+    /// Keep-alive: PINGs sent without a PONG, when the next PING is due, last client activity.
+    pub pings_out: u32,
+    pub next_ping: Instant,
+    pub last_activity: Instant,
+    /// Authentication deadline while in `Phase::New` (None when no auth is required).
+    pub auth_deadline: Option<Instant>,
+    /// Effective per-connection limits (server limits lowered by account limits after login).
+    pub max_payload: u32,
+    pub max_subs: u32,
+    /// Set when the reader should stop after the current op (its max_payload changed, etc.).
+    pub stats: ConnStats,
+    /// Counted against the server's `max_connections` (released on close).
+    pub counted_server: bool,
+    /// Tasks still running for this connection (reader, writer); the last one to finish frees the slot.
+    pub tasks: u8,
+}
+
+impl Conn {
+    pub fn is_open(&self) -> bool {
+        self.phase != Phase::Closing
+    }
+
+    pub fn pending_bytes(&self) -> usize {
+        self.out.len() + self.in_flight
+    }
+
+    /// Wakes the writer task if it is waiting.
+    pub fn wake_writer(&mut self) {
+        if let Some(w) = self.writer_waker.take() {
+            w.wake();
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The inbox task: applies what other shards sent, in their program order, then parks on the bell.
+//!
+//! Interest changes update the `remote` tables, deliveries are matched against the `local` tables,
+//! `Sync` is answered with `SyncAck` (everything before it from that shard is applied by then), and
+//! control messages reload, drain or stop the shard.
+
+use super::conn::{CloseReason, Phase};
+use super::{Shard, ShardRef};
+use crate::bus::{Batch, BusMsg, Control, Inbox, CONTROL_SRC};
+use crate::runtime;
+use futures_lite::future::poll_fn;
+use std::time::{Duration, Instant};
+
+/// Batches applied before letting connection tasks run.
+const BATCHES_PER_TURN: usize = 64;
+
+pub async fn inbox_task(shard: ShardRef, inbox: Inbox) {
+    let spin = shard.borrow().rt.bus_spin;
+    loop {
+        let mut got = 0;
+        while got < BATCHES_PER_TURN {
+            let Some(batch) = inbox.try_recv() else {
+                break;
+            };
+            got += 1;
+            shard.borrow_mut().on_batch(batch);
+        }
+        if got > 0 {
+            let stop = {
+                let mut sh = shard.borrow_mut();
+                sh.end_batch();
+                sh.stopped
+            };
+            if stop {
+                break;
+            }
+            runtime::yield_now().await;
+            continue;
+        }
+        if shard.borrow().stopped {
+            break;
+        }
+        // Optional bounded spin: trades idle CPU for a cheaper hop (trading deployments).
+        if !spin.is_zero() {
+            let t = Instant::now();
+            while t.elapsed() < spin && inbox.rx.is_empty() {
+                std::hint::spin_loop();
+            }
+            if !inbox.rx.is_empty() {
+                continue;
+            }
+        }
+        // A full destination inbox: retry soon instead of parking for good.
+        if shard.borrow().outbox.stalled() {
+            let clear = shard.borrow_mut().outbox.drain_backlog();
+            if !clear {
+                runtime::sleep(Duration::from_micros(100)).await;
+            }
+            continue;
+        }
+        poll_fn(|cx| inbox.bell.poll_park(cx, || !inbox.rx.is_empty())).await;
+    }
+}
+
+impl Shard {
+    /// Applies one batch from `batch.src_shard`. Runs on: the destination shard.
+    pub fn on_batch(&mut self, batch: Batch) {
+        let src = batch.src_shard;
+        for msg in batch.msgs {
+            match msg {
+                BusMsg::Interest {
+                    account,
+                    subject,
+                    queue,
+                    add,
+                } => {
+                    let t = self.tables(account);
+                    if add {
+                        let _ = t.remote.insert(&subject, queue.as_deref(), src);
+                    } else {
+                        t.remote.remove(&subject, queue.as_deref(), &src);
+                    }
+                }
+                BusMsg::Deliver(d) => self.on_delivery(d),
+                BusMsg::Sync { token } => {
+                    if src != CONTROL_SRC {
+                        self.outbox.push(src, BusMsg::SyncAck { token });
+                    }
+                }
+                BusMsg::SyncAck { token } => {
+                    if let Some((left, waker)) = self.barriers.get_mut(&token) {
+                        *left = left.saturating_sub(1);
+                        if *left == 0 {
+                            if let Some(w) = waker.take() {
+                                w.wake();
+                            }
+                        }
+                    }
+                }
+                BusMsg::Control(c) => self.on_control(c),
+            }
+        }
+    }
+
+    fn on_control(&mut self, c: Control) {
+        match c {
+            Control::Reload(rt, auth) => self.reload(rt, auth),
+            Control::LameDuck => {
+                self.start_lame_duck();
+                let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+                for k in keys {
+                    let proto1 = self.conns[k].session.protocol >= 1
+                        && self.conns[k].phase == Phase::Open;
+                    if proto1 {
+                        let info = self.info_json(k, false);
+                        self.send_raw(k, &info);
+                    }
+                }
+            }
+            Control::Shutdown => {
+                self.draining = true;
+                self.stopped = true;
+                self.listener_stop.notify();
+                let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+                for k in keys {
+                    self.close_conn(k, CloseReason::ServerShutdown);
+                }
+            }
+        }
+    }
+}

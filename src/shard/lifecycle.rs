@@ -1,0 +1,167 @@
+//! Shard lifecycle beyond single connections: configuration reload and lame-duck mode.
+
+use super::conn::{CloseReason, Phase};
+use super::Shard;
+use crate::auth::{Auth, Recheck};
+use crate::protocol::errors::ProtoErr;
+use crate::server::Runtime;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Lame duck: after the grace period, close the shard's clients evenly over the rest of the duration.
+pub struct LameDuck {
+    pub started: Instant,
+    /// Connections open when closing began (the spread is computed from it).
+    pub initial: Option<usize>,
+    pub closed: usize,
+}
+
+impl Shard {
+    pub fn start_lame_duck(&mut self) {
+        self.draining = true;
+        self.listener_stop.notify();
+        if self.lame_duck.is_none() {
+            self.lame_duck = Some(LameDuck {
+                started: Instant::now(),
+                initial: None,
+                closed: 0,
+            });
+        }
+    }
+
+    /// Called on every housekeeping tick.
+    pub fn lame_duck_tick(&mut self, now: Instant) {
+        let Some(ld) = &mut self.lame_duck else {
+            return;
+        };
+        let grace = self.rt.lame_duck_grace_period;
+        let total = self.rt.lame_duck_duration.saturating_sub(grace);
+        let since = now.duration_since(ld.started);
+        if since < grace {
+            return;
+        }
+        let initial = *ld.initial.get_or_insert(self.conns.len());
+        let elapsed = since - grace;
+        let due = if total.is_zero() || elapsed >= total {
+            usize::MAX
+        } else {
+            ((initial as u128 * elapsed.as_millis()) / total.as_millis().max(1)) as usize + 1
+        };
+        let mut to_close = due.saturating_sub(ld.closed);
+        let keys: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.phase != Phase::Closing)
+            .map(|(k, _)| k)
+            .collect();
+        let mut closed = 0;
+        for k in keys {
+            if to_close == 0 {
+                break;
+            }
+            self.close_conn(k, CloseReason::LameDuck);
+            to_close -= 1;
+            closed += 1;
+        }
+        if let Some(ld) = &mut self.lame_duck {
+            ld.closed += closed;
+        }
+        if self.conns.iter().all(|(_, c)| c.phase == Phase::Closing) && elapsed >= total {
+            self.stopped = true;
+        }
+    }
+
+    /// A new configuration: swap it in and re-check every live connection against the new users and
+    /// permissions. Removed users are closed silently; changed credentials get `Authorization Violation`;
+    /// subscriptions no longer allowed are removed with the `(sid "n")` error.
+    pub fn reload(&mut self, rt: Arc<Runtime>, auth: Arc<Auth>) {
+        self.rt = rt;
+        self.auth = auth;
+        self.ensure_accounts();
+        let keys: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.phase == Phase::Open)
+            .map(|(k, _)| k)
+            .collect();
+        for k in keys {
+            let verdict = {
+                let c = &self.conns[k];
+                match (&c.login, &c.creds) {
+                    (Some(login), Some(creds)) => Some(self.auth.recheck(
+                        login,
+                        creds,
+                        c.nonce.as_deref().map(str::as_bytes),
+                    )),
+                    (Some(login), None) => Some(self.auth.recheck(
+                        login,
+                        &Default::default(),
+                        None,
+                    )),
+                    _ => None,
+                }
+            };
+            match verdict {
+                None => {}
+                Some(Recheck::Removed) => self.close_conn(k, CloseReason::AuthenticationExpired),
+                Some(Recheck::CredentialsChanged) => {
+                    self.send_err(k, &ProtoErr::AuthViolation);
+                    self.close_conn(k, CloseReason::AuthenticationFailure);
+                }
+                Some(Recheck::Keep(login)) => self.relogin(k, login),
+            }
+        }
+        self.end_batch();
+    }
+
+    /// Applies new permissions to a connection that keeps its login; drops subscriptions they forbid.
+    fn relogin(&mut self, k: usize, login: crate::auth::Login) {
+        let same_account = self.conns[k].account == login.account;
+        if !same_account {
+            self.remove_all_subs(k);
+        }
+        let perms = login.permissions.clone();
+        {
+            let c = &mut self.conns[k];
+            c.account = login.account;
+            c.perms = perms.clone();
+            c.pub_cache = crate::auth::PubCache::new();
+            c.login = Some(login);
+        }
+        let Some(p) = perms else {
+            return;
+        };
+        let revoked: Vec<(usize, Vec<u8>, Option<Vec<u8>>, Vec<u8>)> = self.conns[k]
+            .subs
+            .iter()
+            .filter(|(_, s)| {
+                p.can_subscribe(&s.subject, s.queue.as_deref()) == crate::auth::SubVerdict::Denied
+            })
+            .map(|(i, s)| {
+                (
+                    i,
+                    s.subject.to_vec(),
+                    s.queue.as_ref().map(|q| q.to_vec()),
+                    s.sid.to_vec(),
+                )
+            })
+            .collect();
+        for (idx, subject, queue, sid) in revoked {
+            self.remove_sub(k, idx);
+            self.send_err(
+                k,
+                &ProtoErr::SubRevoked {
+                    subject,
+                    queue,
+                    sid,
+                },
+            );
+        }
+        // Re-evaluate delivery-time deny filters for the remaining subscriptions.
+        let c = &mut self.conns[k];
+        for (_, s) in c.subs.iter_mut() {
+            s.filter_deny =
+                p.can_subscribe(&s.subject, s.queue.as_deref()) == crate::auth::SubVerdict::AllowedFilterDeny;
+        }
+    }
+}

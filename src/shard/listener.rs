@@ -1,0 +1,33 @@
+//! Accepting: one SO_REUSEPORT listener per shard, created by `server` before the shards start (so a busy
+//! port fails the whole start instead of silently sharing it), adopted here on the shard's executor.
+//! Each accepted connection lives on this shard for life: a reader task and a writer task.
+
+use super::reader::reader_task;
+use super::writer::writer_task;
+use super::ShardRef;
+use crate::runtime::{self, Notify};
+
+pub async fn accept_task(shard: ShardRef, sock: socket2::Socket, stop: Notify) {
+    let listener = runtime::adopt_listener(sock);
+    loop {
+        let next = futures_lite::future::or(async { Some(runtime::accept(&listener).await) }, async {
+            stop.wait().await;
+            None
+        })
+        .await;
+        let stream = match next {
+            None => break,
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                tracing::error!("Error accepting client connection: {e}");
+                runtime::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let key = shard.borrow_mut().new_conn(&stream);
+        shard.borrow_mut().end_batch();
+        runtime::spawn(reader_task(shard.clone(), key, stream.clone()));
+        runtime::spawn(writer_task(shard.clone(), key, stream));
+    }
+    drop(listener);
+}

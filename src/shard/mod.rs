@@ -1,0 +1,163 @@
+//! A shard: one pinned executor's share of the server. It owns its connections, its per-account
+//! subscription tables and its outbox; nothing here is shared with another core (see `docs/INVARIANTS.md`).
+//!
+//! Files, in pipeline order: `listener` (accept) → `reader` (read + parse + dispatch ops) → `session`
+//! (CONNECT, auth, PING) / `subscribe` (SUB, UNSUB, interest) / `publish` (permit, match, fan out) →
+//! `inbox` (what other shards sent) → `writer` (outbound buffers, flush, slow consumers); `timers` runs
+//! keep-alive and auth deadlines.
+
+pub mod conn;
+pub mod inbox;
+pub mod lifecycle;
+pub mod listener;
+pub mod publish;
+pub mod reader;
+pub mod session;
+pub mod subscribe;
+pub mod timers;
+pub mod writer;
+
+use crate::auth::{AccountId, Auth};
+use crate::bus::{Bus, Outbox, ShardId};
+use crate::server::{Globals, Runtime};
+use crate::subject::Sublist;
+use bytes::Bytes;
+use conn::{Conn, SubRef};
+use slab::Slab;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Key of a connection in `Shard::conns`.
+pub type ConnKey = usize;
+
+/// The shard's tables for one account.
+pub struct AccountTables {
+    /// This shard's client subscriptions (plain and queue). The only truth about who is subscribed here.
+    pub local: Sublist<SubRef>,
+    /// Which OTHER shards have interest in which (subject, queue): one entry per shard per key.
+    pub remote: Sublist<ShardId>,
+    /// Local subscription count per (subject, queue), to announce only 0→1 and N→0 to other shards.
+    /// Bound: one entry per distinct local subscription key.
+    pub interest: HashMap<(Bytes, Option<Bytes>), u32>,
+}
+
+impl AccountTables {
+    fn new(cache: bool) -> AccountTables {
+        let cap = if cache { 1024 } else { 0 };
+        AccountTables {
+            local: Sublist::with_cache_capacity(cap),
+            remote: Sublist::with_cache_capacity(cap),
+            interest: HashMap::new(),
+        }
+    }
+}
+
+/// Per-shard counters (plain integers; the monitor asks the shard for them by message).
+#[derive(Default, Clone, Copy, Debug)]
+pub struct ShardStats {
+    pub in_msgs: u64,
+    pub in_bytes: u64,
+    pub out_msgs: u64,
+    pub out_bytes: u64,
+    pub slow_consumers: u64,
+    pub total_connections: u64,
+}
+
+/// Everything one shard owns. Lives in an `Rc<RefCell<_>>` shared by the shard's tasks; a borrow is never
+/// held across an `.await`.
+pub struct Shard {
+    pub id: ShardId,
+    pub nr_shards: usize,
+    pub rt: Arc<Runtime>,
+    pub auth: Arc<Auth>,
+    pub globals: Arc<Globals>,
+    pub conns: Slab<Conn>,
+    /// Indexed by `AccountId`; grown on reload when accounts are added.
+    pub accounts: Vec<AccountTables>,
+    pub outbox: Outbox,
+    /// Connections with new outbound bytes in this batch; flushed (writer woken) once at its end.
+    pub touched: Vec<ConnKey>,
+    /// Visibility barriers in progress: token → acks still missing, and the waiting task.
+    pub barriers: HashMap<u64, (usize, Option<std::task::Waker>)>,
+    pub next_token: u64,
+    pub stats: ShardStats,
+    /// Set once lame duck / shutdown starts: the listener stops accepting.
+    pub draining: bool,
+    /// Set when the shard is done: its tasks exit and the executor ends.
+    pub stopped: bool,
+    /// Tells the accept task to stop.
+    pub listener_stop: crate::runtime::Notify,
+    /// Lame-duck schedule, once started.
+    pub lame_duck: Option<lifecycle::LameDuck>,
+    /// Scratch: per-destination shard marks for one publish (reused to avoid allocation).
+    pub(crate) fanout: publish::Fanout,
+}
+
+pub type ShardRef = Rc<RefCell<Shard>>;
+
+impl Shard {
+    pub fn new(
+        id: ShardId,
+        bus: Bus,
+        rt: Arc<Runtime>,
+        auth: Arc<Auth>,
+        globals: Arc<Globals>,
+    ) -> Shard {
+        let nr_shards = bus.nr_shards();
+        let mut s = Shard {
+            id,
+            nr_shards,
+            rt,
+            auth,
+            globals,
+            conns: Slab::new(),
+            accounts: Vec::new(),
+            outbox: Outbox::new(id, bus),
+            touched: Vec::new(),
+            barriers: HashMap::new(),
+            next_token: 1,
+            stats: ShardStats::default(),
+            draining: false,
+            stopped: false,
+            listener_stop: crate::runtime::Notify::default(),
+            lame_duck: None,
+            fanout: publish::Fanout::new(nr_shards),
+        };
+        s.ensure_accounts();
+        s
+    }
+
+    /// Grows the account tables to cover every account id of the current `Auth`.
+    pub fn ensure_accounts(&mut self) {
+        let n = self.auth.accounts.len().max(1);
+        let cache = !self.rt.disable_sublist_cache;
+        while self.accounts.len() < n {
+            self.accounts.push(AccountTables::new(cache));
+        }
+    }
+
+    pub fn tables(&mut self, acc: AccountId) -> &mut AccountTables {
+        let i = acc as usize;
+        if i >= self.accounts.len() {
+            let cache = !self.rt.disable_sublist_cache;
+            while self.accounts.len() <= i {
+                self.accounts.push(AccountTables::new(cache));
+            }
+        }
+        &mut self.accounts[i]
+    }
+
+    /// End of a read batch (or an inbox batch): wake the writers of touched connections once each and send
+    /// one bus batch per destination shard.
+    pub fn end_batch(&mut self) {
+        for key in std::mem::take(&mut self.touched) {
+            if let Some(c) = self.conns.get_mut(key) {
+                c.touched = false;
+                c.wake_writer();
+            }
+        }
+        self.outbox.flush();
+    }
+}

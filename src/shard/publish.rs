@@ -1,0 +1,301 @@
+//! The publish path (the hot path): permit → match locally → one delivery per interested shard.
+//!
+//! 1. Permission check on the publishing shard before any other work (bounded per-connection cache).
+//! 2. Match the account's `local` table and append MSG/HMSG frames to the subscribers' buffers.
+//! 3. Match the account's `remote` table and send ONE `Delivery` per interested shard, which matches
+//!    again against its own `local` table (`Shard::on_delivery`).
+//! Queue groups span shards: for each group the publishing shard picks one shard among those holding
+//! members (this one included), and that shard picks one member.
+
+use super::conn::{Phase, SubRef};
+use super::reader::Flow;
+use super::{ConnKey, Shard};
+use crate::auth::AccountId;
+use crate::bus::{BusMsg, Delivery, ShardId};
+use crate::protocol::errors::ProtoErr;
+use crate::protocol::writer as w;
+use crate::subject::{self, QueueGroup};
+use bytes::Bytes;
+use std::time::Instant;
+
+/// Reply prefixes a client may not use (service-import replies, JetStream acks, gateway replies).
+const RESERVED_REPLY_PREFIXES: [&[u8]; 3] = [b"_R_.", b"$JS.ACK.", b"$GNR."];
+
+/// Scratch space for one publish's cross-shard fan-out, reused between publishes (no allocation once warm).
+pub struct Fanout {
+    /// Per destination shard: deliver to its plain subscribers.
+    plain: Vec<bool>,
+    /// Per destination shard: queue groups it was chosen for.
+    queues: Vec<Vec<Bytes>>,
+    /// Destinations marked in this publish.
+    dsts: Vec<ShardId>,
+    /// xorshift state for queue member choice (not security relevant).
+    rng: u64,
+}
+
+impl Fanout {
+    pub fn new(nr_shards: usize) -> Fanout {
+        Fanout {
+            plain: vec![false; nr_shards],
+            queues: vec![Vec::new(); nr_shards],
+            dsts: Vec::new(),
+            rng: 0x9E37_79B9_7F4A_7C15 ^ (nr_shards as u64),
+        }
+    }
+
+    #[inline]
+    fn mark(&mut self, dst: ShardId) {
+        let d = dst as usize;
+        if !self.plain[d] && self.queues[d].is_empty() {
+            self.dsts.push(dst);
+        }
+    }
+
+    #[inline]
+    pub fn pick(&mut self, n: usize) -> usize {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        (x % n as u64) as usize
+    }
+}
+
+impl Shard {
+    /// `PUB`/`HPUB` from connection `key`.
+    pub fn op_pub(
+        &mut self,
+        key: ConnKey,
+        subj: &[u8],
+        reply: Option<&[u8]>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+    ) -> Flow {
+        let Some(c) = self.conns.get_mut(key) else {
+            return Flow::Close;
+        };
+        let size = payload.len() + headers.map_or(0, |h| h.len());
+        c.stats.in_msgs += 1;
+        c.stats.in_bytes += size as u64;
+        self.stats.in_msgs += 1;
+        self.stats.in_bytes += size as u64;
+        let c = &mut self.conns[key];
+        if c.session.pedantic && !subject::is_valid_literal_subject(subj) {
+            // nats-server reports it and still delivers the message.
+            self.send_err(key, &ProtoErr::InvalidPublishSubject);
+        }
+        let c = &mut self.conns[key];
+        if let Some(p) = &c.perms {
+            let mut ok = c.pub_cache.check(p, subj);
+            if !ok && p.has_responses().is_some() {
+                ok = c.reply_grants.consume(subj, Instant::now());
+            }
+            if !ok {
+                let label = c.login.as_ref().map(|l| l.label.clone()).unwrap_or_default();
+                tracing::error!(cid = c.cid, user = %label, "Publish Violation - Subject {:?}", String::from_utf8_lossy(subj));
+                self.send_err(key, &ProtoErr::PubViolation(subj.to_vec()));
+                return Flow::Continue;
+            }
+        }
+        if let Some(r) = reply {
+            if RESERVED_REPLY_PREFIXES.iter().any(|p| r.starts_with(p)) {
+                self.send_err(key, &ProtoErr::PubReplyViolation(r.to_vec()));
+                return Flow::Continue;
+            }
+        }
+        let c = &mut self.conns[key];
+        if c.session.verbose {
+            c.out.extend_from_slice(w::OK);
+            self.touch(key);
+        }
+        let acc = self.conns[key].account;
+        let reached = self.route(Some(key), acc, subj, reply, headers, payload);
+        if !reached && reply.is_some() {
+            self.no_responders(key, subj, reply.unwrap_or_default());
+        }
+        Flow::Continue
+    }
+
+    /// Delivers a message published in `acc` to every local subscriber and to every interested shard.
+    /// `src` is the publishing connection (for `echo:false`), if it is on this shard.
+    /// Returns true when anyone (local or another shard) was interested.
+    pub fn route(
+        &mut self,
+        src: Option<ConnKey>,
+        acc: AccountId,
+        subj: &[u8],
+        reply: Option<&[u8]>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+    ) -> bool {
+        let no_echo = src
+            .and_then(|k| self.conns.get(k))
+            .map(|c| !c.session.echo)
+            .unwrap_or(false);
+        let skip = |r: &SubRef| no_echo && Some(r.conn as usize) == src;
+        let mut reached = false;
+
+        let local = self.tables(acc).local.matches(subj);
+        for r in local.plain.iter() {
+            if !skip(r) {
+                reached |= self.deliver(*r, subj, reply, headers, payload);
+            }
+        }
+
+        let remote = if self.nr_shards > 1 {
+            Some(self.tables(acc).remote.matches(subj))
+        } else {
+            None
+        };
+        let mut fan = std::mem::replace(&mut self.fanout, Fanout::new(0));
+        if let Some(remote) = &remote {
+            for &dst in remote.plain.iter() {
+                fan.mark(dst);
+                fan.plain[dst as usize] = true;
+            }
+        }
+
+        // Queue groups: exactly one member of each group, across all shards.
+        for g in local.queues.iter() {
+            let eligible = g.members.iter().filter(|r| !skip(r)).count();
+            let remote_g = remote.as_ref().and_then(|rm| find_group(&rm.queues, &g.name));
+            let nr_remote = remote_g.map_or(0, |rg| rg.members.len());
+            let nr_local = usize::from(eligible > 0);
+            if nr_local + nr_remote == 0 {
+                continue;
+            }
+            let choice = fan.pick(nr_local + nr_remote);
+            if choice < nr_local {
+                let nth = fan.pick(eligible);
+                if let Some(m) = g.members.iter().filter(|r| !skip(r)).nth(nth).copied() {
+                    reached |= self.deliver(m, subj, reply, headers, payload);
+                }
+            } else if let Some(rg) = remote_g {
+                let dst = rg.members[choice - nr_local];
+                fan.mark(dst);
+                fan.queues[dst as usize].push(Bytes::copy_from_slice(&g.name));
+            }
+        }
+        if let Some(remote) = &remote {
+            for rg in remote.queues.iter() {
+                if find_group(&local.queues, &rg.name).is_some() || rg.members.is_empty() {
+                    continue;
+                }
+                let dst = rg.members[fan.pick(rg.members.len())];
+                fan.mark(dst);
+                fan.queues[dst as usize].push(Bytes::copy_from_slice(&rg.name));
+            }
+        }
+
+        // One delivery per interested shard.
+        for dst in std::mem::take(&mut fan.dsts) {
+            let d = dst as usize;
+            let mut del = Delivery::new(acc, subj, reply, headers, payload);
+            del.plain = std::mem::take(&mut fan.plain[d]);
+            del.queues = std::mem::take(&mut fan.queues[d]);
+            self.outbox.push(dst, BusMsg::Deliver(del));
+            reached = true;
+        }
+        self.fanout = fan;
+        reached
+    }
+
+    /// A message from another shard: match again locally and deliver.
+    pub fn on_delivery(&mut self, d: Delivery) {
+        let subj = d.subject();
+        let local = self.tables(d.account).local.matches(subj);
+        if d.plain {
+            for r in local.plain.iter() {
+                self.deliver(*r, subj, d.reply(), d.headers(), d.payload());
+            }
+        }
+        for q in d.queues.iter() {
+            if let Some(g) = find_group(&local.queues, q) {
+                if g.members.is_empty() {
+                    continue;
+                }
+                let m = g.members[self.fanout.pick(g.members.len())];
+                self.deliver(m, subj, d.reply(), d.headers(), d.payload());
+            }
+        }
+    }
+
+    /// Appends one MSG/HMSG for subscription `r`. Returns false when the connection or sub is gone or the
+    /// delivery is filtered by a subscribe-deny rule.
+    pub fn deliver(
+        &mut self,
+        r: SubRef,
+        subj: &[u8],
+        reply: Option<&[u8]>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+    ) -> bool {
+        let key = r.conn as usize;
+        let Some(c) = self.conns.get_mut(key) else {
+            return false;
+        };
+        if c.phase == Phase::Closing {
+            return false;
+        }
+        let Some(sub) = c.subs.get_mut(r.sub as usize) else {
+            return false;
+        };
+        if sub.filter_deny {
+            if let Some(p) = &c.perms {
+                if !p.deliver_allowed(subj) {
+                    return false;
+                }
+            }
+        }
+        let size = payload.len() + headers.map_or(0, |h| h.len());
+        match headers {
+            Some(h) if c.session.headers => {
+                w::write_hmsg(&mut c.out, subj, &sub.sid, reply, h, payload)
+            }
+            _ => w::write_msg(&mut c.out, subj, &sub.sid, reply, payload),
+        }
+        sub.delivered += 1;
+        let done = sub.max.is_some_and(|m| sub.delivered >= m);
+        if let (Some(rp), Some(p)) = (reply, &c.perms) {
+            if p.has_responses().is_some() {
+                c.reply_grants.grant(rp, Instant::now(), p);
+            }
+        }
+        c.stats.out_msgs += 1;
+        c.stats.out_bytes += size as u64;
+        self.stats.out_msgs += 1;
+        self.stats.out_bytes += size as u64;
+        self.touch(key);
+        if done {
+            self.remove_sub(key, r.sub as usize);
+        }
+        self.check_pending(key);
+        true
+    }
+
+    /// No one was interested in a request: answer the requester with a 503 status, when it asked for
+    /// no-responders and holds a subscription on the reply subject.
+    fn no_responders(&mut self, key: ConnKey, subj: &[u8], reply: &[u8]) {
+        let Some(c) = self.conns.get(key) else {
+            return;
+        };
+        if !c.session.no_responders || !c.session.headers {
+            return;
+        }
+        let acc = c.account;
+        let m = self.tables(acc).local.matches(reply);
+        let Some(r) = m.plain.iter().find(|r| r.conn as usize == key).copied() else {
+            return;
+        };
+        let mut hdr = Vec::with_capacity(48 + subj.len());
+        hdr.extend_from_slice(b"NATS/1.0 503\r\nNats-Subject: ");
+        hdr.extend_from_slice(subj);
+        hdr.extend_from_slice(b"\r\n\r\n");
+        self.deliver(r, reply, None, Some(&hdr), b"");
+    }
+}
+
+fn find_group<'a, T>(groups: &'a [QueueGroup<T>], name: &[u8]) -> Option<&'a QueueGroup<T>> {
+    groups.iter().find(|g| &*g.name == name)
+}

@@ -1,0 +1,276 @@
+//! The reader task of one connection: read → parse → dispatch each op → end the batch (flush once).
+//!
+//! The parser is resumable, so an op may span reads. Ops are dispatched with the shard borrowed; anything
+//! that must wait (the visibility barrier before a PONG, a login that checks a bcrypt hash) returns a
+//! [`Flow`] that this task awaits with the borrow released, then resumes parsing where it stopped.
+
+use super::conn::{CloseReason, Phase};
+use super::{ConnKey, Shard, ShardRef};
+use crate::protocol::connect::ConnectOptions;
+use crate::protocol::errors::ProtoErr;
+use crate::protocol::{ClientOp, ParseError, Parser};
+use crate::protocol::writer as w;
+use crate::runtime::{self, Stream};
+use futures_lite::future::poll_fn;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+/// Read buffer size per connection.
+const READ_BUF: usize = 32 * 1024;
+
+/// What the reader does after dispatching one op.
+pub enum Flow {
+    Continue,
+    /// The connection is closing; stop reading.
+    Close,
+    /// Wait until every other shard has applied this connection's interest changes, then send `After`.
+    Barrier(After),
+    /// Authenticate (possibly slow: bcrypt) off the shard, then finish the CONNECT.
+    Login(Box<ConnectOptions>),
+}
+
+/// The reply that waits for a visibility barrier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum After {
+    Pong,
+    Ok,
+}
+
+pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
+    let (max_cl, mut max_payload) = {
+        let sh = shard.borrow();
+        (sh.rt.max_control_line as usize, sh.rt.max_payload as usize)
+    };
+    let mut parser = Parser::new(max_cl, max_payload);
+    let mut buf = vec![0u8; READ_BUF];
+    'conn: loop {
+        // Backpressure: while another shard's inbox is full, stop reading publishers.
+        loop {
+            let stalled = !shard.borrow_mut().outbox.drain_backlog();
+            if !stalled {
+                break;
+            }
+            runtime::sleep(Duration::from_micros(50)).await;
+        }
+        let n = match stream.read(&mut buf).await {
+            Ok(0) => {
+                close(&shard, key, CloseReason::ClientClosed);
+                break;
+            }
+            Ok(n) => n,
+            Err(_) => {
+                close(&shard, key, CloseReason::ReadError);
+                break;
+            }
+        };
+        let mut pos = 0;
+        loop {
+            let flow = {
+                let mut sh = shard.borrow_mut();
+                let Some(c) = sh.conns.get_mut(key) else {
+                    break 'conn;
+                };
+                if c.phase == Phase::Closing {
+                    sh.end_batch();
+                    break 'conn;
+                }
+                c.last_activity = Instant::now();
+                if c.max_payload as usize != max_payload {
+                    max_payload = c.max_payload as usize;
+                    parser.set_max_payload(max_payload);
+                }
+                match parser.parse(&buf[..n], &mut pos) {
+                    Ok(Some(op)) => sh.dispatch(key, op),
+                    Ok(None) => break,
+                    Err(e) => {
+                        sh.parse_error(key, e);
+                        Flow::Close
+                    }
+                }
+            };
+            match flow {
+                Flow::Continue => {}
+                Flow::Close => {
+                    shard.borrow_mut().end_batch();
+                    break 'conn;
+                }
+                Flow::Barrier(after) => {
+                    barrier(&shard, key).await;
+                    shard.borrow_mut().send_after(key, after);
+                }
+                Flow::Login(opts) => {
+                    let pending = shard.borrow_mut().prepare_login(key, &opts);
+                    let verdict = match pending {
+                        Some(job) => Some(runtime::blocking(job).await),
+                        None => None,
+                    };
+                    let f = shard.borrow_mut().finish_login(key, &opts, verdict);
+                    match f {
+                        Flow::Close => {
+                            shard.borrow_mut().end_batch();
+                            break 'conn;
+                        }
+                        Flow::Barrier(after) => {
+                            barrier(&shard, key).await;
+                            shard.borrow_mut().send_after(key, after);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        shard.borrow_mut().end_batch();
+        runtime::yield_now().await;
+    }
+    shard.borrow_mut().task_done(key);
+}
+
+fn close(shard: &ShardRef, key: ConnKey, reason: CloseReason) {
+    let mut sh = shard.borrow_mut();
+    sh.close_conn(key, reason);
+    sh.end_batch();
+}
+
+/// The visibility barrier: when this connection announced interest to other shards since its last
+/// barrier, send `Sync` to every other shard (behind those announcements, FIFO) and wait for all acks.
+pub async fn barrier(shard: &ShardRef, key: ConnKey) {
+    let token = {
+        let mut sh = shard.borrow_mut();
+        let multi = sh.nr_shards > 1;
+        let Some(c) = sh.conns.get_mut(key) else {
+            return;
+        };
+        if !c.needs_barrier || !multi {
+            c.needs_barrier = false;
+            return;
+        }
+        c.needs_barrier = false;
+        let token = sh.next_token;
+        sh.next_token += 1;
+        let others = sh.nr_shards - 1;
+        sh.barriers.insert(token, (others, None));
+        for dst in 0..sh.nr_shards as u16 {
+            if dst != sh.id {
+                sh.outbox.push(dst, crate::bus::BusMsg::Sync { token });
+            }
+        }
+        sh.end_batch();
+        token
+    };
+    poll_fn(|cx| {
+        let mut sh = shard.borrow_mut();
+        match sh.barriers.get_mut(&token) {
+            Some((0, _)) | None => {
+                sh.barriers.remove(&token);
+                Poll::Ready(())
+            }
+            Some((_, waker)) => {
+                *waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+impl Shard {
+    /// Routes one parsed op. Runs on: the owning shard, with the shard borrowed.
+    pub fn dispatch(&mut self, key: ConnKey, op: ClientOp<'_>) -> Flow {
+        let Some(c) = self.conns.get(key) else {
+            return Flow::Close;
+        };
+        if c.phase == Phase::New {
+            match op {
+                ClientOp::Connect { json } => return self.op_connect(key, json),
+                _ => {
+                    if let Some(f) = self.implicit_login(key) {
+                        return f;
+                    }
+                }
+            }
+        }
+        match op {
+            ClientOp::Connect { json } => self.op_connect(key, json),
+            ClientOp::Pub {
+                subject,
+                reply,
+                payload,
+            } => self.op_pub(key, subject, reply, None, payload),
+            ClientOp::HPub {
+                subject,
+                reply,
+                headers,
+                payload,
+            } => {
+                if !self.conns[key].session.headers {
+                    tracing::debug!(cid = self.conns[key].cid, "message headers not supported");
+                    self.close_conn(key, CloseReason::ProtocolViolation);
+                    return Flow::Close;
+                }
+                self.op_pub(key, subject, reply, Some(headers), payload)
+            }
+            ClientOp::Sub {
+                subject,
+                queue,
+                sid,
+            } => self.op_sub(key, subject, queue, sid),
+            ClientOp::Unsub { sid, max } => self.op_unsub(key, sid, max),
+            ClientOp::Ping => {
+                if self.conns[key].needs_barrier && self.nr_shards > 1 {
+                    Flow::Barrier(After::Pong)
+                } else {
+                    self.send_after(key, After::Pong);
+                    Flow::Continue
+                }
+            }
+            ClientOp::Pong => {
+                if let Some(c) = self.conns.get_mut(key) {
+                    c.pings_out = 0;
+                }
+                Flow::Continue
+            }
+            ClientOp::Ok | ClientOp::Info => Flow::Continue,
+            ClientOp::Err => {
+                self.close_conn(key, CloseReason::ClientClosed);
+                Flow::Close
+            }
+        }
+    }
+
+    /// Sends the reply that waited for a barrier.
+    pub fn send_after(&mut self, key: ConnKey, after: After) {
+        match after {
+            After::Ok => self.send_raw(key, w::OK),
+            After::Pong => {
+                self.send_raw(key, w::PONG);
+                self.maybe_connect_info(key);
+            }
+        }
+    }
+
+    /// A parse error: the documented `-ERR` (or none, for argument errors) and a close.
+    pub fn parse_error(&mut self, key: ConnKey, e: ParseError) {
+        let err = match e {
+            ParseError::UnknownOp => Some(ProtoErr::UnknownOp),
+            ParseError::MaxControlLine => Some(ProtoErr::MaxControlLine),
+            ParseError::MaxPayload => Some(ProtoErr::MaxPayload),
+            ParseError::Violation(v) => {
+                if let Some(c) = self.conns.get(key) {
+                    tracing::error!(cid = c.cid, "{v}");
+                }
+                None
+            }
+        };
+        if let Some(err) = err {
+            if let Some(c) = self.conns.get(key) {
+                tracing::error!(cid = c.cid, "{}", err);
+            }
+            self.send_err(key, &err);
+        }
+        let reason = match e {
+            ParseError::MaxPayload => CloseReason::MaxPayloadExceeded,
+            _ => CloseReason::ProtocolViolation,
+        };
+        self.close_conn(key, reason);
+    }
+}

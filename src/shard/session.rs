@@ -1,0 +1,283 @@
+//! The session of a connection: INFO on accept, CONNECT and login, the post-CONNECT INFO.
+//!
+//! Login may check a bcrypt hash (tens of milliseconds), so `op_connect` only parses and validates;
+//! the reader runs the check on the blocking pool (`prepare_login`) and applies it (`finish_login`).
+
+use super::conn::{CloseReason, Conn, ConnStats, Phase, Session};
+use super::reader::Flow;
+use super::{ConnKey, Shard};
+use crate::auth::{AuthFailure, Credentials, Login, PubCache, ReplyGrants};
+use crate::protocol::connect::{parse_connect, ConnectOptions};
+use crate::protocol::errors::ProtoErr;
+use crate::protocol::info::ServerInfo;
+use crate::protocol::writer as w;
+use crate::runtime::Stream;
+use slab::Slab;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// A login check that may run off the shard.
+pub type LoginJob = Box<dyn FnOnce() -> Result<Login, AuthFailure> + Send + 'static>;
+
+/// The first server PING comes this soon after CONNECT (nats-server: min(ping_interval, 2s)).
+const FIRST_PING: Duration = Duration::from_secs(2);
+
+impl Shard {
+    /// Registers a freshly accepted connection and queues its INFO. Returns `None` when the server
+    /// is full (the client still gets INFO, then `-ERR 'maximum connections exceeded'`).
+    pub fn new_conn(&mut self, stream: &Stream) -> ConnKey {
+        let now = Instant::now();
+        let cid = self.globals.next_cid();
+        let nonce = self.auth.needs_nonce().then(crate::auth::new_nonce);
+        let auth_deadline = self
+            .auth
+            .auth_required()
+            .then(|| now + self.auth.auth_timeout());
+        let conn = Conn {
+            cid,
+            peer: stream.peer_addr(),
+            phase: Phase::New,
+            close_reason: None,
+            started: now,
+            session: Session::defaults(),
+            account: 0,
+            login: None,
+            creds: None,
+            perms: None,
+            pub_cache: PubCache::new(),
+            reply_grants: ReplyGrants::new(),
+            nonce,
+            subs: Slab::new(),
+            sids: HashMap::new(),
+            out: Vec::new(),
+            in_flight: 0,
+            writer_waker: None,
+            touched: false,
+            needs_barrier: false,
+            sent_connect_info: false,
+            pings_out: 0,
+            next_ping: now + self.rt.ping_interval.min(FIRST_PING),
+            last_activity: now,
+            auth_deadline,
+            max_payload: self.rt.max_payload,
+            max_subs: self.rt.max_subscriptions,
+            stats: ConnStats::default(),
+            tasks: 2,
+            counted_server: false,
+        };
+        let key = self.conns.insert(conn);
+        self.stats.total_connections += 1;
+        let info = self.info_json(key, false);
+        self.send_raw(key, &info);
+        if self.globals.try_open_server(self.rt.max_connections) {
+            self.conns[key].counted_server = true;
+            if self.draining {
+                self.close_conn(key, CloseReason::LameDuck);
+            }
+        } else {
+            self.send_err(key, &ProtoErr::MaxConnections);
+            self.close_conn(key, CloseReason::MaxConnectionsExceeded);
+        }
+        tracing::debug!(cid, peer = ?stream.peer_addr(), "Client connection created");
+        key
+    }
+
+    /// The INFO line for `key`: the accept-time one, or the post-CONNECT one (`connect_info`).
+    pub fn info_json(&self, key: ConnKey, connect_info: bool) -> Vec<u8> {
+        let c = &self.conns[key];
+        let acc = &self.auth.accounts;
+        let mut info = ServerInfo {
+            server_id: self.rt.server_id.clone(),
+            server_name: self.rt.server_name.clone(),
+            version: crate::server::VERSION.to_string(),
+            proto: 1,
+            go: "corenats".to_string(),
+            host: self.rt.info_host.clone(),
+            port: self.rt.port,
+            headers: true,
+            ..ServerInfo::default()
+        };
+        info.auth_required = self.auth.auth_required();
+        info.max_payload = c.max_payload as i64;
+        info.client_id = c.cid;
+        info.client_ip = c.peer.map(|p| p.ip().to_string());
+        info.nonce = c.nonce.clone();
+        info.ldm = self.draining;
+        if connect_info {
+            info.connect_info = true;
+            let a = acc.get(c.account as usize);
+            info.remote_account = a.map(|a| a.name.clone());
+            info.acc_is_sys = a.is_some_and(|a| a.is_system);
+        }
+        let mut out = Vec::with_capacity(512);
+        if info.write_line(&mut out).is_err() {
+            out.clear();
+        }
+        out
+    }
+
+    /// `CONNECT {json}`: parse and validate, then hand the login to the reader.
+    pub fn op_connect(&mut self, key: ConnKey, json: &[u8]) -> Flow {
+        let opts = match parse_connect(json) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(cid = self.conns[key].cid, "processConnect Parse Error: {e}");
+                self.close_conn(key, CloseReason::ProtocolViolation);
+                return Flow::Close;
+            }
+        };
+        if let Err(e) = opts.validate() {
+            self.send_err(key, &e);
+            self.close_conn(key, CloseReason::ProtocolViolation);
+            return Flow::Close;
+        }
+        Flow::Login(Box::new(opts))
+    }
+
+    /// The check to run for a CONNECT, if any (none when the server has no authentication at all).
+    pub fn prepare_login(&mut self, key: ConnKey, opts: &ConnectOptions) -> Option<LoginJob> {
+        self.conns.get(key)?;
+        let auth = self.auth.clone();
+        let creds = Credentials::from_connect(opts);
+        let nonce = self.conns[key].nonce.clone();
+        Some(Box::new(move || {
+            auth.authenticate(&creds, nonce.as_deref().map(str::as_bytes))
+        }))
+    }
+
+    /// Applies a login verdict: moves the connection into its account with its permissions and limits.
+    pub fn finish_login(
+        &mut self,
+        key: ConnKey,
+        opts: &ConnectOptions,
+        verdict: Option<Result<Login, AuthFailure>>,
+    ) -> Flow {
+        let Some(c) = self.conns.get(key) else {
+            return Flow::Close;
+        };
+        if c.phase == Phase::Closing {
+            return Flow::Close;
+        }
+        let login = match verdict {
+            Some(Ok(l)) => l,
+            Some(Err(_)) | None => {
+                let user = opts.user.clone().or(opts.nkey.clone()).unwrap_or_default();
+                tracing::error!(cid = c.cid, "authentication error - User {:?}", user);
+                self.send_err(key, &ProtoErr::AuthViolation);
+                self.close_conn(key, CloseReason::AuthenticationFailure);
+                return Flow::Close;
+            }
+        };
+        let creds = Credentials::from_connect(opts);
+        if let Some(f) = self.apply_login(key, login, Some(creds)) {
+            return f;
+        }
+        let c = &mut self.conns[key];
+        c.session = Session::from_connect(opts);
+        if c.session.verbose {
+            self.send_raw(key, w::OK);
+        }
+        Flow::Continue
+    }
+
+    /// The first op was not CONNECT: allowed only without auth or with `no_auth_user`.
+    /// Returns `Some(flow)` when the connection must stop here.
+    pub fn implicit_login(&mut self, key: ConnKey) -> Option<Flow> {
+        if self.auth.auth_required() {
+            self.send_err(key, &ProtoErr::AuthViolation);
+            self.close_conn(key, CloseReason::AuthenticationFailure);
+            return Some(Flow::Close);
+        }
+        match self.auth.authenticate(&Credentials::default(), None) {
+            Ok(login) => self.apply_login(key, login, None),
+            Err(_) => {
+                self.send_err(key, &ProtoErr::AuthViolation);
+                self.close_conn(key, CloseReason::AuthenticationFailure);
+                Some(Flow::Close)
+            }
+        }
+    }
+
+    /// Puts a logged-in connection into its account (leaving the previous one on a second CONNECT).
+    fn apply_login(
+        &mut self,
+        key: ConnKey,
+        login: Login,
+        creds: Option<Credentials>,
+    ) -> Option<Flow> {
+        let acc = login.account;
+        let (was_open, old_acc) = {
+            let c = &self.conns[key];
+            (c.phase == Phase::Open, c.account)
+        };
+        if was_open && old_acc != acc {
+            self.remove_all_subs(key);
+        }
+        if !was_open || old_acc != acc {
+            let limit = self
+                .auth
+                .accounts
+                .get(acc as usize)
+                .and_then(|a| a.limits.max_connections);
+            if !self.globals.try_open_account(acc, limit) {
+                if was_open {
+                    self.globals.account_closed(old_acc);
+                }
+                self.conns[key].phase = Phase::New;
+                self.send_err(key, &ProtoErr::MaxAccountConnections);
+                self.close_conn(key, CloseReason::MaxConnectionsExceeded);
+                return Some(Flow::Close);
+            }
+            if was_open {
+                self.globals.account_closed(old_acc);
+            }
+        }
+        let limits = self
+            .auth
+            .accounts
+            .get(acc as usize)
+            .map(|a| a.limits.clone())
+            .unwrap_or_default();
+        let rt = self.rt.clone();
+        let c = &mut self.conns[key];
+        c.account = acc;
+        c.perms = login.permissions.clone();
+        c.pub_cache = PubCache::new();
+        c.reply_grants = ReplyGrants::new();
+        c.login = Some(login);
+        c.creds = creds;
+        c.max_payload = match limits.max_payload {
+            Some(m) if m >= 0 => (m as u32).min(rt.max_payload),
+            _ => rt.max_payload,
+        };
+        c.max_subs = match limits.max_subscriptions {
+            Some(m) if m > 0 => {
+                if rt.max_subscriptions == 0 {
+                    m as u32
+                } else {
+                    (m as u32).min(rt.max_subscriptions)
+                }
+            }
+            _ => rt.max_subscriptions,
+        };
+        c.phase = Phase::Open;
+        c.auth_deadline = None;
+        let now = Instant::now();
+        c.next_ping = now + rt.ping_interval.min(FIRST_PING);
+        self.ensure_accounts();
+        None
+    }
+
+    /// Protocol-1 clients get a second INFO (`connect_info`, `remote_account`) after their first PONG.
+    pub fn maybe_connect_info(&mut self, key: ConnKey) {
+        let Some(c) = self.conns.get(key) else {
+            return;
+        };
+        if c.sent_connect_info || c.session.protocol < 1 || c.phase != Phase::Open {
+            return;
+        }
+        let info = self.info_json(key, true);
+        self.conns[key].sent_connect_info = true;
+        self.send_raw(key, &info);
+    }
+}

@@ -1,0 +1,186 @@
+//! SUB and UNSUB: validate, permit, record the subscription in the account's `local` table, and tell the
+//! other shards about interest only when this shard's count for (subject, queue) goes 0→1 or N→0.
+
+use super::conn::{Phase, Sub, SubRef};
+use super::reader::{After, Flow};
+use super::{ConnKey, Shard};
+use crate::auth::{AccountId, SubVerdict};
+use crate::bus::BusMsg;
+use crate::protocol::errors::ProtoErr;
+use crate::subject;
+use bytes::Bytes;
+
+impl Shard {
+    /// `SUB <subject> [queue] <sid>`.
+    pub fn op_sub(
+        &mut self,
+        key: ConnKey,
+        subj: &[u8],
+        queue: Option<&[u8]>,
+        sid: &[u8],
+    ) -> Flow {
+        let Some(c) = self.conns.get_mut(key) else {
+            return Flow::Close;
+        };
+        if !subject::is_valid_subject(subj) {
+            self.send_err(key, &ProtoErr::InvalidSubject);
+            return Flow::Continue;
+        }
+        let mut filter_deny = false;
+        if let Some(p) = &c.perms {
+            match p.can_subscribe(subj, queue) {
+                SubVerdict::Allowed => {}
+                SubVerdict::AllowedFilterDeny => filter_deny = true,
+                SubVerdict::Denied => {
+                    let label = c.login.as_ref().map(|l| l.label.clone()).unwrap_or_default();
+                    tracing::error!(cid = c.cid, user = %label, "Subscription Violation - Subject {:?}", String::from_utf8_lossy(subj));
+                    self.send_err(
+                        key,
+                        &ProtoErr::SubViolation {
+                            subject: subj.to_vec(),
+                            queue: queue.map(|q| q.to_vec()),
+                        },
+                    );
+                    return Flow::Continue;
+                }
+            }
+        }
+        if c.sids.contains_key(sid) {
+            // nats-server keeps the first subscription and ignores the new subject.
+            return self.verbose_ok(key);
+        }
+        if c.max_subs > 0 && c.subs.len() >= c.max_subs as usize {
+            self.send_err(key, &ProtoErr::MaxSubscriptions);
+            return Flow::Continue;
+        }
+        let idx = c.subs.insert(Sub {
+            sid: sid.into(),
+            subject: subj.into(),
+            queue: queue.map(Into::into),
+            delivered: 0,
+            max: None,
+            filter_deny,
+        });
+        c.sids.insert(sid.into(), idx);
+        let acc = c.account;
+        let r = SubRef {
+            conn: key as u32,
+            sub: idx as u32,
+        };
+        let _ = self.tables(acc).local.insert(subj, queue, r);
+        if self.add_interest(acc, subj, queue) {
+            if let Some(c) = self.conns.get_mut(key) {
+                c.needs_barrier = true;
+            }
+        }
+        self.verbose_ok(key)
+    }
+
+    /// `UNSUB <sid> [max]`: immediate, or after `max` deliveries in total (earlier ones count).
+    pub fn op_unsub(&mut self, key: ConnKey, sid: &[u8], max: Option<u64>) -> Flow {
+        let Some(c) = self.conns.get_mut(key) else {
+            return Flow::Close;
+        };
+        if let Some(&idx) = c.sids.get(sid) {
+            match (max, c.subs.get_mut(idx)) {
+                (Some(m), Some(s)) if m > s.delivered => s.max = Some(m),
+                _ => self.remove_sub(key, idx),
+            }
+        }
+        self.verbose_ok(key)
+    }
+
+    /// `+OK` in verbose mode, after the visibility barrier when this connection changed interest.
+    pub fn verbose_ok(&mut self, key: ConnKey) -> Flow {
+        match self.conns.get(key) {
+            Some(c) if c.session.verbose && c.phase != Phase::Closing => Flow::Barrier(After::Ok),
+            _ => Flow::Continue,
+        }
+    }
+
+    /// Removes one subscription of `key` from every table.
+    pub fn remove_sub(&mut self, key: ConnKey, idx: usize) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        if !c.subs.contains(idx) {
+            return;
+        }
+        let sub = c.subs.remove(idx);
+        c.sids.remove(&sub.sid);
+        let acc = c.account;
+        let r = SubRef {
+            conn: key as u32,
+            sub: idx as u32,
+        };
+        self.tables(acc)
+            .local
+            .remove(&sub.subject, sub.queue.as_deref(), &r);
+        self.drop_interest(acc, &sub.subject, sub.queue.as_deref());
+    }
+
+    /// Removes every subscription of `key` (connection closing, or moved to another account).
+    pub fn remove_all_subs(&mut self, key: ConnKey) {
+        let idxs: Vec<usize> = match self.conns.get(key) {
+            Some(c) => c.subs.iter().map(|(i, _)| i).collect(),
+            None => return,
+        };
+        for idx in idxs {
+            self.remove_sub(key, idx);
+        }
+    }
+
+    /// Counts local interest; on 0→1 tells every other shard. Returns true when it told them.
+    fn add_interest(&mut self, acc: AccountId, subj: &[u8], queue: Option<&[u8]>) -> bool {
+        let k = (
+            Bytes::copy_from_slice(subj),
+            queue.map(Bytes::copy_from_slice),
+        );
+        let n = self.tables(acc).interest.entry(k.clone()).or_insert(0);
+        *n += 1;
+        if *n == 1 && self.nr_shards > 1 {
+            self.announce(acc, k.0, k.1, true);
+            return true;
+        }
+        false
+    }
+
+    fn drop_interest(&mut self, acc: AccountId, subj: &[u8], queue: Option<&[u8]>) {
+        let k = (
+            Bytes::copy_from_slice(subj),
+            queue.map(Bytes::copy_from_slice),
+        );
+        let t = self.tables(acc);
+        let gone = match t.interest.get_mut(&k) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                false
+            }
+            Some(_) => {
+                t.interest.remove(&k);
+                true
+            }
+            None => false,
+        };
+        if gone && self.nr_shards > 1 {
+            self.announce(acc, k.0, k.1, false);
+        }
+    }
+
+    fn announce(&mut self, account: AccountId, subject: Bytes, queue: Option<Bytes>, add: bool) {
+        for dst in 0..self.nr_shards as u16 {
+            if dst == self.id {
+                continue;
+            }
+            self.outbox.push(
+                dst,
+                BusMsg::Interest {
+                    account,
+                    subject: subject.clone(),
+                    queue: queue.clone(),
+                    add,
+                },
+            );
+        }
+    }
+}

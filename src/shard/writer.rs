@@ -1,0 +1,180 @@
+//! Outbound side of a connection: the per-connection buffer, the writer task that drains it with one
+//! write per flush, slow-consumer detection, and closing.
+//!
+//! Deliveries only append to `Conn::out` and mark the connection touched; the writer is woken once per
+//! batch (`Shard::end_batch`). A stalled socket therefore slows nobody but its own connection, and over
+//! `max_pending` bytes it is closed as a slow consumer (no `-ERR`, as nats-server does).
+
+use super::conn::{CloseReason, Phase};
+use super::{ConnKey, Shard, ShardRef};
+use crate::protocol::errors::ProtoErr;
+use crate::protocol::writer as w;
+use crate::runtime::{self, Stream};
+use futures_lite::future::poll_fn;
+use std::task::Poll;
+
+/// A writer keeps at most this much spare buffer capacity between flushes (memory per idle connection).
+const KEEP_SPARE: usize = 64 * 1024;
+
+impl Shard {
+    /// Marks `key` as having new outbound bytes in this batch.
+    #[inline]
+    pub fn touch(&mut self, key: ConnKey) {
+        if let Some(c) = self.conns.get_mut(key) {
+            if !c.touched {
+                c.touched = true;
+                self.touched.push(key);
+            }
+        }
+    }
+
+    /// Appends raw protocol bytes (PONG, +OK, INFO...) for `key`.
+    pub fn send_raw(&mut self, key: ConnKey, bytes: &[u8]) {
+        if let Some(c) = self.conns.get_mut(key) {
+            if c.phase == Phase::Closing {
+                return;
+            }
+            c.out.extend_from_slice(bytes);
+            self.touch(key);
+        }
+    }
+
+    /// Sends `-ERR '...'`; closes the connection when the error is one that closes.
+    pub fn send_err(&mut self, key: ConnKey, err: &ProtoErr) {
+        if let Some(c) = self.conns.get_mut(key) {
+            if c.phase == Phase::Closing {
+                return;
+            }
+            w::write_err(&mut c.out, err);
+            self.touch(key);
+        }
+    }
+
+    /// Checks the pending-bytes cap after appending to `key`; over it, closes as a slow consumer.
+    #[inline]
+    pub fn check_pending(&mut self, key: ConnKey) {
+        let over = match self.conns.get(key) {
+            Some(c) => c.pending_bytes() > self.rt.max_pending,
+            None => false,
+        };
+        if over {
+            self.stats.slow_consumers += 1;
+            if let Some(c) = self.conns.get(key) {
+                tracing::warn!(cid = c.cid, "Slow Consumer Detected: MaxPending of {} Exceeded", self.rt.max_pending);
+            }
+            if let Some(c) = self.conns.get_mut(key) {
+                c.out.clear();
+            }
+            self.close_conn(key, CloseReason::SlowConsumerPendingBytes);
+        }
+    }
+
+    /// Closes `key`: removes its subscriptions (announcing lost interest), releases its connection counts,
+    /// and lets the writer send what is buffered (e.g. a final `-ERR`) before shutting the socket down.
+    pub fn close_conn(&mut self, key: ConnKey, reason: CloseReason) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        if c.phase == Phase::Closing {
+            return;
+        }
+        let was_open = c.phase == Phase::Open;
+        c.phase = Phase::Closing;
+        c.close_reason = Some(reason);
+        let cid = c.cid;
+        let account = c.account;
+        let counted_server = std::mem::take(&mut c.counted_server);
+        tracing::debug!(cid, ?reason, "client connection closed");
+        self.remove_all_subs(key);
+        if counted_server {
+            self.globals.server_closed();
+        }
+        if was_open {
+            self.globals.account_closed(account);
+        }
+        if let Some(c) = self.conns.get_mut(key) {
+            c.wake_writer();
+        }
+        self.touch(key);
+    }
+
+    /// Called by the reader and the writer task when they finish; the last one frees the slot.
+    pub fn task_done(&mut self, key: ConnKey) {
+        let free = match self.conns.get_mut(key) {
+            Some(c) => {
+                c.tasks = c.tasks.saturating_sub(1);
+                c.tasks == 0
+            }
+            None => false,
+        };
+        if free {
+            self.conns.remove(key);
+        }
+    }
+}
+
+/// The writer task: waits for bytes, writes them in one go (bounded by `write_deadline`), repeats; on close
+/// sends what is left and shuts the socket down. Runs on: the owning shard.
+pub async fn writer_task(shard: ShardRef, key: ConnKey, stream: Stream) {
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        // Take the whole pending buffer, or learn that we are done.
+        let more = poll_fn(|cx| {
+            let mut sh = shard.borrow_mut();
+            let Some(c) = sh.conns.get_mut(key) else {
+                return Poll::Ready(false);
+            };
+            if !c.out.is_empty() {
+                std::mem::swap(&mut c.out, &mut buf);
+                c.in_flight = buf.len();
+                return Poll::Ready(true);
+            }
+            if c.phase == Phase::Closing {
+                return Poll::Ready(false);
+            }
+            c.writer_waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+        if !more {
+            break;
+        }
+        let deadline = shard.borrow().rt.write_deadline;
+        let res = runtime::timeout(deadline, stream.write_all(&buf)).await;
+        buf.clear();
+        if buf.capacity() > KEEP_SPARE {
+            buf = Vec::new();
+        }
+        let mut sh = shard.borrow_mut();
+        match res {
+            Some(Ok(())) => {
+                if let Some(c) = sh.conns.get_mut(key) {
+                    c.in_flight = 0;
+                }
+            }
+            Some(Err(_)) => {
+                if let Some(c) = sh.conns.get_mut(key) {
+                    c.in_flight = 0;
+                    c.out.clear();
+                }
+                sh.close_conn(key, CloseReason::WriteError);
+                sh.end_batch();
+                break;
+            }
+            None => {
+                sh.stats.slow_consumers += 1;
+                let wd = sh.rt.write_deadline;
+                if let Some(c) = sh.conns.get_mut(key) {
+                    tracing::warn!(cid = c.cid, "Slow Consumer Detected: WriteDeadline of {:?} exceeded", wd);
+                    c.in_flight = 0;
+                    c.out.clear();
+                }
+                sh.close_conn(key, CloseReason::SlowConsumerWriteDeadline);
+                sh.end_batch();
+                break;
+            }
+        }
+    }
+    stream.shutdown();
+    shard.borrow_mut().task_done(key);
+}
