@@ -9,6 +9,7 @@
 //! - [`protocol`]: pure — the resumable client protocol parser, frame writer, `-ERR` texts, INFO/CONNECT.
 //! - [`subject`]: pure — subject validation and the generic `Sublist<T>` trie with its bounded cache.
 //! - [`bus`]: the only code that crosses cores — batches, inboxes, the wake-up bell.
+//! - [`monitor`]: nats-server's HTTP monitoring endpoints and Prometheus metrics, fed by shard snapshots.
 //! - [`logging`], [`signals`]: nats-server style logs; SIGINT/SIGTERM/SIGHUP/SIGUSR2.
 //!
 //! Ownership and cross-core rules: `docs/INVARIANTS.md`. Architecture: `docs/ARCHITECTURE.md`.
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod bus;
 pub mod config;
 pub mod logging;
+pub mod monitor;
 pub mod protocol;
 pub mod runtime;
 pub mod server;

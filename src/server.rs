@@ -38,6 +38,10 @@ pub struct Runtime {
     pub lame_duck_grace_period: Duration,
     pub bus_spin: Duration,
     pub disable_sublist_cache: bool,
+    /// `-V`: log every protocol op (read once per op batch; no cost when off).
+    pub trace: bool,
+    /// Recently closed connections kept per shard for the monitor.
+    pub max_closed_clients: usize,
 }
 
 impl Runtime {
@@ -62,6 +66,8 @@ impl Runtime {
             lame_duck_grace_period: cfg.lame_duck_grace_period,
             bus_spin: cfg.bus_spin,
             disable_sublist_cache: cfg.disable_sublist_cache,
+            trace: cfg.trace,
+            max_closed_clients: cfg.max_closed_clients,
         }
     }
 }

@@ -109,6 +109,8 @@ pub enum Control {
     LameDuck,
     /// Close every connection and stop the shard.
     Shutdown,
+    /// The monitor asks for this shard's figures; the shard answers on the request's channel.
+    Snapshot(crate::monitor::SnapshotRequest),
 }
 
 #[cfg(test)]

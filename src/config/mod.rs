@@ -1,57 +1,166 @@
-//! TEMPORARY stub until the config language lands.
-pub mod schema;
-pub use schema::*;
-use std::path::Path;
-use std::time::Duration;
+//! Configuration: nats-server's config language (or HCL) → typed [`Config`].
+//!
+//! Pipeline: `lexer` (text → items) → `parser` (items → spanned value tree, variables,
+//! includes) — or `hcl` for `.hcl` files — → `build` (value tree → [`Config`], every error and
+//! warning collected with its `file:line:col`). `load` returns warnings; `load_pedantic` (the
+//! `-t` check) turns every warning into an error, as nats-server does.
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            host: "0.0.0.0".into(),
-            port: 4222,
-            server_name: None,
-            http_host: None,
-            http_port: None,
-            http_base_path: None,
-            max_connections: 65536,
-            max_subscriptions: 0,
-            max_payload: 1 << 20,
-            max_pending: 64 << 20,
-            max_control_line: 4096,
-            ping_interval: Duration::from_secs(120),
-            ping_max: 2,
-            write_deadline: Duration::from_secs(10),
-            lame_duck_duration: Duration::from_secs(120),
-            lame_duck_grace_period: Duration::from_secs(10),
-            debug: false,
-            trace: false,
-            logtime: true,
-            log_file: None,
-            pid_file: None,
-            no_auth_user: None,
-            system_account: None,
-            no_system_account: false,
-            disable_sublist_cache: false,
-            authorization: None,
-            accounts: vec![],
-            mappings: vec![],
-            jetstream: false,
-            cores: None,
-            bus_spin: Duration::ZERO,
-            max_closed_clients: 10000,
-        }
+mod build;
+mod build_accounts;
+mod build_auth;
+mod de;
+pub mod defaults;
+mod duration;
+mod hcl;
+mod lexer;
+mod lexer_scalars;
+mod nonstandard;
+mod parser;
+pub mod schema;
+mod subject;
+pub mod value;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+pub use schema::*;
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One message about the config file, with where it applies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub span: Span,
+    pub message: String,
+    pub severity: Severity,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.span.file.display(),
+            self.span.line,
+            self.span.col,
+            self.message
+        )
     }
 }
 
+/// A successfully loaded configuration.
+#[derive(Debug, Clone)]
 pub struct Loaded {
     pub config: Config,
-    pub warnings: Vec<String>,
+    /// Non-fatal findings (unknown keys, non-standard constructs, deprecated forms).
+    pub warnings: Vec<Diagnostic>,
+    /// `sha256:<hex>` of the main file's bytes.
     pub digest: String,
 }
 
-pub fn load(_p: &Path) -> Result<Loaded, String> {
-    Err("config files not supported yet".into())
+/// Loading failed: every error found (not just the first), one per line when displayed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigError {
+    pub diagnostics: Vec<Diagnostic>,
 }
-pub fn load_pedantic(p: &Path) -> Result<Loaded, String> {
-    load(p)
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Normal start: warnings are returned, not fatal.
+pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    load_file(path, false)
+}
+
+/// `-t`: every warning is an error.
+pub fn load_pedantic(path: &Path) -> Result<Loaded, ConfigError> {
+    load_file(path, true)
+}
+
+fn load_file(path: &Path, pedantic: bool) -> Result<Loaded, ConfigError> {
+    let bytes = std::fs::read(path).map_err(|e| ConfigError {
+        diagnostics: vec![Diagnostic {
+            span: Span {
+                file: path.to_path_buf(),
+                line: 0,
+                col: 0,
+            },
+            message: format!("error opening config file: {e}"),
+            severity: Severity::Error,
+        }],
+    })?;
+    let text = String::from_utf8_lossy(&bytes);
+    let env = |name: &str| std::env::var(name).ok();
+    load_text(&text, &bytes, path, pedantic, &env)
+}
+
+/// Parses config text as if read from `name` (includes resolve relative to it). For tests.
+pub fn parse_str(text: &str, name: &Path, pedantic: bool) -> Result<Loaded, ConfigError> {
+    let env = |name: &str| std::env::var(name).ok();
+    load_text(text, text.as_bytes(), name, pedantic, &env)
+}
+
+/// The whole pipeline over text already read. `env` looks environment variables up.
+pub(crate) fn load_text(
+    text: &str,
+    bytes: &[u8],
+    name: &Path,
+    pedantic: bool,
+    env: parser::EnvLookup,
+) -> Result<Loaded, ConfigError> {
+    let digest = format!("sha256:{:x}", Sha256::digest(bytes));
+    let is_hcl = name
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("hcl"));
+    let parsed = if is_hcl {
+        hcl::parse(text, name)
+    } else {
+        parser::parse(text, name, env)
+    };
+    let parsed = parsed.map_err(|d| ConfigError {
+        diagnostics: vec![d],
+    })?;
+    let mut ctx = build::Ctx::new(parsed.nonstandard);
+    let config = build::build(&parsed.root, &mut ctx);
+    let (mut errors, mut warnings) = ctx.finish();
+    if pedantic {
+        for w in warnings.drain(..) {
+            errors.push(Diagnostic {
+                severity: Severity::Error,
+                ..w
+            });
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by(|a, b| {
+            (&a.span.file, a.span.line, a.span.col).cmp(&(&b.span.file, b.span.line, b.span.col))
+        });
+        return Err(ConfigError {
+            diagnostics: errors,
+        });
+    }
+    Ok(Loaded {
+        config,
+        warnings,
+        digest,
+    })
 }

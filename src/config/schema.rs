@@ -68,6 +68,9 @@ pub struct Config {
     pub bus_spin: Duration,
     /// Default 10000.
     pub max_closed_clients: usize,
+    /// `max_sub_tokens`/`max_subscription_tokens`: most tokens a subscription subject may have
+    /// (1..=255). 0 = unlimited (the default). [added by src/config]
+    pub max_sub_tokens: u8,
 }
 
 #[derive(Debug, Clone, Default)]

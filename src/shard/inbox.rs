@@ -117,6 +117,7 @@ impl Shard {
                     }
                 }
             }
+            Control::Snapshot(req) => self.snapshot(req),
             Control::Shutdown => {
                 self.draining = true;
                 self.stopped = true;

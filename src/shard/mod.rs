@@ -13,6 +13,7 @@ pub mod listener;
 pub mod publish;
 pub mod reader;
 pub mod session;
+pub mod snapshot;
 pub mod subscribe;
 pub mod timers;
 pub mod writer;
@@ -41,6 +42,20 @@ pub struct AccountTables {
     /// Local subscription count per (subject, queue), to announce only 0→1 and N→0 to other shards.
     /// Bound: one entry per distinct local subscription key.
     pub interest: HashMap<(Bytes, Option<Bytes>), u32>,
+    /// This shard's traffic counters for the account (summed across shards by the monitor).
+    pub stats: AccountStats,
+}
+
+/// Per-shard, per-account counters. Plain integers: only the owning shard writes them.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct AccountStats {
+    pub in_msgs: u64,
+    pub in_bytes: u64,
+    pub out_msgs: u64,
+    pub out_bytes: u64,
+    pub slow_consumers: u64,
+    pub pub_violations: u64,
+    pub sub_violations: u64,
 }
 
 impl AccountTables {
@@ -50,6 +65,7 @@ impl AccountTables {
             local: Sublist::with_cache_capacity(cap),
             remote: Sublist::with_cache_capacity(cap),
             interest: HashMap::new(),
+            stats: AccountStats::default(),
         }
     }
 }
@@ -91,6 +107,8 @@ pub struct Shard {
     pub listener_stop: crate::runtime::Notify,
     /// Lame-duck schedule, once started.
     pub lame_duck: Option<lifecycle::LameDuck>,
+    /// Recently closed connections for `/connz?state=closed`. Bound: `max_closed_clients` per shard.
+    pub closed: std::collections::VecDeque<snapshot::ClosedConn>,
     /// Scratch: per-destination shard marks for one publish (reused to avoid allocation).
     pub(crate) fanout: publish::Fanout,
 }
@@ -123,6 +141,7 @@ impl Shard {
             stopped: false,
             listener_stop: crate::runtime::Notify::default(),
             lame_duck: None,
+            closed: std::collections::VecDeque::new(),
             fanout: publish::Fanout::new(nr_shards),
         };
         s.ensure_accounts();

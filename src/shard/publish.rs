@@ -80,6 +80,10 @@ impl Shard {
         c.stats.in_bytes += size as u64;
         self.stats.in_msgs += 1;
         self.stats.in_bytes += size as u64;
+        let acc = c.account;
+        let t = self.tables(acc);
+        t.stats.in_msgs += 1;
+        t.stats.in_bytes += size as u64;
         let c = &mut self.conns[key];
         if c.session.pedantic && !subject::is_valid_literal_subject(subj) {
             // nats-server reports it and still delivers the message.
@@ -94,6 +98,7 @@ impl Shard {
             if !ok {
                 let label = c.login.as_ref().map(|l| l.label.clone()).unwrap_or_default();
                 tracing::error!(cid = c.cid, user = %label, "Publish Violation - Subject {:?}", String::from_utf8_lossy(subj));
+                self.tables(acc).stats.pub_violations += 1;
                 self.send_err(key, &ProtoErr::PubViolation(subj.to_vec()));
                 return Flow::Continue;
             }
@@ -109,7 +114,6 @@ impl Shard {
             c.out.extend_from_slice(w::OK);
             self.touch(key);
         }
-        let acc = self.conns[key].account;
         let reached = self.route(Some(key), acc, subj, reply, headers, payload);
         if !reached && reply.is_some() {
             self.no_responders(key, subj, reply.unwrap_or_default());
@@ -264,6 +268,11 @@ impl Shard {
         }
         c.stats.out_msgs += 1;
         c.stats.out_bytes += size as u64;
+        let acc = c.account as usize;
+        if let Some(t) = self.accounts.get_mut(acc) {
+            t.stats.out_msgs += 1;
+            t.stats.out_bytes += size as u64;
+        }
         self.stats.out_msgs += 1;
         self.stats.out_bytes += size as u64;
         self.touch(key);

@@ -80,7 +80,12 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
                     parser.set_max_payload(max_payload);
                 }
                 match parser.parse(&buf[..n], &mut pos) {
-                    Ok(Some(op)) => sh.dispatch(key, op),
+                    Ok(Some(op)) => {
+                        if sh.rt.trace {
+                            trace_op(&sh, key, &op);
+                        }
+                        sh.dispatch(key, op)
+                    }
                     Ok(None) => break,
                     Err(e) => {
                         sh.parse_error(key, e);
@@ -123,6 +128,40 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
         runtime::yield_now().await;
     }
     shard.borrow_mut().task_done(key);
+}
+
+/// `-V`: one trace line per client op, nats-server style (`<<- [SUB foo 1]`).
+fn trace_op(sh: &Shard, key: ConnKey, op: &ClientOp<'_>) {
+    let cid = sh.conns.get(key).map_or(0, |c| c.cid);
+    let text = match op {
+        ClientOp::Connect { json } => format!("CONNECT {}", String::from_utf8_lossy(json)),
+        ClientOp::Pub { subject, reply, payload } => format!(
+            "PUB {} {}{}",
+            String::from_utf8_lossy(subject),
+            reply.map(|r| format!("{} ", String::from_utf8_lossy(r))).unwrap_or_default(),
+            payload.len()
+        ),
+        ClientOp::HPub { subject, reply, headers, payload } => format!(
+            "HPUB {} {}{} {}",
+            String::from_utf8_lossy(subject),
+            reply.map(|r| format!("{} ", String::from_utf8_lossy(r))).unwrap_or_default(),
+            headers.len(),
+            headers.len() + payload.len()
+        ),
+        ClientOp::Sub { subject, queue, sid } => format!(
+            "SUB {} {}{}",
+            String::from_utf8_lossy(subject),
+            queue.map(|q| format!("{} ", String::from_utf8_lossy(q))).unwrap_or_default(),
+            String::from_utf8_lossy(sid)
+        ),
+        ClientOp::Unsub { sid, max } => format!(
+            "UNSUB {}{}",
+            String::from_utf8_lossy(sid),
+            max.map(|m| format!(" {m}")).unwrap_or_default()
+        ),
+        other => other.verb().to_string(),
+    };
+    tracing::trace!(cid, "<<- [{}]", text);
 }
 
 fn close(shard: &ShardRef, key: ConnKey, reason: CloseReason) {

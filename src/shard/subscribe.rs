@@ -32,8 +32,10 @@ impl Shard {
                 SubVerdict::Allowed => {}
                 SubVerdict::AllowedFilterDeny => filter_deny = true,
                 SubVerdict::Denied => {
+                    let acc = c.account;
                     let label = c.login.as_ref().map(|l| l.label.clone()).unwrap_or_default();
                     tracing::error!(cid = c.cid, user = %label, "Subscription Violation - Subject {:?}", String::from_utf8_lossy(subj));
+                    self.tables(acc).stats.sub_violations += 1;
                     self.send_err(
                         key,
                         &ProtoErr::SubViolation {

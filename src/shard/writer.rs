@@ -59,6 +59,9 @@ impl Shard {
         };
         if over {
             self.stats.slow_consumers += 1;
+            if let Some(acc) = self.conns.get(key).map(|c| c.account) {
+                self.tables(acc).stats.slow_consumers += 1;
+            }
             if let Some(c) = self.conns.get(key) {
                 tracing::warn!(cid = c.cid, "Slow Consumer Detected: MaxPending of {} Exceeded", self.rt.max_pending);
             }
@@ -86,6 +89,7 @@ impl Shard {
         let counted_server = std::mem::take(&mut c.counted_server);
         tracing::debug!(cid, ?reason, "client connection closed");
         self.remove_all_subs(key);
+        self.record_closed(key);
         if counted_server {
             self.globals.server_closed();
         }

@@ -1,0 +1,63 @@
+//! nats-server's defaults for every setting (nats-behaviour.md §4), as `Config::default()`.
+
+use std::time::Duration;
+
+use super::schema::Config;
+
+/// Default client port.
+pub const DEFAULT_PORT: i32 = 4222;
+/// Default `max_connections`.
+pub const DEFAULT_MAX_CONNECTIONS: i64 = 64 * 1024;
+/// Default `max_payload` (1 MiB).
+pub const DEFAULT_MAX_PAYLOAD: u32 = 1024 * 1024;
+/// Default `max_pending` (64 MiB).
+pub const DEFAULT_MAX_PENDING: i64 = 64 * 1024 * 1024;
+/// Default `max_control_line`.
+pub const DEFAULT_MAX_CONTROL_LINE: u32 = 4096;
+/// Default `authorization.timeout`.
+pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default `allow_responses` limits: 1 response within 2 minutes.
+pub const DEFAULT_ALLOW_RESPONSES_MAX: i64 = 1;
+pub const DEFAULT_ALLOW_RESPONSES_EXPIRES: Duration = Duration::from_secs(120);
+/// Default service export response threshold.
+pub const DEFAULT_RESPONSE_THRESHOLD: Duration = Duration::from_secs(120);
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            host: "0.0.0.0".to_string(),
+            port: DEFAULT_PORT,
+            server_name: None,
+            http_host: None,
+            http_port: None,
+            http_base_path: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_subscriptions: 0,
+            max_payload: DEFAULT_MAX_PAYLOAD,
+            max_pending: DEFAULT_MAX_PENDING,
+            max_control_line: DEFAULT_MAX_CONTROL_LINE,
+            ping_interval: Duration::from_secs(120),
+            ping_max: 2,
+            write_deadline: Duration::from_secs(10),
+            lame_duck_duration: Duration::from_secs(120),
+            lame_duck_grace_period: Duration::from_secs(10),
+            debug: false,
+            trace: false,
+            logtime: true,
+            log_file: None,
+            pid_file: None,
+            no_auth_user: None,
+            system_account: None,
+            no_system_account: false,
+            disable_sublist_cache: false,
+            authorization: None,
+            accounts: Vec::new(),
+            mappings: Vec::new(),
+            jetstream: false,
+            cores: None,
+            bus_spin: Duration::ZERO,
+            max_closed_clients: 10_000,
+            max_sub_tokens: 0,
+        }
+    }
+}
