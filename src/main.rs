@@ -2,7 +2,8 @@
 //! included), turned into a `Config` and handed to `server::run`.
 
 use clap::Parser;
-use corenats::config::{self, AuthorizationSpec, Config};
+use corenats::auth::Auth;
+use corenats::config::{self, Config};
 use corenats::{logging, server, signals};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +12,8 @@ use std::process::ExitCode;
 #[command(
     name = "corenats",
     about = "A NATS-compatible, thread-per-core message broker",
-    disable_version_flag = true
+    disable_version_flag = true,
+    args_override_self = true
 )]
 struct Cli {
     /// Bind to host address (default: 0.0.0.0)
@@ -141,16 +143,12 @@ fn overrides(cli: &Cli) -> impl Fn(&mut Config) + Send + Sync + 'static {
         if cli.jetstream || cli.store_dir.is_some() {
             cfg.jetstream = true;
         }
-        if cli.user.is_some() || cli.pass.is_some() || cli.auth.is_some() {
-            let a = cfg.authorization.get_or_insert_with(AuthorizationSpec::default);
-            if cli.user.is_some() {
-                a.user = cli.user.clone();
-                a.password = cli.pass.clone();
-            }
-            if cli.auth.is_some() {
-                a.token = cli.auth.clone();
-            }
-        }
+        Auth::apply_cli(
+            cfg,
+            cli.user.as_deref(),
+            cli.pass.as_deref(),
+            cli.auth.as_deref(),
+        );
     }
 }
 

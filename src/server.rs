@@ -259,6 +259,8 @@ pub fn run(boot: Boot) -> Result<(), String> {
     for _ in 0..nr_shards {
         let _ = ready_rx.recv_timeout(Duration::from_secs(10));
     }
+    // HTTP monitoring (when `http_port` is set), fed by shard snapshots; a busy port is a startup error.
+    crate::monitor::start(&cfg, &bus)?;
     tracing::info!("Listening for client connections on {}:{}", cfg.host, port);
     tracing::info!("Server is ready");
 

@@ -1,124 +1,53 @@
-//! TEMPORARY stub until the auth module lands: no authentication, one global account.
-use crate::config::{AccountLimits, Config};
-use crate::protocol::connect::ConnectOptions;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+//! Authentication and authorization: the config's users, accounts, permissions and imports/exports,
+//! compiled once per (re)load into an immutable [`Auth`] that every shard shares as `Arc<Auth>`
+//! (DESIGN.md §7, nats-behaviour.md §2-§3).
+//!
+//! Map, in the order a connection meets it:
+//! - [`compile`]: [`Auth::compile`] — accounts (stable ids, tombstones), users, system account,
+//!   `no_auth_user`; every config error at once, worded as nats-server words it.
+//! - [`imports`]: exports/imports/mappings compiled into per-account lookup tables ([`account`]), using
+//!   [`transform`] for `prefix`/`to`/mapping destinations.
+//! - [`login`]: [`Auth::authenticate`] (CONNECT credentials → [`Login`]), the colon rule, and
+//!   [`Auth::recheck`] for live connections after a reload; [`secret`] holds the credential checks
+//!   (constant-time compare, bcrypt, nkey signatures).
+//! - [`permissions`]: a user's compiled publish/subscribe rules ([`Permissions`]).
+//! - Per-connection state the engine keeps beside a `Login`: [`PubCache`] (bounded publish verdicts) and
+//!   [`ReplyGrants`] (`allow_responses`).
+//! - [`frozen`]: the read-only, thread-shareable `Sublist` wrapper all compiled tables use.
+//!
+//! Threading: everything in `Auth` is immutable after compile and `Send + Sync`. Per-shard caches of
+//! lookups (import routes, mappings) belong to the engine and are dropped when a new `Arc<Auth>` arrives.
 
+pub mod account;
+pub mod compile;
+pub mod frozen;
+pub mod imports;
+pub mod login;
+pub mod permissions;
+pub mod pub_cache;
+pub mod reply_grants;
+mod secret;
+pub mod transform;
+
+#[cfg(test)]
+mod test_support;
+
+pub use account::{Account, Mapping, ServiceImport, StreamRoute};
+pub use compile::{Auth, User, UserIdx, DEFAULT_AUTH_TIMEOUT};
+pub use frozen::FrozenSublist;
+pub use login::{constant_time_eq, AuthFailure, Credentials, Login, Principal, Recheck};
+pub use permissions::{Permissions, ResponsePerm, Rules, SubVerdict};
+pub use pub_cache::{PubCache, PUB_CACHE_MAX, PUB_CACHE_PRUNE};
+pub use reply_grants::{ReplyGrants, MAX_REPLY_GRANTS};
+pub use transform::SubjectTransform;
+
+/// Dense account index: the slot in `Auth::accounts` and in every shard's per-account tables.
+/// Stable across reloads for an account that keeps its name.
 pub type AccountId = u32;
 
-pub struct Account {
-    pub name: String,
-    pub limits: AccountLimits,
-    pub is_system: bool,
-}
-
-pub struct Auth {
-    pub accounts: Vec<Account>,
-}
-
-#[derive(Debug)]
-pub struct AuthFailure;
-
-#[derive(Clone, Default, Debug)]
-pub struct Credentials {
-    pub user: Option<String>,
-    pub pass: Option<String>,
-    pub token: Option<String>,
-    pub nkey: Option<String>,
-    pub sig: Option<String>,
-}
-impl Credentials {
-    pub fn from_connect(c: &ConnectOptions) -> Credentials {
-        Credentials {
-            user: c.user.clone(),
-            pass: c.pass.clone(),
-            token: c.auth_token.clone(),
-            nkey: c.nkey.clone(),
-            sig: c.sig.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct Login {
-    pub account: AccountId,
-    pub label: String,
-    pub permissions: Option<Arc<Permissions>>,
-}
-
-pub struct Permissions;
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubVerdict {
-    Allowed,
-    AllowedFilterDeny,
-    Denied,
-}
-pub struct ResponsePerm;
-impl Permissions {
-    pub fn can_subscribe(&self, _s: &[u8], _q: Option<&[u8]>) -> SubVerdict {
-        SubVerdict::Allowed
-    }
-    pub fn deliver_allowed(&self, _s: &[u8]) -> bool {
-        true
-    }
-    pub fn has_responses(&self) -> Option<&ResponsePerm> {
-        None
-    }
-}
-pub struct PubCache;
-impl PubCache {
-    pub fn new() -> Self {
-        PubCache
-    }
-    pub fn check(&mut self, _p: &Permissions, _s: &[u8]) -> bool {
-        true
-    }
-}
-pub struct ReplyGrants;
-impl ReplyGrants {
-    pub fn new() -> Self {
-        ReplyGrants
-    }
-    pub fn grant(&mut self, _r: &[u8], _now: Instant, _p: &Permissions) {}
-    pub fn consume(&mut self, _s: &[u8], _now: Instant) -> bool {
-        false
-    }
-}
-pub enum Recheck {
-    Keep(Login),
-    Removed,
-    CredentialsChanged,
-}
-pub fn new_nonce() -> String {
-    "nonce".into()
-}
-impl Auth {
-    pub fn compile(_c: &Config, _prev: Option<&Auth>) -> Result<Auth, Vec<String>> {
-        Ok(Auth {
-            accounts: vec![Account {
-                name: "$G".into(),
-                limits: AccountLimits::default(),
-                is_system: false,
-            }],
-        })
-    }
-    pub fn auth_required(&self) -> bool {
-        false
-    }
-    pub fn needs_nonce(&self) -> bool {
-        false
-    }
-    pub fn auth_timeout(&self) -> Duration {
-        Duration::from_secs(2)
-    }
-    pub fn authenticate(&self, _c: &Credentials, _n: Option<&[u8]>) -> Result<Login, AuthFailure> {
-        Ok(Login {
-            account: 0,
-            label: "$G".into(),
-            permissions: None,
-        })
-    }
-    pub fn recheck(&self, l: &Login, _c: &Credentials, _n: Option<&[u8]>) -> Recheck {
-        Recheck::Keep(l.clone())
-    }
-}
+/// The global account `$G` (always present, always id 0).
+pub const GLOBAL_ACCOUNT: AccountId = 0;
+/// Name of the global account.
+pub const GLOBAL_ACCOUNT_NAME: &str = "$G";
+/// Name of the automatic system account.
+pub const SYSTEM_ACCOUNT_NAME: &str = "$SYS";

@@ -1,8 +1,308 @@
-//! Monitoring (stub; being built): HTTP endpoints fed by per-shard snapshots gathered by message passing.
+//! Monitoring: nats-server's HTTP endpoints (same paths, same JSON field names) and Prometheus metrics.
+//!
+//! The path of a request: the HTTP thread ([`http`]) parses it → [`routes`] picks the endpoint → the
+//! endpoint describes what it needs in a [`Want`] → [`Monitor::gather`] broadcasts `Control::Snapshot` to
+//! every shard and waits (bounded by [`SNAPSHOT_TIMEOUT`]) for each shard's `ShardSnapshot` → the endpoint
+//! merges, sorts and pages the shards' answers and renders JSON ([`varz`], [`connz`], [`subsz`],
+//! [`accounts`]) or exposition text ([`metrics`]).
+//!
+//! The HTTP side never reads shard state: every figure arrives by message, built by the shard itself
+//! between two inbox batches (`src/shard/snapshot.rs`). It runs on plain threads outside the executors.
 
+pub mod accounts;
+pub mod connz;
+pub mod format;
+pub mod http;
+pub mod metrics;
+pub mod procstat;
+pub mod routes;
+pub mod sort;
+pub mod subsz;
+pub mod varz;
+
+use crate::bus::{Bus, Control};
+use crate::config::Config;
+use crate::server::Runtime;
 use crate::shard::snapshot::ShardSnapshot;
+use procstat::CpuSampler;
+use sort::SortBy;
+use std::collections::BTreeMap;
+use std::net::{TcpListener, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long the HTTP side waits for every shard's answer.
+pub const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Default `limit` of `/connz` and `/subsz` (nats-server's DefaultConnListSize / DefaultSubListSize).
+pub const DEFAULT_LIST_SIZE: usize = 1024;
 
 /// Sent to every shard inside `Control::Snapshot`; each shard answers with its own figures.
 pub struct SnapshotRequest {
     pub reply: crossbeam_channel::Sender<ShardSnapshot>,
+    pub want: Want,
+}
+
+/// What an endpoint needs from the shards beyond the totals every snapshot carries.
+#[derive(Debug, Clone, Default)]
+pub struct Want {
+    /// Per-account figures (counters, connections, subscription counts).
+    pub accounts: bool,
+    /// With `accounts`: also `Sublist::stats()` of each account's local table.
+    pub sublist: bool,
+    /// A connection list (`/connz`).
+    pub conns: Option<ConnQuery>,
+    /// A subscription list (`/subsz?subs=1`).
+    pub subs: Option<SubsQuery>,
+}
+
+/// Subscriptions in a connection list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SubsMode {
+    #[default]
+    None,
+    /// `subs=1`: subjects only.
+    List,
+    /// `subs=detail`: full objects.
+    Detail,
+}
+
+/// The filters of `/connz`, applied by each shard.
+#[derive(Debug, Clone, Default)]
+pub struct ConnQuery {
+    pub open: bool,
+    pub closed: bool,
+    pub cid: Option<u64>,
+    /// Account name.
+    pub account: Option<String>,
+    /// Authorized user.
+    pub user: Option<String>,
+    pub subs: SubsMode,
+    pub sort: SortBy,
+    /// Each shard returns at most this many (offset + limit), best first by `sort`.
+    pub keep: usize,
+}
+
+/// The filters of `/subsz?subs=1`, applied by each shard.
+#[derive(Debug, Clone, Default)]
+pub struct SubsQuery {
+    pub account: Option<String>,
+    /// A literal subject: only subscriptions that would receive it.
+    pub test: Option<String>,
+    /// Each shard returns at most this many (offset + limit), by (cid, sid).
+    pub keep: usize,
+}
+
+/// Closed connections kept per shard (`max_closed_clients`). Set once at start from the configuration.
+static CLOSED_LIMIT: AtomicUsize = AtomicUsize::new(10_000);
+
+/// How many closed connections each shard keeps for `/connz?state=closed`.
+pub fn closed_limit() -> usize {
+    CLOSED_LIMIT.load(Ordering::Relaxed)
+}
+
+/// The HTTP side's state: how to reach the shards, and the few figures that live outside them.
+pub struct Monitor {
+    bus: Bus,
+    nr_shards: usize,
+    /// `http_host` / `http_port` (the bound port) / `http_base_path` as configured.
+    pub http_host: String,
+    pub http_port: u16,
+    pub http_base_path: String,
+    /// The normalized base path: "" or "/prefix" (no trailing slash).
+    pub base: String,
+    /// When the server started (Unix ns) and the same instant on the monotonic clock.
+    pub start_ns: u64,
+    pub started: Instant,
+    state: Mutex<State>,
+}
+
+struct State {
+    /// Requests served per endpoint path (`http_req_stats`). Bound: one entry per known endpoint.
+    req_stats: BTreeMap<&'static str, u64>,
+    cpu: CpuSampler,
+    /// The settings seen last, to notice a reload (`config_load_time`).
+    last_rt: Option<Arc<Runtime>>,
+    config_load_ns: u64,
+}
+
+/// Normalizes `http_base_path`: a leading slash, no trailing slash, "" for the root.
+pub fn normalize_base(p: Option<&str>) -> String {
+    let p = p.unwrap_or("").trim().trim_end_matches('/');
+    if p.is_empty() {
+        String::new()
+    } else if p.starts_with('/') {
+        p.to_string()
+    } else {
+        format!("/{p}")
+    }
+}
+
+fn join_host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// Binds the monitoring port (`-1` = a random free port). A busy port is an error, as in nats-server.
+pub fn bind(host: &str, port: i32) -> Result<TcpListener, String> {
+    let p = if port < 0 { 0 } else { port as u16 };
+    let hp = join_host_port(host, p);
+    let addr = (host, p)
+        .to_socket_addrs()
+        .map_err(|e| format!("Can't listen to the Monitor Port: {hp}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("Can't listen to the Monitor Port: {hp}: no address"))?;
+    TcpListener::bind(addr)
+        .map_err(|e| format!("Can't listen to the Monitor Port: listen tcp {hp}: bind: {e}"))
+}
+
+/// Starts the monitor when `http_port` is set (and not 0): binds, logs
+/// `Starting http monitor on HOST:PORT`, and serves on its own thread.
+pub fn start(cfg: &Config, bus: &Bus) -> Result<(), String> {
+    let Some(port) = cfg.http_port.filter(|p| *p != 0) else {
+        return Ok(());
+    };
+    CLOSED_LIMIT.store(cfg.max_closed_clients, Ordering::Relaxed);
+    let host = cfg.http_host.clone().unwrap_or_else(|| cfg.host.clone());
+    let listener = bind(&host, port)?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("Can't listen to the Monitor Port: {e}"))?
+        .port();
+    let mon = Arc::new(Monitor::new(
+        bus.clone(),
+        host.clone(),
+        bound,
+        cfg.http_base_path.clone().unwrap_or_default(),
+    ));
+    tracing::info!("Starting http monitor on {}", join_host_port(&host, bound));
+    let handler = move |req: &http::Request| routes::handle(&mon, req);
+    std::thread::Builder::new()
+        .name("monitor".into())
+        .spawn(move || http::serve(listener, Arc::new(handler)))
+        .map_err(|e| format!("Can't start the monitor thread: {e}"))?;
+    Ok(())
+}
+
+impl Monitor {
+    pub fn new(bus: Bus, http_host: String, http_port: u16, http_base_path: String) -> Monitor {
+        let start_ns = format::unix_now_ns();
+        Monitor {
+            nr_shards: bus.nr_shards(),
+            bus,
+            http_host,
+            http_port,
+            base: normalize_base(Some(&http_base_path)),
+            http_base_path,
+            start_ns,
+            started: Instant::now(),
+            state: Mutex::new(State {
+                req_stats: BTreeMap::new(),
+                cpu: CpuSampler::new(),
+                last_rt: None,
+                config_load_ns: start_ns,
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts one request to `path` (nats-server's `http_req_stats`).
+    pub fn count_request(&self, path: &'static str) {
+        *self.state().req_stats.entry(path).or_insert(0) += 1;
+    }
+
+    pub fn req_stats(&self) -> BTreeMap<String, u64> {
+        self.state()
+            .req_stats
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect()
+    }
+
+    pub fn cpu_percent(&self) -> f64 {
+        self.state().cpu.sample()
+    }
+
+    /// When the configuration in force was loaded: start, or the first time a reloaded one was seen.
+    pub fn config_load_ns(&self, rt: &Arc<Runtime>) -> u64 {
+        let mut st = self.state();
+        match &st.last_rt {
+            Some(prev) if Arc::ptr_eq(prev, rt) => {}
+            Some(_) => {
+                st.config_load_ns = format::unix_now_ns();
+                st.last_rt = Some(rt.clone());
+            }
+            None => st.last_rt = Some(rt.clone()),
+        }
+        st.config_load_ns
+    }
+
+    /// Asks every shard for its figures and waits for all answers (sorted by shard id).
+    /// Runs on: an HTTP thread (a blocking send into each inbox; never an executor).
+    pub fn gather(&self, want: Want) -> Result<Vec<ShardSnapshot>, String> {
+        let (tx, rx) = crossbeam_channel::bounded(self.nr_shards);
+        self.bus.broadcast_control(|| {
+            Control::Snapshot(SnapshotRequest {
+                reply: tx.clone(),
+                want: want.clone(),
+            })
+        });
+        drop(tx);
+        let deadline = Instant::now() + SNAPSHOT_TIMEOUT;
+        let mut snaps = Vec::with_capacity(self.nr_shards);
+        while snaps.len() < self.nr_shards {
+            match rx.recv_deadline(deadline) {
+                Ok(s) => snaps.push(s),
+                Err(_) => {
+                    return Err(format!(
+                        "{} of {} shards did not answer",
+                        self.nr_shards - snaps.len(),
+                        self.nr_shards
+                    ))
+                }
+            }
+        }
+        snaps.sort_by_key(|s| s.shard);
+        Ok(snaps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_paths_are_normalized() {
+        assert_eq!(normalize_base(None), "");
+        assert_eq!(normalize_base(Some("/")), "");
+        assert_eq!(normalize_base(Some("mon")), "/mon");
+        assert_eq!(normalize_base(Some("/mon/")), "/mon");
+        assert_eq!(normalize_base(Some("/a/b")), "/a/b");
+    }
+
+    #[test]
+    fn busy_port_is_an_error() {
+        let l = bind("127.0.0.1", -1).unwrap();
+        let port = l.local_addr().unwrap().port() as i32;
+        let e = bind("127.0.0.1", port).unwrap_err();
+        assert!(e.starts_with("Can't listen to the Monitor Port"), "{e}");
+        assert_eq!(join_host_port("::1", 8222), "[::1]:8222");
+    }
+
+    #[test]
+    fn gather_times_out_without_shards_answering() {
+        let (bus, _inboxes) = Bus::new(1);
+        let m = Monitor::new(bus, "127.0.0.1".into(), 0, String::new());
+        let t = Instant::now();
+        let e = m.gather(Want::default()).err().unwrap();
+        assert!(e.contains("did not answer"), "{e}");
+        assert!(t.elapsed() >= SNAPSHOT_TIMEOUT);
+    }
 }

@@ -54,6 +54,39 @@ pub struct SubRef {
     pub sub: u32,
 }
 
+/// The credential fields of a CONNECT, owned (they outlive the read buffer: login runs off the shard, and
+/// a reload re-checks them).
+#[derive(Clone, Default)]
+pub struct OwnedCreds {
+    pub user: Option<String>,
+    pub pass: Option<String>,
+    pub token: Option<String>,
+    pub nkey: Option<String>,
+    pub sig: Option<String>,
+}
+
+impl OwnedCreds {
+    pub fn from_connect(c: &ConnectOptions) -> OwnedCreds {
+        OwnedCreds {
+            user: c.user.clone(),
+            pass: c.pass.clone(),
+            token: c.auth_token.clone(),
+            nkey: c.nkey.clone(),
+            sig: c.sig.clone(),
+        }
+    }
+
+    pub fn borrow(&self) -> Credentials<'_> {
+        Credentials {
+            user: self.user.as_deref(),
+            pass: self.pass.as_deref(),
+            token: self.token.as_deref(),
+            nkey: self.nkey.as_deref(),
+            sig: self.sig.as_deref(),
+        }
+    }
+}
+
 /// The connection's session state once CONNECT has been handled.
 #[derive(Default)]
 pub struct Session {
@@ -125,13 +158,13 @@ pub struct Conn {
     pub account: AccountId,
     pub login: Option<Login>,
     /// Credentials from CONNECT, kept to re-check the login on reload.
-    pub creds: Option<Credentials>,
+    pub creds: Option<OwnedCreds>,
     /// The login's compiled permissions; `None` = unrestricted.
     pub perms: Option<Arc<Permissions>>,
     /// Bounded cache of publish verdicts (see `auth::PubCache`).
     pub pub_cache: PubCache,
-    /// Temporary publish rights granted by `allow_responses`.
-    pub reply_grants: ReplyGrants,
+    /// Temporary publish rights granted by `allow_responses` (only for users that have it).
+    pub reply_grants: Option<ReplyGrants>,
     /// The nonce sent in INFO (nkey logins sign it).
     pub nonce: Option<String>,
     /// Subscriptions by slab key; `sids` maps the client's sid to that key.
@@ -145,7 +178,8 @@ pub struct Conn {
     pub writer_waker: Option<Waker>,
     /// Already queued in the shard's `touched` list for this batch.
     pub touched: bool,
-    /// This connection sent interest to other shards since its last barrier (PONG / verbose +OK waits).
+    /// This connection sent interest or messages to other shards since its last barrier: its next PONG
+    /// (or verbose +OK) waits until every other shard has applied them.
     pub needs_barrier: bool,
     /// The post-CONNECT INFO (protocol 1) is sent after the first PONG.
     pub sent_connect_info: bool,

@@ -90,7 +90,7 @@ impl Shard {
                 match (&c.login, &c.creds) {
                     (Some(login), Some(creds)) => Some(self.auth.recheck(
                         login,
-                        creds,
+                        &creds.borrow(),
                         c.nonce.as_deref().map(str::as_bytes),
                     )),
                     (Some(login), None) => Some(self.auth.recheck(
@@ -126,6 +126,11 @@ impl Shard {
             c.account = login.account;
             c.perms = perms.clone();
             c.pub_cache = crate::auth::PubCache::new();
+            match (perms.as_ref().and_then(|p| p.has_responses()), &mut c.reply_grants) {
+                (Some(r), Some(g)) => g.set_limits(r),
+                (Some(r), None) => c.reply_grants = Some(crate::auth::ReplyGrants::new(r)),
+                (None, _) => c.reply_grants = None,
+            }
             c.login = Some(login);
         }
         let Some(p) = perms else {

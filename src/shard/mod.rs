@@ -7,6 +7,7 @@
 //! keep-alive and auth deadlines.
 
 pub mod conn;
+pub mod imports;
 pub mod inbox;
 pub mod lifecycle;
 pub mod listener;
@@ -107,6 +108,10 @@ pub struct Shard {
     pub listener_stop: crate::runtime::Notify,
     /// Lame-duck schedule, once started.
     pub lame_duck: Option<lifecycle::LameDuck>,
+    /// Per account: true when it has mappings, stream exports or service imports (the slow publish path).
+    pub account_flags: Vec<bool>,
+    /// Service-import response mappings owned by this shard.
+    pub replies: imports::ServiceReplies,
     /// Recently closed connections for `/connz?state=closed`. Bound: `max_closed_clients` per shard.
     pub closed: std::collections::VecDeque<snapshot::ClosedConn>,
     /// Scratch: per-destination shard marks for one publish (reused to avoid allocation).
@@ -142,6 +147,8 @@ impl Shard {
             listener_stop: crate::runtime::Notify::default(),
             lame_duck: None,
             closed: std::collections::VecDeque::new(),
+            account_flags: Vec::new(),
+            replies: imports::ServiceReplies::new(id),
             fanout: publish::Fanout::new(nr_shards),
         };
         s.ensure_accounts();
@@ -150,6 +157,7 @@ impl Shard {
 
     /// Grows the account tables to cover every account id of the current `Auth`.
     pub fn ensure_accounts(&mut self) {
+        self.account_flags = imports::account_flags(&self.auth);
         let n = self.auth.accounts.len().max(1);
         let cache = !self.rt.disable_sublist_cache;
         while self.accounts.len() < n {
@@ -171,11 +179,26 @@ impl Shard {
     /// End of a read batch (or an inbox batch): wake the writers of touched connections once each and send
     /// one bus batch per destination shard.
     pub fn end_batch(&mut self) {
+        self.end_batch_for(None);
+    }
+
+    /// `end_batch` for a reader: its own connection's writer is woken last, so the subscribers it delivered
+    /// to are written before its own PONG (a client that saw its flush complete finds the messages sent).
+    pub fn end_batch_for(&mut self, reader: Option<ConnKey>) {
+        let mut own = false;
         for key in std::mem::take(&mut self.touched) {
+            if Some(key) == reader {
+                own = true;
+                continue;
+            }
             if let Some(c) = self.conns.get_mut(key) {
                 c.touched = false;
                 c.wake_writer();
             }
+        }
+        if let Some(c) = reader.filter(|_| own).and_then(|k| self.conns.get_mut(k)) {
+            c.touched = false;
+            c.wake_writer();
         }
         self.outbox.flush();
     }

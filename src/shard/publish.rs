@@ -19,7 +19,8 @@ use bytes::Bytes;
 use std::time::Instant;
 
 /// Reply prefixes a client may not use (service-import replies, JetStream acks, gateway replies).
-const RESERVED_REPLY_PREFIXES: [&[u8]; 3] = [b"_R_.", b"$JS.ACK.", b"$GNR."];
+/// (Observed on nats-server 2.15.1: `$GNR.` is NOT reserved, `_GR_.` and `$GR.` are.)
+const RESERVED_REPLY_PREFIXES: [&[u8]; 4] = [b"_R_.", b"$JS.ACK.", b"_GR_.", b"$GR."];
 
 /// Scratch space for one publish's cross-shard fan-out, reused between publishes (no allocation once warm).
 pub struct Fanout {
@@ -92,8 +93,10 @@ impl Shard {
         let c = &mut self.conns[key];
         if let Some(p) = &c.perms {
             let mut ok = c.pub_cache.check(p, subj);
-            if !ok && p.has_responses().is_some() {
-                ok = c.reply_grants.consume(subj, Instant::now());
+            if !ok {
+                if let Some(g) = &mut c.reply_grants {
+                    ok = g.consume(subj, Instant::now());
+                }
             }
             if !ok {
                 let label = c.login.as_ref().map(|l| l.label.clone()).unwrap_or_default();
@@ -114,7 +117,7 @@ impl Shard {
             c.out.extend_from_slice(w::OK);
             self.touch(key);
         }
-        let reached = self.route(Some(key), acc, subj, reply, headers, payload);
+        let reached = self.publish_in(Some(key), acc, subj, reply, headers, payload);
         if !reached && reply.is_some() {
             self.no_responders(key, subj, reply.unwrap_or_default());
         }
@@ -192,7 +195,13 @@ impl Shard {
             }
         }
 
-        // One delivery per interested shard.
+        // One delivery per interested shard. The publisher's next PONG waits until they are applied
+        // (as with nats-server, a flushed publish has reached every subscriber's buffer).
+        if !fan.dsts.is_empty() {
+            if let Some(c) = src.and_then(|k| self.conns.get_mut(k)) {
+                c.needs_barrier = true;
+            }
+        }
         for dst in std::mem::take(&mut fan.dsts) {
             let d = dst as usize;
             let mut del = Delivery::new(acc, subj, reply, headers, payload);
@@ -235,6 +244,9 @@ impl Shard {
         headers: Option<&[u8]>,
         payload: &[u8],
     ) -> bool {
+        if r.conn == super::imports::INTERNAL_CONN {
+            return self.on_service_reply(subj, headers, payload);
+        }
         let key = r.conn as usize;
         let Some(c) = self.conns.get_mut(key) else {
             return false;
@@ -247,7 +259,11 @@ impl Shard {
         };
         if sub.filter_deny {
             if let Some(p) = &c.perms {
-                if !p.deliver_allowed(subj) {
+                let allowed = match &sub.queue {
+                    Some(q) => p.deliver_allowed_queue(subj, q),
+                    None => p.deliver_allowed(subj),
+                };
+                if !allowed {
                     return false;
                 }
             }
@@ -261,10 +277,8 @@ impl Shard {
         }
         sub.delivered += 1;
         let done = sub.max.is_some_and(|m| sub.delivered >= m);
-        if let (Some(rp), Some(p)) = (reply, &c.perms) {
-            if p.has_responses().is_some() {
-                c.reply_grants.grant(rp, Instant::now(), p);
-            }
+        if let (Some(rp), Some(g)) = (reply, &mut c.reply_grants) {
+            g.grant(rp, Instant::now());
         }
         c.stats.out_msgs += 1;
         c.stats.out_bytes += size as u64;

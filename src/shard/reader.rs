@@ -71,7 +71,7 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
                     break 'conn;
                 };
                 if c.phase == Phase::Closing {
-                    sh.end_batch();
+                    sh.end_batch_for(Some(key));
                     break 'conn;
                 }
                 c.last_activity = Instant::now();
@@ -96,7 +96,7 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
             match flow {
                 Flow::Continue => {}
                 Flow::Close => {
-                    shard.borrow_mut().end_batch();
+                    shard.borrow_mut().end_batch_for(Some(key));
                     break 'conn;
                 }
                 Flow::Barrier(after) => {
@@ -112,7 +112,7 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
                     let f = shard.borrow_mut().finish_login(key, &opts, verdict);
                     match f {
                         Flow::Close => {
-                            shard.borrow_mut().end_batch();
+                            shard.borrow_mut().end_batch_for(Some(key));
                             break 'conn;
                         }
                         Flow::Barrier(after) => {
@@ -124,7 +124,7 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
                 }
             }
         }
-        shard.borrow_mut().end_batch();
+        shard.borrow_mut().end_batch_for(Some(key));
         runtime::yield_now().await;
     }
     shard.borrow_mut().task_done(key);
@@ -193,7 +193,7 @@ pub async fn barrier(shard: &ShardRef, key: ConnKey) {
                 sh.outbox.push(dst, crate::bus::BusMsg::Sync { token });
             }
         }
-        sh.end_batch();
+        sh.end_batch_for(Some(key));
         token
     };
     poll_fn(|cx| {
@@ -246,7 +246,9 @@ impl Shard {
                     self.close_conn(key, CloseReason::ProtocolViolation);
                     return Flow::Close;
                 }
-                self.op_pub(key, subject, reply, Some(headers), payload)
+                // `HPUB subj 0 n` carries no header block: delivered as a plain MSG.
+                let headers = (!headers.is_empty()).then_some(headers);
+                self.op_pub(key, subject, reply, headers, payload)
             }
             ClientOp::Sub {
                 subject,
@@ -289,7 +291,11 @@ impl Shard {
 
     /// A parse error: the documented `-ERR` (or none, for argument errors) and a close.
     pub fn parse_error(&mut self, key: ConnKey, e: ParseError) {
+        let unauthenticated =
+            self.conns.get(key).is_some_and(|c| c.phase == Phase::New) && self.auth.auth_required();
         let err = match e {
+            // nats-server: with auth required, anything but CONNECT first is an auth failure.
+            ParseError::UnknownOp if unauthenticated => Some(ProtoErr::AuthViolation),
             ParseError::UnknownOp => Some(ProtoErr::UnknownOp),
             ParseError::MaxControlLine => Some(ProtoErr::MaxControlLine),
             ParseError::MaxPayload => Some(ProtoErr::MaxPayload),

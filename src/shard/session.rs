@@ -3,7 +3,7 @@
 //! Login may check a bcrypt hash (tens of milliseconds), so `op_connect` only parses and validates;
 //! the reader runs the check on the blocking pool (`prepare_login`) and applies it (`finish_login`).
 
-use super::conn::{CloseReason, Conn, ConnStats, Phase, Session};
+use super::conn::{CloseReason, Conn, ConnStats, OwnedCreds, Phase, Session};
 use super::reader::Flow;
 use super::{ConnKey, Shard};
 use crate::auth::{AuthFailure, Credentials, Login, PubCache, ReplyGrants};
@@ -28,7 +28,7 @@ impl Shard {
     pub fn new_conn(&mut self, stream: &Stream) -> ConnKey {
         let now = Instant::now();
         let cid = self.globals.next_cid();
-        let nonce = self.auth.needs_nonce().then(crate::auth::new_nonce);
+        let nonce = self.auth.needs_nonce().then(new_nonce);
         let auth_deadline = self
             .auth
             .auth_required()
@@ -45,7 +45,7 @@ impl Shard {
             creds: None,
             perms: None,
             pub_cache: PubCache::new(),
-            reply_grants: ReplyGrants::new(),
+            reply_grants: None,
             nonce,
             subs: Slab::new(),
             sids: HashMap::new(),
@@ -131,6 +131,12 @@ impl Shard {
             self.close_conn(key, CloseReason::ProtocolViolation);
             return Flow::Close;
         }
+        if opts.account.is_some() || opts.new_account {
+            // Account selection in CONNECT is JWT-era; nats-server refuses it as an auth failure.
+            self.send_err(key, &ProtoErr::AuthViolation);
+            self.close_conn(key, CloseReason::AuthenticationFailure);
+            return Flow::Close;
+        }
         Flow::Login(Box::new(opts))
     }
 
@@ -138,10 +144,10 @@ impl Shard {
     pub fn prepare_login(&mut self, key: ConnKey, opts: &ConnectOptions) -> Option<LoginJob> {
         self.conns.get(key)?;
         let auth = self.auth.clone();
-        let creds = Credentials::from_connect(opts);
+        let creds = OwnedCreds::from_connect(opts);
         let nonce = self.conns[key].nonce.clone();
         Some(Box::new(move || {
-            auth.authenticate(&creds, nonce.as_deref().map(str::as_bytes))
+            auth.authenticate(&creds.borrow(), nonce.as_deref().map(str::as_bytes))
         }))
     }
 
@@ -168,7 +174,7 @@ impl Shard {
                 return Flow::Close;
             }
         };
-        let creds = Credentials::from_connect(opts);
+        let creds = OwnedCreds::from_connect(opts);
         if let Some(f) = self.apply_login(key, login, Some(creds)) {
             return f;
         }
@@ -203,7 +209,7 @@ impl Shard {
         &mut self,
         key: ConnKey,
         login: Login,
-        creds: Option<Credentials>,
+        creds: Option<OwnedCreds>,
     ) -> Option<Flow> {
         let acc = login.account;
         let (was_open, old_acc) = {
@@ -243,7 +249,11 @@ impl Shard {
         c.account = acc;
         c.perms = login.permissions.clone();
         c.pub_cache = PubCache::new();
-        c.reply_grants = ReplyGrants::new();
+        c.reply_grants = c
+            .perms
+            .as_ref()
+            .and_then(|p| p.has_responses())
+            .map(ReplyGrants::new);
         c.login = Some(login);
         c.creds = creds;
         c.max_payload = match limits.max_payload {
@@ -280,4 +290,11 @@ impl Shard {
         self.conns[key].sent_connect_info = true;
         self.send_raw(key, &info);
     }
+}
+
+/// The INFO nonce for nkey logins: 11 random bytes as 15 characters of unpadded base64url (nats-server's form).
+pub fn new_nonce() -> String {
+    use base64::Engine;
+    let bytes: [u8; 11] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }

@@ -133,7 +133,7 @@ impl Shard {
     }
 
     /// Counts local interest; on 0→1 tells every other shard. Returns true when it told them.
-    fn add_interest(&mut self, acc: AccountId, subj: &[u8], queue: Option<&[u8]>) -> bool {
+    pub(crate) fn add_interest(&mut self, acc: AccountId, subj: &[u8], queue: Option<&[u8]>) -> bool {
         let k = (
             Bytes::copy_from_slice(subj),
             queue.map(Bytes::copy_from_slice),

@@ -68,6 +68,7 @@ pub async fn timers_task(shard: ShardRef) {
             sh.send_raw(k, w::PING);
         }
         sh.lame_duck_tick(now);
+        sh.expire_responses(now);
         sh.end_batch();
     }
 }

@@ -1,0 +1,611 @@
+//! Authentication: CONNECT credentials → [`Login`] ([`Auth::authenticate`]), including corenats' colon rule,
+//! and the re-check of live connections after a reload ([`Auth::recheck`]). nats-behaviour.md §2.1, §2.4, §7.
+//!
+//! Order of checks (as nats-server): no credentials at all → `no_auth_user` (or the hidden `$G` user); an
+//! nkey, when nkey users exist; a user name, when users exist; a token, when one is configured. Every
+//! failure is the same opaque [`AuthFailure`]: the engine always answers `-ERR 'Authorization Violation'`.
+//!
+//! Cost: a bcrypt check takes tens of milliseconds. It runs once per CONNECT on the owning shard (the
+//! engine may hand it to the blocking pool); reload re-checks skip it when the stored secret is unchanged.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::compile::{Auth, User, UserCredential, UserIdx};
+use super::permissions::Permissions;
+use super::secret::{ct_eq, verify_nkey};
+use super::{AccountId, GLOBAL_ACCOUNT};
+
+/// The credential fields of a CONNECT. Empty strings count as absent (JSON `null` and `""` alike).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credentials<'a> {
+    /// `user`.
+    pub user: Option<&'a str>,
+    /// `pass`.
+    pub pass: Option<&'a str>,
+    /// `auth_token`.
+    pub token: Option<&'a str>,
+    /// `nkey`: the public user nkey.
+    pub nkey: Option<&'a str>,
+    /// `sig`: signature of the INFO nonce.
+    pub sig: Option<&'a str>,
+}
+
+impl<'a> Credentials<'a> {
+    fn field(v: Option<&'a str>) -> Option<&'a str> {
+        v.filter(|s| !s.is_empty())
+    }
+
+    /// True if no user, password, token or nkey was given.
+    pub fn is_empty(&self) -> bool {
+        Self::field(self.user).is_none()
+            && Self::field(self.pass).is_none()
+            && Self::field(self.token).is_none()
+            && Self::field(self.nkey).is_none()
+    }
+}
+
+/// Who a login is, independent of any compiled `Auth` (so a reload can find it again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// No authentication configured, or the hidden `$G` user.
+    Anonymous,
+    /// `authorization { token }`.
+    Token,
+    /// A password user (also the single `authorization { user }`), by name.
+    User(Arc<str>),
+    /// An nkey user, by public key.
+    Nkey(Arc<str>),
+}
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct Login {
+    /// The account the connection belongs to.
+    pub account: AccountId,
+    /// Index into `Auth::users` of the `Auth` that produced this login (`None` for anonymous/token).
+    pub user: Option<UserIdx>,
+    /// Who logged in.
+    pub principal: Principal,
+    /// `<account>/user:<name>` (or `/nkey:`, `/token`, or just the account) for log lines.
+    pub label: String,
+    /// The user's permissions; `None` = full access within the account.
+    pub permissions: Option<Arc<Permissions>>,
+    /// Fingerprint of the secret this login was checked against (see `recheck`).
+    fingerprint: u64,
+}
+
+/// A failed login. Deliberately carries nothing: the client must not learn what was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthFailure;
+
+impl fmt::Display for AuthFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Authorization Violation")
+    }
+}
+
+impl std::error::Error for AuthFailure {}
+
+/// What to do with a live connection after a reload.
+#[derive(Debug, Clone)]
+pub enum Recheck {
+    /// Still valid; switch to this login (account id, permissions may have changed).
+    Keep(Login),
+    /// Its user no longer exists: close silently (no `-ERR`).
+    Removed,
+    /// Its credentials no longer pass: send `-ERR 'Authorization Violation'` and close.
+    CredentialsChanged,
+}
+
+impl Auth {
+    /// Authenticates CONNECT credentials. `nonce` is the one sent in this connection's INFO (required for
+    /// nkey logins). May run bcrypt (slow); see the module doc.
+    pub fn authenticate(
+        &self,
+        c: &Credentials<'_>,
+        nonce: Option<&[u8]>,
+    ) -> Result<Login, AuthFailure> {
+        if !self.has_credentials() {
+            return Ok(self.anonymous());
+        }
+        if c.is_empty() {
+            if let Some(i) = self.no_auth_user {
+                return self.login_user(i);
+            }
+            if self.anonymous_global {
+                return Ok(self.anonymous());
+            }
+            return Err(AuthFailure);
+        }
+        if let Some(key) = Credentials::field(c.nkey) {
+            if self.needs_nonce() {
+                let (i, u) = self.user_by_nkey(key).ok_or(AuthFailure)?;
+                let (UserCredential::Nkey(kp), Some(nonce), Some(sig)) =
+                    (&u.credential, nonce, c.sig)
+                else {
+                    return Err(AuthFailure);
+                };
+                if !verify_nkey(kp, nonce, sig) {
+                    return Err(AuthFailure);
+                }
+                return self.login_user(i);
+            }
+        }
+        if let Some(name) = Credentials::field(c.user) {
+            if !self.users.is_empty() {
+                let pass = c.pass.unwrap_or("");
+                if let Some(i) = self.check_password(name, pass) {
+                    return self.login_user(i);
+                }
+                return self
+                    .colon_rule(name, c.pass)
+                    .ok_or(AuthFailure)
+                    .and_then(|i| self.login_user(i));
+            }
+        }
+        if let Some(t) = &self.token {
+            if t.verify(c.token.unwrap_or("").as_bytes()) {
+                return Ok(self.token_login());
+            }
+        }
+        Err(AuthFailure)
+    }
+
+    /// Re-checks a live connection against this (new) `Auth` after a reload. `login` came from the previous
+    /// `Auth`; `creds` and `nonce` are what the connection presented. Unchanged secrets are not re-verified
+    /// (no bcrypt storm on reload).
+    pub fn recheck(&self, login: &Login, creds: &Credentials<'_>, nonce: Option<&[u8]>) -> Recheck {
+        let found = match &login.principal {
+            Principal::User(n) => self.user_by_name(n),
+            Principal::Nkey(k) => self.user_by_nkey(k),
+            Principal::Anonymous | Principal::Token => None,
+        };
+        if let Some((i, u)) = found {
+            if !creds.is_empty() && u.fingerprint == login.fingerprint {
+                return match self.login_user(i) {
+                    Ok(l) => Recheck::Keep(l),
+                    Err(_) => Recheck::CredentialsChanged,
+                };
+            }
+        }
+        match self.authenticate(creds, nonce) {
+            Ok(l) => Recheck::Keep(l),
+            Err(_) => match (&login.principal, found) {
+                (Principal::User(_) | Principal::Nkey(_), None) => Recheck::Removed,
+                _ => Recheck::CredentialsChanged,
+            },
+        }
+    }
+
+    /// Index of the user `name` if `pass` is its password.
+    fn check_password(&self, name: &str, pass: &str) -> Option<UserIdx> {
+        let (i, u) = self.user_by_name(name)?;
+        match &u.credential {
+            UserCredential::Password(s) if s.verify(pass.as_bytes()) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// The colon rule (corenats extension, seed-example.md): URL user-info splits at the FIRST `:`, so a
+    /// configured user named `user:a` arrives as user `user` + password `a:password-a`. When the standard
+    /// split failed and some configured name contains `:`, re-join `user:pass` and try each later `:` as the
+    /// split point. The credential must match one configured user completely.
+    fn colon_rule(&self, user: &str, pass: Option<&str>) -> Option<UserIdx> {
+        if !self.colon_names {
+            return None;
+        }
+        let pass = pass?;
+        let joined = format!("{user}:{pass}");
+        let mut from = user.len() + 1;
+        while let Some(off) = joined.get(from..).and_then(|rest| rest.find(':')) {
+            let at = from + off;
+            let (name, rest) = joined.split_at(at);
+            if let Some(i) = self.check_password(name, rest.get(1..).unwrap_or("")) {
+                return Some(i);
+            }
+            from = at + 1;
+        }
+        None
+    }
+
+    fn login_user(&self, i: UserIdx) -> Result<Login, AuthFailure> {
+        let u: &User = self.users.get(i as usize).ok_or(AuthFailure)?;
+        if !u.allow_standard {
+            return Err(AuthFailure);
+        }
+        let acc = self.accounts.get(u.account as usize).ok_or(AuthFailure)?;
+        let (principal, kind) = match u.credential {
+            UserCredential::Password(_) => (Principal::User(u.name.clone()), "user"),
+            UserCredential::Nkey(_) => (Principal::Nkey(u.name.clone()), "nkey"),
+        };
+        Ok(Login {
+            account: u.account,
+            user: Some(i),
+            principal,
+            label: format!("{}/{kind}:{}", acc.name, u.name),
+            permissions: u.permissions.clone(),
+            fingerprint: u.fingerprint,
+        })
+    }
+
+    fn anonymous(&self) -> Login {
+        Login {
+            account: GLOBAL_ACCOUNT,
+            user: None,
+            principal: Principal::Anonymous,
+            label: super::GLOBAL_ACCOUNT_NAME.to_string(),
+            permissions: None,
+            fingerprint: 0,
+        }
+    }
+
+    fn token_login(&self) -> Login {
+        Login {
+            account: GLOBAL_ACCOUNT,
+            user: None,
+            principal: Principal::Token,
+            label: format!("{}/token", super::GLOBAL_ACCOUNT_NAME),
+            permissions: None,
+            fingerprint: 0,
+        }
+    }
+}
+
+/// Constant-time comparison, re-exported for the engine's own secret checks (e.g. monitoring auth).
+pub fn constant_time_eq(secret: &[u8], given: &[u8]) -> bool {
+    ct_eq(secret, given)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+    use crate::config::{AuthorizationSpec, Config};
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+
+    fn creds<'a>(user: &'a str, pass: &'a str) -> Credentials<'a> {
+        Credentials {
+            user: Some(user),
+            pass: Some(pass),
+            ..Default::default()
+        }
+    }
+
+    /// The seed example, as corenats reads it: accounts `account:a`/`account:b`, users `user:a`/`user:b`.
+    fn seed() -> Config {
+        let mut c = config();
+        let mut ua = user("user:a", "password-a");
+        ua.permissions = Some(perms_spec(&["service.a.>"], &["service.a.>"]));
+        let mut ub = user("user:b", "password-b");
+        ub.permissions = Some(perms_spec(&["service.b.>"], &["service.b.>"]));
+        c.accounts = vec![
+            account("account:a", vec![ua]),
+            account("account:b", vec![ub]),
+        ];
+        c
+    }
+
+    #[test]
+    fn no_auth_configured_is_anonymous() {
+        let a = Auth::compile(&config(), None).unwrap();
+        let l = a.authenticate(&creds("x", "y"), None).unwrap();
+        assert_eq!(l.account, GLOBAL_ACCOUNT);
+        assert_eq!(l.principal, Principal::Anonymous);
+        assert!(l.permissions.is_none());
+        assert_eq!(l.label, "$G");
+    }
+
+    #[test]
+    fn user_password() {
+        let a = Auth::compile(&seed(), None).unwrap();
+        let l = a
+            .authenticate(&creds("user:a", "password-a"), None)
+            .unwrap();
+        assert_eq!(Some(l.account), a.account_id("account:a"));
+        assert_eq!(l.label, "account:a/user:user:a");
+        assert!(l.permissions.as_ref().unwrap().can_publish(b"service.a.x"));
+        assert!(!l.permissions.as_ref().unwrap().can_publish(b"service.b.x"));
+        assert_eq!(
+            a.authenticate(&creds("user:a", "password-b"), None)
+                .unwrap_err(),
+            AuthFailure
+        );
+        assert!(a
+            .authenticate(&creds("nobody", "password-a"), None)
+            .is_err());
+        assert!(a.authenticate(&Credentials::default(), None).is_err());
+        assert!(a.authenticate(&creds("user:a", ""), None).is_err());
+        assert_eq!(AuthFailure.to_string(), "Authorization Violation");
+    }
+
+    #[test]
+    fn plain_passwords_use_constant_time_compare() {
+        let a = Auth::compile(&seed(), None).unwrap();
+        let before = crate::auth::secret::CT_EQ_CALLS.with(|c| c.get());
+        assert!(a.authenticate(&creds("user:b", "password-b"), None).is_ok());
+        assert!(crate::auth::secret::CT_EQ_CALLS.with(|c| c.get()) > before);
+    }
+
+    #[test]
+    fn colon_rule() {
+        let a = Auth::compile(&seed(), None).unwrap();
+        // nats://user:a:password-a@host is sent as user "user", pass "a:password-a".
+        let l = a
+            .authenticate(&creds("user", "a:password-a"), None)
+            .unwrap();
+        assert_eq!(l.principal, Principal::User("user:a".into()));
+        assert_eq!(Some(l.account), a.account_id("account:a"));
+        let l = a
+            .authenticate(&creds("user", "b:password-b"), None)
+            .unwrap();
+        assert_eq!(Some(l.account), a.account_id("account:b"));
+        // Must match a user completely.
+        assert!(a
+            .authenticate(&creds("user", "a:password-b"), None)
+            .is_err());
+        assert!(a.authenticate(&creds("user", "a"), None).is_err());
+        assert!(a
+            .authenticate(&creds("user", "c:password-a"), None)
+            .is_err());
+        assert!(a
+            .authenticate(&creds("use", "r:a:password-a"), None)
+            .is_err());
+    }
+
+    #[test]
+    fn colon_rule_later_splits_and_standard_wins() {
+        let mut c = config();
+        c.accounts = vec![account(
+            "A",
+            vec![user("a:b:c", "p:q"), user("x", "y:z"), user("x:y", "z")],
+        )];
+        let a = Auth::compile(&c, None).unwrap();
+        // Password with a colon: "a:b:c" + "p:q" arrives as "a" + "b:c:p:q".
+        let l = a.authenticate(&creds("a", "b:c:p:q"), None).unwrap();
+        assert_eq!(l.principal, Principal::User("a:b:c".into()));
+        // Both "x"/"y:z" and "x:y"/"z" are configured: the standard split wins.
+        let l = a.authenticate(&creds("x", "y:z"), None).unwrap();
+        assert_eq!(l.principal, Principal::User("x".into()));
+        // No colon names configured: rule is off.
+        let mut c = config();
+        c.accounts = vec![account("A", vec![user("x", "y")])];
+        let a = Auth::compile(&c, None).unwrap();
+        assert!(a.authenticate(&creds("x", "y"), None).is_ok());
+        assert!(a.authenticate(&creds("x", ":y"), None).is_err());
+    }
+
+    #[test]
+    fn bcrypt_password_and_token() {
+        let hash = bcrypt::hash("pa", 4).unwrap();
+        let mut c = config();
+        c.accounts = vec![account("A", vec![user("abc", &hash)])];
+        let a = Auth::compile(&c, None).unwrap();
+        assert!(!a.plaintext_passwords);
+        assert!(a.authenticate(&creds("abc", "pa"), None).is_ok());
+        assert!(a.authenticate(&creds("abc", &hash), None).is_err());
+        assert!(a.authenticate(&creds("abc", "pb"), None).is_err());
+
+        let mut c = config();
+        c.authorization = Some(AuthorizationSpec {
+            token: Some(bcrypt::hash("s3cr3t", 4).unwrap()),
+            ..Default::default()
+        });
+        let a = Auth::compile(&c, None).unwrap();
+        let t = |tok| Credentials {
+            token: Some(tok),
+            ..Default::default()
+        };
+        assert_eq!(
+            a.authenticate(&t("s3cr3t"), None).unwrap().principal,
+            Principal::Token
+        );
+        assert!(a.authenticate(&t("nope"), None).is_err());
+    }
+
+    #[test]
+    fn plain_token() {
+        let mut c = config();
+        c.authorization = Some(AuthorizationSpec {
+            token: Some("s3cr3t".into()),
+            ..Default::default()
+        });
+        let a = Auth::compile(&c, None).unwrap();
+        assert!(a.auth_required());
+        let l = a
+            .authenticate(
+                &Credentials {
+                    token: Some("s3cr3t"),
+                    ..Default::default()
+                },
+                None,
+            )
+            .unwrap();
+        assert_eq!(l.account, GLOBAL_ACCOUNT);
+        assert_eq!(l.label, "$G/token");
+        assert!(a.authenticate(&Credentials::default(), None).is_err());
+        assert!(a.authenticate(&creds("s3cr3t", ""), None).is_err());
+    }
+
+    #[test]
+    fn single_user() {
+        let mut c = config();
+        c.authorization = Some(AuthorizationSpec {
+            user: Some("derek".into()),
+            password: Some("porkchop".into()),
+            ..Default::default()
+        });
+        let a = Auth::compile(&c, None).unwrap();
+        assert!(a.authenticate(&creds("derek", "porkchop"), None).is_ok());
+        assert!(a.authenticate(&creds("derek", "x"), None).is_err());
+    }
+
+    #[test]
+    fn nkey_login() {
+        let kp = nkeys::KeyPair::new_user();
+        let mut c = config();
+        c.accounts = vec![account("A", vec![nkey_user(&kp.public_key())])];
+        let a = Auth::compile(&c, None).unwrap();
+        assert!(a.needs_nonce());
+        let nonce = b"kO4u6Ll0GMrdeTc";
+        let sig = URL_SAFE_NO_PAD.encode(kp.sign(nonce).unwrap());
+        let pk = kp.public_key();
+        let cr = |sig| Credentials {
+            nkey: Some(&pk),
+            sig: Some(sig),
+            ..Default::default()
+        };
+        let l = a.authenticate(&cr(&sig), Some(nonce)).unwrap();
+        assert_eq!(l.principal, Principal::Nkey(pk.as_str().into()));
+        assert_eq!(l.label, format!("A/nkey:{pk}"));
+        // Padded standard base64 is accepted.
+        let std_sig = STANDARD.encode(kp.sign(nonce).unwrap());
+        assert!(a.authenticate(&cr(&std_sig), Some(nonce)).is_ok());
+        // Another connection's nonce, no nonce, no signature, unknown key: all fail.
+        assert!(a.authenticate(&cr(&sig), Some(b"other-nonce")).is_err());
+        assert!(a.authenticate(&cr(&sig), None).is_err());
+        assert!(a
+            .authenticate(
+                &Credentials {
+                    nkey: Some(&pk),
+                    ..Default::default()
+                },
+                Some(nonce)
+            )
+            .is_err());
+        let other = nkeys::KeyPair::new_user();
+        let other_pk = other.public_key();
+        let other_sig = URL_SAFE_NO_PAD.encode(other.sign(nonce).unwrap());
+        assert!(a
+            .authenticate(
+                &Credentials {
+                    nkey: Some(&other_pk),
+                    sig: Some(&other_sig),
+                    ..Default::default()
+                },
+                Some(nonce)
+            )
+            .is_err());
+    }
+
+    #[test]
+    fn no_auth_user() {
+        let mut c = seed();
+        c.no_auth_user = Some("user:b".into());
+        let a = Auth::compile(&c, None).unwrap();
+        assert!(!a.auth_required());
+        let l = a.authenticate(&Credentials::default(), None).unwrap();
+        assert_eq!(l.principal, Principal::User("user:b".into()));
+        assert_eq!(Some(l.account), a.account_id("account:b"));
+        assert!(l.permissions.is_some());
+        // Empty strings (JSON "") count as absent.
+        assert!(a.authenticate(&creds("", ""), None).is_ok());
+        // Wrong credentials still fail.
+        assert!(a.authenticate(&creds("user:a", "bad"), None).is_err());
+        // Explicit good credentials log into their own user.
+        let l = a
+            .authenticate(&creds("user:a", "password-a"), None)
+            .unwrap();
+        assert_eq!(Some(l.account), a.account_id("account:a"));
+    }
+
+    #[test]
+    fn user_without_password() {
+        let mut c = config();
+        c.accounts = vec![account(
+            "A",
+            vec![crate::config::UserSpec {
+                user: Some("nopass".into()),
+                ..Default::default()
+            }],
+        )];
+        let a = Auth::compile(&c, None).unwrap();
+        let cr = Credentials {
+            user: Some("nopass"),
+            ..Default::default()
+        };
+        assert!(a.authenticate(&cr, None).is_ok());
+        assert!(a.authenticate(&creds("nopass", "x"), None).is_err());
+    }
+
+    #[test]
+    fn connection_types() {
+        let mut c = config();
+        let mut ws = user("ws", "p");
+        ws.allowed_connection_types = vec!["WEBSOCKET".into()];
+        let mut std_ = user("std", "p");
+        std_.allowed_connection_types = vec!["websocket".into(), "standard".into()];
+        c.accounts = vec![account("A", vec![ws, std_])];
+        let a = Auth::compile(&c, None).unwrap();
+        assert!(a.authenticate(&creds("ws", "p"), None).is_err());
+        assert!(a.authenticate(&creds("std", "p"), None).is_ok());
+    }
+
+    #[test]
+    fn recheck_after_reload() {
+        let old = Auth::compile(&seed(), None).unwrap();
+        let ca = creds("user:a", "password-a");
+        let cb = creds("user", "b:password-b");
+        let la = old.authenticate(&ca, None).unwrap();
+        let lb = old.authenticate(&cb, None).unwrap();
+
+        // Unchanged config: both kept, same accounts.
+        let same = Auth::compile(&seed(), Some(&old)).unwrap();
+        match same.recheck(&la, &ca, None) {
+            Recheck::Keep(l) => assert_eq!(l.account, la.account),
+            r => panic!("{r:?}"),
+        }
+        assert!(matches!(same.recheck(&lb, &cb, None), Recheck::Keep(_)));
+
+        // b's password changed, a removed.
+        let mut c = seed();
+        c.accounts[0].users.clear();
+        c.accounts[1].users[0].password = Some("new".into());
+        let new = Auth::compile(&c, Some(&old)).unwrap();
+        assert!(matches!(new.recheck(&la, &ca, None), Recheck::Removed));
+        assert!(matches!(
+            new.recheck(&lb, &cb, None),
+            Recheck::CredentialsChanged
+        ));
+
+        // Permissions changed: kept with the new permissions.
+        let mut c = seed();
+        c.accounts[0].users[0].permissions = Some(perms_spec(&["other.>"], &[]));
+        let new = Auth::compile(&c, Some(&old)).unwrap();
+        match new.recheck(&la, &ca, None) {
+            Recheck::Keep(l) => {
+                let p = l.permissions.unwrap();
+                assert!(p.can_publish(b"other.x"));
+                assert!(!p.can_publish(b"service.a.x"));
+            }
+            r => panic!("{r:?}"),
+        }
+
+        // Anonymous connection when auth becomes required: Authorization Violation.
+        let open = Auth::compile(&config(), None).unwrap();
+        let anon = open.authenticate(&Credentials::default(), None).unwrap();
+        let closed = Auth::compile(&seed(), Some(&open)).unwrap();
+        assert!(matches!(
+            closed.recheck(&anon, &Credentials::default(), None),
+            Recheck::CredentialsChanged
+        ));
+    }
+
+    #[test]
+    fn recheck_skips_bcrypt_when_unchanged() {
+        let hash = bcrypt::hash("pa", 4).unwrap();
+        let mut c = config();
+        c.accounts = vec![account("A", vec![user("abc", &hash)])];
+        let old = Auth::compile(&c, None).unwrap();
+        let cr = creds("abc", "pa");
+        let l = old.authenticate(&cr, None).unwrap();
+        let new = Auth::compile(&c, Some(&old)).unwrap();
+        // Wrong presented password but unchanged stored secret: kept without re-verifying, proving the fast
+        // path (a real connection always presents the same credentials it logged in with).
+        assert!(matches!(
+            new.recheck(&l, &creds("abc", "zz"), None),
+            Recheck::Keep(_)
+        ));
+    }
+}

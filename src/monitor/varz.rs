@@ -1,0 +1,169 @@
+//! `/varz`: server identity, limits in force, process figures and traffic totals summed over the shards,
+//! with nats-server's field names and types (durations in nanoseconds, `auth_timeout` in seconds,
+//! `uptime` as `1h2m3s`).
+
+use super::format::{rfc3339, unix_now_ns, uptime};
+use super::http::{Request, Response};
+use super::procstat::rss_bytes;
+use super::routes::{json, unavailable};
+use super::{Monitor, Want};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Sections corenats does not have (cluster, gateway, leaf, mqtt, websocket, jetstream): `{}`.
+#[derive(Serialize, Default)]
+pub struct Empty {}
+
+#[derive(Serialize, Default)]
+pub struct ByKind {
+    pub clients: u64,
+    pub routes: u64,
+    pub gateways: u64,
+    pub leafs: u64,
+}
+
+#[derive(Serialize, Default)]
+pub struct Varz {
+    pub server_id: String,
+    pub server_name: String,
+    pub version: String,
+    pub proto: u32,
+    pub go: String,
+    pub host: String,
+    pub port: u16,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub auth_required: bool,
+    pub max_connections: i64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_subscriptions: u64,
+    /// Nanoseconds.
+    pub ping_interval: u64,
+    pub ping_max: u32,
+    pub http_host: String,
+    pub http_port: u16,
+    pub http_base_path: String,
+    pub https_port: u16,
+    /// Seconds.
+    pub auth_timeout: f64,
+    pub max_control_line: u32,
+    pub max_payload: u32,
+    pub max_pending: u64,
+    pub cluster: Empty,
+    pub gateway: Empty,
+    pub leaf: Empty,
+    pub mqtt: Empty,
+    pub websocket: Empty,
+    pub jetstream: Empty,
+    /// Seconds.
+    pub tls_timeout: f64,
+    /// Nanoseconds.
+    pub write_deadline: u64,
+    pub start: String,
+    pub now: String,
+    pub uptime: String,
+    pub mem: u64,
+    pub cores: usize,
+    pub gomaxprocs: usize,
+    pub cpu: f64,
+    pub connections: u64,
+    pub total_connections: u64,
+    pub routes: u64,
+    pub remotes: u64,
+    pub leafnodes: u64,
+    pub in_msgs: u64,
+    pub in_bytes: u64,
+    pub in_client_msgs: u64,
+    pub in_client_bytes: u64,
+    pub out_msgs: u64,
+    pub out_bytes: u64,
+    pub out_client_msgs: u64,
+    pub out_client_bytes: u64,
+    pub slow_consumers: u64,
+    pub stale_connections: u64,
+    pub stalled_clients: u64,
+    pub subscriptions: u64,
+    pub http_req_stats: BTreeMap<String, u64>,
+    pub config_load_time: String,
+    /// The digest of the configuration file ("" when unknown).
+    pub config_digest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_account: Option<String>,
+    pub slow_consumer_stats: ByKind,
+    pub stale_connection_stats: ByKind,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+pub fn handle(m: &Monitor, req: &Request) -> Response {
+    match build(m) {
+        Ok(v) => json(req, 200, &v),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// Gathers the shards' totals and builds the `/varz` object.
+pub fn build(m: &Monitor) -> Result<Varz, String> {
+    let snaps = m.gather(Want::default())?;
+    let first = snaps.first().ok_or("no shards")?;
+    let rt = first.rt.clone();
+    let auth = first.auth.clone();
+    let now_ns = unix_now_ns();
+    let mut v = Varz {
+        server_id: rt.server_id.clone(),
+        server_name: rt.server_name.clone(),
+        version: crate::server::VERSION.to_string(),
+        proto: 1,
+        go: "corenats".to_string(),
+        host: rt.info_host.clone(),
+        port: rt.port,
+        auth_required: auth.auth_required(),
+        max_connections: rt.max_connections,
+        max_subscriptions: rt.max_subscriptions as u64,
+        ping_interval: rt.ping_interval.as_nanos() as u64,
+        ping_max: rt.ping_max,
+        http_host: m.http_host.clone(),
+        http_port: m.http_port,
+        http_base_path: m.http_base_path.clone(),
+        auth_timeout: auth.auth_timeout().as_secs_f64(),
+        max_control_line: rt.max_control_line,
+        max_payload: rt.max_payload,
+        max_pending: rt.max_pending as u64,
+        tls_timeout: 2.0,
+        write_deadline: rt.write_deadline.as_nanos() as u64,
+        start: rfc3339(m.start_ns),
+        now: rfc3339(now_ns),
+        uptime: uptime(m.started.elapsed().as_nanos() as u64),
+        mem: rss_bytes(),
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        gomaxprocs: snaps.len(),
+        cpu: m.cpu_percent(),
+        http_req_stats: m.req_stats(),
+        config_load_time: rfc3339(m.config_load_ns(&rt)),
+        system_account: auth
+            .accounts
+            .iter()
+            .find(|a| a.is_system)
+            .map(|a| a.name.clone()),
+        ..Varz::default()
+    };
+    for s in &snaps {
+        v.connections += s.conns;
+        v.total_connections += s.stats.total_connections;
+        v.in_msgs += s.stats.in_msgs;
+        v.in_bytes += s.stats.in_bytes;
+        v.out_msgs += s.stats.out_msgs;
+        v.out_bytes += s.stats.out_bytes;
+        v.slow_consumers += s.stats.slow_consumers;
+        v.subscriptions += s.subscriptions;
+    }
+    // Every connection is a client connection (no routes, gateways or leafnodes).
+    v.in_client_msgs = v.in_msgs;
+    v.in_client_bytes = v.in_bytes;
+    v.out_client_msgs = v.out_msgs;
+    v.out_client_bytes = v.out_bytes;
+    v.slow_consumer_stats.clients = v.slow_consumers;
+    v.stale_connection_stats.clients = v.stale_connections;
+    Ok(v)
+}

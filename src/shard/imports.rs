@@ -1,0 +1,261 @@
+//! Crossing accounts inside one publish: subject mappings, stream exports and service imports.
+//!
+//! `publish_in` wraps `route` for accounts that have any of these (a per-account flag keeps the common
+//! case at one branch). Stream exports re-route the message into each importing account under the
+//! transformed subject. A service import maps the request into the exporting account with its reply
+//! rewritten to `_R_.<shard prefix>.<token>`; this shard keeps the token → (importer, original reply)
+//! mapping and an internal subscription on `_R_.<prefix>.>` in the exporter, announced to the other shards
+//! like any interest, so the response comes back here wherever the responder is, and is delivered to the
+//! requester's original reply subject in the importing account.
+
+use super::conn::SubRef;
+use super::{ConnKey, Shard};
+use crate::auth::{AccountId, Auth};
+use crate::config::ResponseType;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// `SubRef::conn` value of the shard's internal service-reply subscription.
+pub const INTERNAL_CONN: u32 = u32::MAX;
+
+/// Response mappings kept at most; beyond it new requests are forwarded without a reply mapping
+/// (their responses are dropped) until old ones expire.
+const MAX_RESPONSE_MAPPINGS: usize = 1 << 20;
+
+/// Where a response to a service-import request goes.
+pub struct ResponseRoute {
+    pub importer: AccountId,
+    /// The requester's original reply subject.
+    pub reply: Bytes,
+    pub kind: ResponseType,
+    pub expires: Instant,
+}
+
+/// Per-shard service-import state.
+pub struct ServiceReplies {
+    /// `_R_.xxxxxx` — unique per shard and process.
+    pub prefix: String,
+    pub next_token: u64,
+    /// token → route. Bound: `MAX_RESPONSE_MAPPINGS`; entries expire after the export's threshold.
+    pub routes: HashMap<u64, ResponseRoute>,
+    /// Accounts (exporters) where this shard's `_R_.<prefix>.>` subscription is installed.
+    pub installed: Vec<AccountId>,
+}
+
+const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+fn base62(mut n: u64, out: &mut Vec<u8>) {
+    let start = out.len();
+    loop {
+        out.push(BASE62[(n % 62) as usize]);
+        n /= 62;
+        if n == 0 {
+            break;
+        }
+    }
+    out[start..].reverse();
+}
+
+impl ServiceReplies {
+    pub fn new(shard: u16) -> ServiceReplies {
+        let mut p = Vec::with_capacity(10);
+        p.extend_from_slice(b"_R_.");
+        for _ in 0..4 {
+            p.push(BASE62[rand::random_range(0..62)]);
+        }
+        // Two characters name the shard, so prefixes never collide between shards of one process.
+        p.push(BASE62[(shard as usize / 62) % 62]);
+        p.push(BASE62[shard as usize % 62]);
+        ServiceReplies {
+            prefix: String::from_utf8_lossy(&p).into_owned(),
+            next_token: 1,
+            routes: HashMap::new(),
+            installed: Vec::new(),
+        }
+    }
+}
+
+/// Whether an account needs the slow path (mappings, stream exports or service imports).
+pub fn account_flags(auth: &Auth) -> Vec<bool> {
+    auth.accounts
+        .iter()
+        .map(|a| {
+            !a.mapping_list.is_empty()
+                || !a.stream_route_list.is_empty()
+                || !a.service_import_list.is_empty()
+        })
+        .collect()
+}
+
+impl Shard {
+    /// Publishes in `acc`, following mappings, stream exports and service imports.
+    pub fn publish_in(
+        &mut self,
+        src: Option<ConnKey>,
+        acc: AccountId,
+        subj: &[u8],
+        reply: Option<&[u8]>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+    ) -> bool {
+        if !self.account_flags.get(acc as usize).copied().unwrap_or(false) {
+            return self.route(src, acc, subj, reply, headers, payload);
+        }
+        let auth = self.auth.clone();
+        let Some(a) = auth.accounts.get(acc as usize) else {
+            return self.route(src, acc, subj, reply, headers, payload);
+        };
+        let mut mapped = Vec::new();
+        let subj = match a.mapping_for(subj) {
+            Some(m) => {
+                let roll = self.fanout.pick(100) as u8;
+                match m.pick(roll) {
+                    Some(t) if t.apply(subj, &mut mapped) => &mapped[..],
+                    _ => subj,
+                }
+            }
+            None => subj,
+        };
+        let mut reached = self.route(src, acc, subj, reply, headers, payload);
+        for r in a.stream_routes_for(subj) {
+            let mut s = Vec::new();
+            if r.transform.apply(subj, &mut s) {
+                reached |= self.route(None, r.importer, &s, reply, headers, payload);
+            }
+        }
+        if let Some(si) = a.service_import_for(subj) {
+            let mut s = Vec::new();
+            if si.transform.apply(subj, &mut s) {
+                let new_reply = match reply {
+                    Some(r) => self.register_response(acc, r, si.exporter, si.response_type, si.threshold),
+                    None => None,
+                };
+                reached |= self.route(None, si.exporter, &s, new_reply.as_deref(), headers, payload);
+            }
+        }
+        reached
+    }
+
+    /// Records a response mapping and returns the rewritten reply subject.
+    fn register_response(
+        &mut self,
+        importer: AccountId,
+        reply: &[u8],
+        exporter: AccountId,
+        kind: ResponseType,
+        threshold: Duration,
+    ) -> Option<Vec<u8>> {
+        if self.replies.routes.len() >= MAX_RESPONSE_MAPPINGS {
+            return None;
+        }
+        if !self.replies.installed.contains(&exporter) {
+            self.replies.installed.push(exporter);
+            let mut pattern = self.replies.prefix.clone().into_bytes();
+            pattern.extend_from_slice(b".>");
+            let r = SubRef {
+                conn: INTERNAL_CONN,
+                sub: 0,
+            };
+            let _ = self.tables(exporter).local.insert(&pattern, None, r);
+            self.add_interest(exporter, &pattern, None);
+        }
+        let token = self.replies.next_token;
+        self.replies.next_token += 1;
+        let threshold = if threshold.is_zero() {
+            Duration::from_secs(120)
+        } else {
+            threshold
+        };
+        self.replies.routes.insert(
+            token,
+            ResponseRoute {
+                importer,
+                reply: Bytes::copy_from_slice(reply),
+                kind,
+                expires: Instant::now() + threshold,
+            },
+        );
+        let mut out = self.replies.prefix.clone().into_bytes();
+        out.push(b'.');
+        base62(token, &mut out);
+        Some(out)
+    }
+
+    /// A response published on `_R_.<prefix>.<token>` (on any shard) reached this shard's internal
+    /// subscription: deliver it to the requester's original reply in the importing account.
+    pub fn on_service_reply(
+        &mut self,
+        subj: &[u8],
+        headers: Option<&[u8]>,
+        payload: &[u8],
+    ) -> bool {
+        let prefix = self.replies.prefix.as_bytes();
+        let Some(rest) = subj
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix(b"."))
+        else {
+            return false;
+        };
+        let Some(token) = parse_base62(rest) else {
+            return false;
+        };
+        let now = Instant::now();
+        let Some(route) = self.replies.routes.get(&token) else {
+            return false;
+        };
+        if route.expires <= now {
+            self.replies.routes.remove(&token);
+            return false;
+        }
+        let (importer, reply, kind) = (route.importer, route.reply.clone(), route.kind);
+        let ends = kind == ResponseType::Singleton || (payload.is_empty() && headers.is_none());
+        if ends {
+            self.replies.routes.remove(&token);
+        }
+        self.route(None, importer, &reply, None, headers, payload)
+    }
+
+    /// Drops expired response mappings (housekeeping tick).
+    pub fn expire_responses(&mut self, now: Instant) {
+        if !self.replies.routes.is_empty() {
+            self.replies.routes.retain(|_, r| r.expires > now);
+        }
+    }
+}
+
+fn parse_base62(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 11 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in s {
+        let d = BASE62.iter().position(|&c| c == b)? as u64;
+        n = n.checked_mul(62)?.checked_add(d)?;
+    }
+    Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base62_round_trip() {
+        for n in [0u64, 1, 61, 62, 12345, u32::MAX as u64, u64::MAX / 2] {
+            let mut v = Vec::new();
+            base62(n, &mut v);
+            assert_eq!(parse_base62(&v), Some(n));
+        }
+        assert_eq!(parse_base62(b""), None);
+        assert_eq!(parse_base62(b"a.b"), None);
+    }
+
+    #[test]
+    fn prefixes_differ_per_shard() {
+        let a = ServiceReplies::new(0);
+        let b = ServiceReplies::new(1);
+        assert_eq!(a.prefix.len(), 10);
+        assert_ne!(a.prefix[8..], b.prefix[8..]);
+    }
+}

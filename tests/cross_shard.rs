@@ -1,0 +1,291 @@
+//! Cross-shard behaviour: with corenats `--cores 2` and 16 publisher + 16 subscriber connections, both shards
+//! surely hold both kinds. Checks delivery, per-publisher order, queue-group exactly-once across all members,
+//! and the visibility guarantees clients rely on: after `SUB` + `PING` → `PONG` the subscription is live
+//! server-wide; after `UNSUB` + `PING` → `PONG` no more messages arrive for that sid; a `SUB` followed by a
+//! request on the same connection sees the reply. Against nats-server these are ordinary single-process checks.
+mod common;
+use common::*;
+
+use std::collections::HashMap;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const CONNS: usize = 16;
+/// Time budget for each repeated-visibility test.
+const BUDGET: Duration = Duration::from_secs(3);
+
+fn two_shards() -> Server {
+    Server::start(ServerOpts {
+        cores: Some(2),
+        ..ServerOpts::default()
+    })
+}
+
+fn conns(s: &Server, n: usize) -> Vec<Raw> {
+    (0..n).map(|_| s.ready()).collect()
+}
+
+#[test]
+fn fanout_reaches_every_subscriber_in_publisher_order() {
+    let s = two_shards();
+    let per_pub = 200;
+    let mut subs = conns(&s, CONNS);
+    for c in subs.iter_mut() {
+        c.send(b"SUB ord.> 1\r\n");
+        c.ping_pong();
+    }
+    let pubs = conns(&s, CONNS);
+    let readers: Vec<_> = subs
+        .into_iter()
+        .map(|mut c| {
+            thread::spawn(move || {
+                let mut last: HashMap<String, i64> = HashMap::new();
+                for _ in 0..CONNS * per_pub {
+                    let m = c.read_msg();
+                    let seq: i64 = String::from_utf8(m.payload).unwrap().parse().unwrap();
+                    let prev = last.entry(m.subject.clone()).or_insert(-1);
+                    assert_eq!(seq, *prev + 1, "out of order from {}", m.subject);
+                    *prev = seq;
+                }
+                assert_eq!(last.len(), CONNS);
+                assert!(last.values().all(|&v| v == per_pub as i64 - 1));
+                c.expect_nothing();
+            })
+        })
+        .collect();
+    let writers: Vec<_> = pubs
+        .into_iter()
+        .enumerate()
+        .map(|(p, mut c)| {
+            thread::spawn(move || {
+                let mut batch = Vec::new();
+                for i in 0..per_pub {
+                    let body = i.to_string();
+                    batch.extend_from_slice(
+                        format!("PUB ord.{p} {}\r\n{body}\r\n", body.len()).as_bytes(),
+                    );
+                    if batch.len() > 4000 {
+                        c.send(&batch);
+                        batch.clear();
+                    }
+                }
+                c.send(&batch);
+                c.ping_pong();
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    for r in readers {
+        r.join().unwrap();
+    }
+}
+
+#[test]
+fn queue_group_exactly_once_across_all_members() {
+    let s = two_shards();
+    let per_pub = 100;
+    let mut members = conns(&s, CONNS);
+    for (k, c) in members.iter_mut().enumerate() {
+        c.send(format!("SUB work.* grp m{k}\r\n").as_bytes());
+        c.ping_pong();
+    }
+    let mut watcher = s.ready();
+    watcher.send(b"SUB work.* 1\r\n");
+    watcher.ping_pong();
+    let writers: Vec<_> = conns(&s, CONNS)
+        .into_iter()
+        .enumerate()
+        .map(|(p, mut c)| {
+            thread::spawn(move || {
+                let mut batch = Vec::new();
+                for i in 0..per_pub {
+                    let body = format!("{p}:{i}");
+                    batch.extend_from_slice(
+                        format!("PUB work.{p} {}\r\n{body}\r\n", body.len()).as_bytes(),
+                    );
+                }
+                c.send(&batch);
+                c.ping_pong();
+            })
+        })
+        .collect();
+    let total = CONNS * per_pub;
+    let got = collect_from(&mut members, total, Duration::from_secs(20));
+    for w in writers {
+        w.join().unwrap();
+    }
+    let mut seen: HashMap<Vec<u8>, u32> = HashMap::new();
+    let mut per_member = [0usize; CONNS];
+    for (k, m) in &got {
+        assert_eq!(m.sid, format!("m{k}"));
+        *seen.entry(m.payload.clone()).or_default() += 1;
+        per_member[*k] += 1;
+    }
+    assert_eq!(seen.len(), total, "some messages never reached the group");
+    assert!(
+        seen.values().all(|&v| v == 1),
+        "a message reached the group twice"
+    );
+    assert!(
+        per_member.iter().filter(|&&n| n > 0).count() > 1,
+        "all messages went to one member: {per_member:?}"
+    );
+    for c in members.iter_mut() {
+        c.expect_nothing();
+    }
+    // The plain subscriber still gets every message.
+    let all = collect_from(
+        std::slice::from_mut(&mut watcher),
+        total,
+        Duration::from_secs(20),
+    );
+    assert_eq!(all.len(), total);
+    watcher.expect_nothing();
+}
+
+#[test]
+fn sub_then_pong_is_visible_to_every_publisher() {
+    let s = two_shards();
+    let mut subs = conns(&s, CONNS);
+    let mut pubs = conns(&s, CONNS);
+    let t0 = Instant::now();
+    let mut i = 0usize;
+    while t0.elapsed() < BUDGET && i < 20_000 {
+        let sc = i % CONNS;
+        let pc = (i * 7 + 3 + i / CONNS) % CONNS;
+        let sub = &mut subs[sc];
+        sub.send(format!("SUB vis.{i} {i}\r\nPING\r\n").as_bytes());
+        sub.expect(b"PONG\r\n");
+        // "Signal" the publisher: it publishes only after the subscriber saw its PONG.
+        pubs[pc].send(format!("PUB vis.{i} 1\r\nx\r\n").as_bytes());
+        sub.expect(format!("MSG vis.{i} {i} 1\r\nx\r\n").as_bytes());
+        sub.send(format!("UNSUB {i}\r\n").as_bytes());
+        i += 1;
+    }
+    eprintln!("{i} rounds");
+    assert!(i >= 100, "only {i} rounds in {BUDGET:?}");
+    for c in subs.iter_mut().chain(pubs.iter_mut()) {
+        c.expect_nothing();
+    }
+}
+
+#[test]
+fn fresh_connection_sub_is_visible_after_pong() {
+    let s = two_shards();
+    let mut pubs = conns(&s, CONNS);
+    let t0 = Instant::now();
+    let mut i = 0usize;
+    while t0.elapsed() < BUDGET && i < 2_000 {
+        let mut sub = s.ready();
+        sub.send(b"SUB fresh 1\r\nPING\r\n");
+        sub.expect(b"PONG\r\n");
+        pubs[i % CONNS].send(format!("PUB fresh {}\r\n{i}\r\n", i.to_string().len()).as_bytes());
+        sub.expect(format!("MSG fresh 1 {}\r\n{i}\r\n", i.to_string().len()).as_bytes());
+        i += 1;
+    }
+    eprintln!("{i} rounds");
+    assert!(i >= 20, "only {i} rounds in {BUDGET:?}");
+}
+
+#[test]
+fn unsub_then_pong_stops_delivery_everywhere() {
+    let s = two_shards();
+    let mut subs = conns(&s, CONNS);
+    for (k, c) in subs.iter_mut().enumerate() {
+        c.send(format!("SUB ctl.{k} c\r\n").as_bytes());
+        c.ping_pong();
+    }
+    let mut pubs = conns(&s, CONNS);
+    let t0 = Instant::now();
+    let mut i = 0usize;
+    while t0.elapsed() < BUDGET && i < 20_000 {
+        let sc = i % CONNS;
+        let pc = (i * 5 + 1 + i / CONNS) % CONNS;
+        let sub = &mut subs[sc];
+        sub.send(format!("SUB gone.{i} {i}\r\nPING\r\n").as_bytes());
+        sub.expect(b"PONG\r\n");
+        pubs[pc].send(format!("PUB gone.{i} 1\r\na\r\n").as_bytes());
+        sub.expect(format!("MSG gone.{i} {i} 1\r\na\r\n").as_bytes());
+        sub.send(format!("UNSUB {i}\r\nPING\r\n").as_bytes());
+        sub.expect(b"PONG\r\n");
+        // The marker follows the unwanted message from the same publisher: once the marker is here,
+        // the unwanted one would have been too.
+        pubs[pc].send(format!("PUB gone.{i} 1\r\nb\r\nPUB ctl.{sc} 1\r\nm\r\n").as_bytes());
+        sub.expect(format!("MSG ctl.{sc} c 1\r\nm\r\n").as_bytes());
+        i += 1;
+    }
+    eprintln!("{i} rounds");
+    assert!(i >= 100, "only {i} rounds in {BUDGET:?}");
+    for c in subs.iter_mut().chain(pubs.iter_mut()) {
+        c.expect_nothing();
+    }
+}
+
+#[test]
+fn unsub_max_across_shards() {
+    let s = two_shards();
+    let mut subs = conns(&s, CONNS);
+    for (k, c) in subs.iter_mut().enumerate() {
+        c.send(format!("SUB lim 1\r\nUNSUB 1 3\r\nSUB ctl.{k} c\r\n").as_bytes());
+        c.ping_pong();
+    }
+    let mut p = s.ready();
+    let mut batch = Vec::new();
+    for _ in 0..10 {
+        batch.extend_from_slice(b"PUB lim 1\r\nx\r\n");
+    }
+    for k in 0..CONNS {
+        batch.extend_from_slice(format!("PUB ctl.{k} 1\r\nm\r\n").as_bytes());
+    }
+    p.send(&batch);
+    p.ping_pong();
+    for (k, c) in subs.iter_mut().enumerate() {
+        c.expect(b"MSG lim 1 1\r\nx\r\nMSG lim 1 1\r\nx\r\nMSG lim 1 1\r\nx\r\n");
+        c.expect(format!("MSG ctl.{k} c 1\r\nm\r\n").as_bytes());
+        c.expect_nothing();
+    }
+}
+
+#[test]
+fn sub_then_request_on_same_connection_gets_reply() {
+    let s = two_shards();
+    let mut responder = s.ready();
+    responder.send(b"SUB svc 1\r\n");
+    responder.ping_pong();
+    let resp = thread::spawn(move || loop {
+        let m = responder.read_msg();
+        if m.payload == b"stop" {
+            return;
+        }
+        let reply = m.reply.unwrap();
+        responder.send(format!("PUB {reply} {}\r\n", m.payload.len()).as_bytes());
+        responder.send(&m.payload);
+        responder.send(b"\r\n");
+    });
+    let mut reqs = conns(&s, CONNS);
+    let t0 = Instant::now();
+    let mut i = 0usize;
+    while t0.elapsed() < BUDGET && i < 20_000 {
+        let c = &mut reqs[i % CONNS];
+        let body = i.to_string();
+        // No PING between SUB and the request: ordering alone must make the reply land.
+        c.send(
+            format!(
+                "SUB inbox.{i} r{i}\r\nPUB svc inbox.{i} {}\r\n{body}\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        c.expect(format!("MSG inbox.{i} r{i} {}\r\n{body}\r\n", body.len()).as_bytes());
+        c.send(format!("UNSUB r{i}\r\n").as_bytes());
+        i += 1;
+    }
+    eprintln!("{i} rounds");
+    assert!(i >= 100, "only {i} rounds in {BUDGET:?}");
+    let mut stop = s.ready();
+    stop.send(b"PUB svc 4\r\nstop\r\n");
+    stop.ping_pong();
+    resp.join().unwrap();
+}

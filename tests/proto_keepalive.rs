@@ -1,0 +1,76 @@
+//! Raw protocol: server PINGs (`ping_interval`, `ping_max`), the `Stale Connection` close, and client PINGs.
+mod common;
+use common::*;
+use std::time::{Duration, Instant};
+
+const FAST_PINGS: &str = "ping_interval: \"1s\"\nping_max: 2\n";
+
+#[test]
+fn silent_client_gets_pings_then_stale_connection() {
+    let s = Server::start(ServerOpts::conf(FAST_PINGS));
+    let mut c = s.raw();
+    c.send(b"CONNECT {\"verbose\":false}\r\n");
+    c.timeout = Duration::from_secs(4);
+    c.auto_pong = false;
+    let t0 = Instant::now();
+    c.expect(b"PING\r\n");
+    c.expect(b"PING\r\n");
+    c.expect_err_closed("Stale Connection");
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(1500),
+        "stale too early: {took:?}"
+    );
+    assert!(took <= Duration::from_secs(8), "stale too late: {took:?}");
+}
+
+#[test]
+fn answering_client_stays_connected() {
+    let s = Server::start(ServerOpts::conf(FAST_PINGS));
+    let mut c = s.raw();
+    c.send(b"CONNECT {\"verbose\":false}\r\n");
+    c.timeout = Duration::from_secs(4);
+    c.auto_pong = false;
+    let end = Instant::now() + Duration::from_millis(4500);
+    let mut pings = 0;
+    while Instant::now() < end {
+        if let Some(line) = c.try_line(Duration::from_millis(200)) {
+            assert_eq!(line, "PING", "unexpected {line:?}");
+            pings += 1;
+            c.send(b"PONG\r\n");
+        }
+    }
+    assert!(pings >= 1, "the server never pinged");
+    c.send(b"PING\r\n");
+    // A server PING may cross our PING; answer it and look for our PONG.
+    loop {
+        let line = c.expect_line();
+        if line == "PONG" {
+            break;
+        }
+        assert_eq!(line, "PING");
+        c.send(b"PONG\r\n");
+    }
+}
+
+#[test]
+fn default_interval_sends_no_early_pings_to_busy_clients() {
+    // With the default 2m interval the first PING comes ~2s after CONNECT at the earliest:
+    // within one second, nothing but our own PONGs arrives.
+    let s = Server::plain();
+    let mut c = s.ready();
+    c.auto_pong = false;
+    let end = Instant::now() + Duration::from_millis(800);
+    while Instant::now() < end {
+        c.ping_pong();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn client_ping_answered_before_connect() {
+    let s = Server::plain();
+    let mut c = s.raw();
+    c.send(b"PING\r\nPING\r\n");
+    c.expect(b"PONG\r\nPONG\r\n");
+}

