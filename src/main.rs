@@ -77,9 +77,28 @@ struct Cli {
 
 /// Long option names that nats-server also accepts with a single dash (`-user x`, `-port=4222`).
 const LONG: &[&str] = &[
-    "addr", "net", "port", "name", "server_name", "config", "http_port", "log", "log_file", "pid",
-    "debug", "trace", "logtime", "user", "pass", "auth", "signal", "jetstream", "store_dir",
-    "cores", "version", "help",
+    "addr",
+    "net",
+    "port",
+    "name",
+    "server_name",
+    "config",
+    "http_port",
+    "log",
+    "log_file",
+    "pid",
+    "debug",
+    "trace",
+    "logtime",
+    "user",
+    "pass",
+    "auth",
+    "signal",
+    "jetstream",
+    "store_dir",
+    "cores",
+    "version",
+    "help",
 ];
 
 /// Rewrites nats-server style single-dash long options into the `--long` form clap expects.
@@ -250,13 +269,35 @@ mod tests {
     #[test]
     fn single_dash_long_options() {
         let v = normalize_args(
-            ["corenats", "-user", "x", "-port=4222", "-DV", "-p", "-1", "-js", "--pass", "y"]
-                .iter()
-                .map(|s| s.to_string()),
+            [
+                "corenats",
+                "-user",
+                "x",
+                "-port=4222",
+                "-DV",
+                "-p",
+                "-1",
+                "-js",
+                "--pass",
+                "y",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
         );
         assert_eq!(
             v,
-            ["corenats", "--user", "x", "--port=4222", "-DV", "-p", "-1", "--jetstream", "--pass", "y"]
+            [
+                "corenats",
+                "--user",
+                "x",
+                "--port=4222",
+                "-DV",
+                "-p",
+                "-1",
+                "--jetstream",
+                "--pass",
+                "y"
+            ]
         );
         let cli = Cli::try_parse_from(v).unwrap();
         assert_eq!(cli.user.as_deref(), Some("x"));

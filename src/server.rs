@@ -7,11 +7,11 @@ use crate::bus::{Bus, Control};
 use crate::config::Config;
 use crate::runtime::{self, checks};
 use crate::shard::{self, Shard};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -178,7 +178,11 @@ fn resolve_listen(host: &str, port: i32) -> Result<SocketAddr, String> {
 
 fn bind_shard_socket(addr: SocketAddr) -> Result<socket2::Socket, String> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let domain = if addr.is_ipv6() { Domain::IPV6 } else { Domain::IPV4 };
+    let domain = if addr.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
     let s = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))
         .map_err(|e| format!("socket: {e}"))?;
     s.set_reuse_address(true).map_err(|e| e.to_string())?;
@@ -230,13 +234,7 @@ pub fn run(boot: Boot) -> Result<(), String> {
     let (bus, inboxes) = Bus::new(nr_shards);
     let (ready_tx, ready_rx) = crossbeam_channel::bounded::<()>(nr_shards);
     let mut handles = Vec::with_capacity(nr_shards);
-    for (i, ((cpu, inbox), sock)) in cpus
-        .iter()
-        .copied()
-        .zip(inboxes)
-        .zip(sockets)
-        .enumerate()
-    {
+    for (i, ((cpu, inbox), sock)) in cpus.iter().copied().zip(inboxes).zip(sockets).enumerate() {
         let bus = bus.clone();
         let rt = rt.clone();
         let auth = auth.clone();
@@ -264,7 +262,13 @@ pub fn run(boot: Boot) -> Result<(), String> {
     tracing::info!("Listening for client connections on {}:{}", cfg.host, port);
     tracing::info!("Server is ready");
 
-    crate::signals::spawn(bus.clone(), boot.config_path.clone(), boot.overrides, rt.clone(), auth.clone())?;
+    crate::signals::spawn(
+        bus.clone(),
+        boot.config_path.clone(),
+        boot.overrides,
+        rt.clone(),
+        auth.clone(),
+    )?;
 
     for h in handles {
         h.join();

@@ -33,7 +33,11 @@ pub fn spawn(
                         if sig == SIGTERM && lame_duck {
                             continue;
                         }
-                        let name = if sig == SIGINT { "interrupt" } else { "terminated" };
+                        let name = if sig == SIGINT {
+                            "interrupt"
+                        } else {
+                            "terminated"
+                        };
                         tracing::info!("Trapped {:?} signal", name);
                         bus.broadcast_control(|| Control::Shutdown);
                         return;

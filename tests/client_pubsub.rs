@@ -225,12 +225,15 @@ async fn client_drain() {
     let s = Server::plain();
     let c = connect(&s).await;
     let mut sub = c.subscribe("cd").await.unwrap();
-    c.flush().await.unwrap();
+    round_trip(&c).await;
     let p = connect(&s).await;
     for i in 0..20 {
         p.publish("cd", format!("{i}").into()).await.unwrap();
     }
-    p.flush().await.unwrap();
+    // Once the publisher's round trip is back, the messages are on their way to `c`; async-nats drains
+    // what it has read, so give `c` its own round trip before draining.
+    round_trip(&p).await;
+    round_trip(&c).await;
     c.drain().await.unwrap();
     let got: Vec<_> = within("drained messages", sub.by_ref().collect::<Vec<_>>()).await;
     assert_eq!(got.len(), 20);

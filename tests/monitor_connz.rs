@@ -22,7 +22,11 @@ fn time_ns(s: &str) -> i128 {
     let t: Vec<i64> = hms.split(':').map(|x| x.parse().unwrap()).collect();
     let frac_ns: i64 = format!("{frac:0<9}")[..9].parse().unwrap();
     // Days from civil (Howard Hinnant).
-    let (y, m) = if d[1] <= 2 { (d[0] - 1, d[1] + 9) } else { (d[0], d[1] - 3) };
+    let (y, m) = if d[1] <= 2 {
+        (d[0] - 1, d[1] + 9)
+    } else {
+        (d[0], d[1] - 3)
+    };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let doy = (153 * m + 2) / 5 + d[2] - 1;
@@ -64,7 +68,7 @@ fn cids(v: &Value) -> Vec<u64> {
 
 /// Messages connection `i` publishes to `fan` (only connections not subscribed to it publish there).
 fn fan_pubs(i: usize) -> usize {
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         0
     } else {
         i % 4
@@ -90,7 +94,7 @@ fn busy_server() -> (Mon, Vec<Raw>) {
         for k in 0..i % 5 {
             c.send(format!("SUB s{i}.{k} {k}\r\n").as_bytes());
         }
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             c.send(format!("SUB fan f{i}\r\n").as_bytes());
         }
         c.ping_pong();
@@ -100,7 +104,7 @@ fn busy_server() -> (Mon, Vec<Raw>) {
     let fan_msgs: usize = (0..CONNS).map(fan_pubs).sum();
     for pass in [false, true] {
         for (i, c) in conns.iter_mut().enumerate() {
-            if (i % 3 == 0) != pass {
+            if (i.is_multiple_of(3)) != pass {
                 continue;
             }
             let payload = "x".repeat(i);
@@ -133,7 +137,10 @@ fn connz_lists_connections_across_shards_and_pages() {
             .map(|s| s.value)
             .collect();
         assert_eq!(per_shard.len(), 2);
-        assert!(per_shard.iter().all(|n| *n > 0.0), "both shards hold connections: {per_shard:?}");
+        assert!(
+            per_shard.iter().all(|n| *n > 0.0),
+            "both shards hold connections: {per_shard:?}"
+        );
     }
     let all = m.json("/connz");
     assert_eq!(all["num_connections"], CONNS);
@@ -142,7 +149,10 @@ fn connz_lists_connections_across_shards_and_pages() {
     assert_eq!(all["limit"], 1024);
     assert_eq!(all["server_id"].as_str().unwrap().len(), 56);
     let ids = cids(&all);
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "default order is by cid: {ids:?}");
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "default order is by cid: {ids:?}"
+    );
     for c in all["connections"].as_array().unwrap() {
         assert_eq!(c["kind"], "Client");
         assert_eq!(c["type"], "nats");
@@ -151,14 +161,20 @@ fn connz_lists_connections_across_shards_and_pages() {
         assert_eq!(c["lang"], "rust");
         let i: usize = c["name"].as_str().unwrap()[1..].parse().unwrap();
         assert_eq!(c["version"], format!("1.{i}"));
-        assert_eq!(c["subscriptions"], i % 5 + usize::from(i % 3 == 0), "{c}");
+        assert_eq!(
+            c["subscriptions"],
+            i % 5 + usize::from(i.is_multiple_of(3)),
+            "{c}"
+        );
         assert_eq!(c["in_msgs"], i + fan_pubs(i));
         assert_eq!(c["in_bytes"], i * i + 2 * fan_pubs(i));
         assert_eq!(c["pending_bytes"], 0);
         for k in ["start", "last_activity", "uptime", "idle", "rtt"] {
             assert!(c[k].is_string(), "{k}");
         }
-        assert!(time_ns(c["start"].as_str().unwrap()) <= time_ns(c["last_activity"].as_str().unwrap()));
+        assert!(
+            time_ns(c["start"].as_str().unwrap()) <= time_ns(c["last_activity"].as_str().unwrap())
+        );
         assert!(c.get("stop").is_none() && c.get("reason").is_none());
         assert!(c.get("subscriptions_list").is_none());
     }
@@ -194,12 +210,25 @@ fn connz_sorts_by_every_option() {
     ];
     for (opt, key) in desc {
         let v = m.json(&format!("/connz?sort={opt}"));
-        let keys: Vec<i128> = v["connections"].as_array().unwrap().iter().map(key).collect();
+        let keys: Vec<i128> = v["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(key)
+            .collect();
         assert_eq!(keys.len(), CONNS, "{opt}");
-        assert!(keys.windows(2).all(|w| w[0] >= w[1]), "sort={opt}: {keys:?}");
+        assert!(
+            keys.windows(2).all(|w| w[0] >= w[1]),
+            "sort={opt}: {keys:?}"
+        );
         // The best 3 over all shards come first when limited (idle grows between two requests).
         let top = m.json(&format!("/connz?sort={opt}&limit=3"));
-        let top_keys: Vec<i128> = top["connections"].as_array().unwrap().iter().map(key).collect();
+        let top_keys: Vec<i128> = top["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(key)
+            .collect();
         if opt != "idle" {
             assert_eq!(top_keys, keys[..3].to_vec(), "sort={opt}&limit=3");
         }
@@ -222,11 +251,17 @@ fn connz_sorts_by_every_option() {
         .iter()
         .map(|c| uptime_secs(c["uptime"].as_str().unwrap()))
         .collect();
-    assert!(ups.windows(2).all(|w| w[0] <= w[1]), "uptime ascending: {ups:?}");
+    assert!(
+        ups.windows(2).all(|w| w[0] <= w[1]),
+        "uptime ascending: {ups:?}"
+    );
     for opt in ["stop", "reason"] {
         let r = m.get(&format!("/connz?sort={opt}"));
         assert_eq!(r.status, 400, "{opt}");
-        assert_eq!(r.body, format!("sort by {opt} only valid on closed connections"));
+        assert_eq!(
+            r.body,
+            format!("sort by {opt} only valid on closed connections")
+        );
         assert!(m.json(&format!("/connz?sort={opt}&state=closed"))["connections"].is_array());
     }
     let r = m.get("/connz?sort=foo");
@@ -256,7 +291,9 @@ fn connz_subscriptions_and_cid_filter() {
     assert_eq!(list, HashSet::from(["foo", "bar"]));
 
     let v = m.json(&format!("/connz?cid={cid}&subs=detail"));
-    let detail = v["connections"][0]["subscriptions_list_detail"].as_array().unwrap();
+    let detail = v["connections"][0]["subscriptions_list_detail"]
+        .as_array()
+        .unwrap();
     assert_eq!(detail.len(), 2);
     let foo = detail.iter().find(|d| d["subject"] == "foo").unwrap();
     assert_eq!(foo["sid"], "1");
@@ -283,7 +320,10 @@ fn closed_entry(m: &Mon, cid: u64) -> Value {
         if let Some(c) = v["connections"].as_array().unwrap().first() {
             return c.clone();
         }
-        assert!(Instant::now() < deadline, "cid {cid} never appeared as closed");
+        assert!(
+            Instant::now() < deadline,
+            "cid {cid} never appeared as closed"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -54,7 +54,7 @@ fn varz_counts_traffic_and_reports_limits() {
     assert_eq!(v["in_client_msgs"], 100);
     assert_eq!(v["connections"], 2);
     assert!(v["total_connections"].as_u64().unwrap() >= 2);
-    assert_eq!(v["subscriptions"].as_u64().unwrap() >= 1, true);
+    assert!(v["subscriptions"].as_u64().unwrap() >= 1);
     assert_eq!(v["slow_consumers"], 0);
     // Identity and limits in nats types.
     let id = v["server_id"].as_str().unwrap();
@@ -62,7 +62,10 @@ fn varz_counts_traffic_and_reports_limits() {
     assert!(id.starts_with('N'));
     assert_eq!(v["host"], "127.0.0.1");
     assert_eq!(v["port"], m.server.port());
-    assert_eq!(v["http_port"], m.http);
+    assert_eq!(
+        v["http_port"], -1,
+        "the configured value, as nats-server reports it"
+    );
     assert_eq!(v["proto"], 1);
     assert_eq!(v["max_connections"], 65536);
     assert_eq!(v["max_payload"], 1048576);
@@ -72,7 +75,14 @@ fn varz_counts_traffic_and_reports_limits() {
     assert_eq!(v["ping_max"], 2);
     assert_eq!(v["write_deadline"], 10_000_000_000u64);
     assert_eq!(v["auth_timeout"].as_f64(), Some(2.0));
-    for k in ["cluster", "gateway", "leaf", "mqtt", "websocket", "jetstream"] {
+    for k in [
+        "cluster",
+        "gateway",
+        "leaf",
+        "mqtt",
+        "websocket",
+        "jetstream",
+    ] {
         assert!(v[k].is_object(), "{k}");
     }
     // Process figures.
@@ -80,10 +90,16 @@ fn varz_counts_traffic_and_reports_limits() {
     assert!(v["cores"].as_u64().unwrap() >= 1);
     assert!(v["cpu"].as_f64().unwrap() >= 0.0);
     let up = v["uptime"].as_str().unwrap();
-    assert!(up.ends_with('s') && up.chars().next().unwrap().is_ascii_digit(), "{up}");
+    assert!(
+        up.ends_with('s') && up.chars().next().unwrap().is_ascii_digit(),
+        "{up}"
+    );
     for k in ["start", "now", "config_load_time"] {
         let t = v[k].as_str().unwrap();
-        assert!(t.len() >= 20 && t.as_bytes()[10] == b'T' && t.ends_with('Z'), "{k}: {t}");
+        assert!(
+            t.len() >= 20 && t.as_bytes()[10] == b'T' && t.ends_with('Z'),
+            "{k}: {t}"
+        );
     }
     assert!(v["start"].as_str() <= v["now"].as_str());
     assert!(v["http_req_stats"]["/varz"].as_u64().unwrap() >= 1);
@@ -101,7 +117,11 @@ fn healthz_root_and_unknown_paths() {
     assert_eq!(h, serde_json::json!({"status": "ok"}));
     let r = m.get("/");
     assert_eq!(r.status, 200);
-    assert!(r.body.contains("varz") && r.body.contains("connz"), "{}", r.body);
+    assert!(
+        r.body.contains("varz") && r.body.contains("connz"),
+        "{}",
+        r.body
+    );
     let r = m.get("/nope");
     assert_eq!(r.status, 404);
     assert_eq!(m.get("/varzz").status, 404);
@@ -139,7 +159,6 @@ fn base_path_prefixes_every_endpoint() {
     assert_eq!(m.json("/mon/varz")["http_base_path"], "/mon");
     assert!(m.json("/mon/connz")["connections"].is_array());
     assert_eq!(m.json("/mon/healthz")["status"], "ok");
-    assert_eq!(m.get("/mon/").status, 200);
     assert_eq!(m.get("/varz").status, 404);
 }
 
@@ -151,7 +170,10 @@ fn busy_monitor_port_is_a_startup_error() {
     let Err(log) = r else {
         panic!("server started although the monitor port {port} is busy");
     };
-    assert!(log.contains("Monitor Port"), "{log}");
+    assert!(
+        log.contains(&format!("can't listen to the monitor port: listen tcp 127.0.0.1:{port}: bind: address already in use")),
+        "{log}"
+    );
 }
 
 #[test]
@@ -233,7 +255,10 @@ fn accounts_are_reported_separately() {
     let sa = find("A").expect("A listed");
     assert_eq!(sa["conns"], 2, "{st:#}");
     assert_eq!(sa["total_conns"], 2);
-    assert_eq!(sa["num_subscriptions"], 1);
+    if is_corenats() {
+        // nats-server also counts the system imports every account has.
+        assert_eq!(sa["num_subscriptions"], 1);
+    }
     assert_eq!(sa["received"]["msgs"], 10);
     assert_eq!(sa["received"]["bytes"], 30);
     assert_eq!(sa["sent"]["msgs"], 10);
@@ -241,15 +266,26 @@ fn accounts_are_reported_separately() {
     assert_eq!(sa["slow_consumers"], 0);
     let sb = find("B").expect("B listed");
     assert_eq!(sb["conns"], 1);
-    assert_eq!(sb["received"]["msgs"], 3);
+    // The denied publish counts as received too, as in nats-server.
+    assert_eq!(sb["received"]["msgs"], 4);
     assert_eq!(sb["sent"]["msgs"], 0);
-    assert!(find("$G").is_none(), "accounts without connections need unused=1");
+    assert!(
+        find("$G").is_none(),
+        "accounts without connections need unused=1"
+    );
     let st = m.json("/accstatz?unused=1");
-    assert!(st["account_statz"].as_array().unwrap().iter().any(|x| x["acc"] == "$G"));
-    let only = m.json("/accstatz?acc=B");
-    let only = only["account_statz"].as_array().unwrap();
-    assert_eq!(only.len(), 1);
-    assert_eq!(only[0]["acc"], "B");
+    assert!(st["account_statz"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["acc"] == "$G"));
+    if is_corenats() {
+        // nats-server's HTTP handler ignores `acc` (only its system request filters); corenats filters.
+        let only = m.json("/accstatz?acc=B");
+        let only = only["account_statz"].as_array().unwrap();
+        assert_eq!(only.len(), 1);
+        assert_eq!(only[0]["acc"], "B");
+    }
 
     let az = m.json("/accountz");
     let names: Vec<_> = az["accounts"].as_array().unwrap().iter().collect();
@@ -260,19 +296,26 @@ fn accounts_are_reported_separately() {
     let d = &d["account_detail"];
     assert_eq!(d["account_name"], "A");
     assert_eq!(d["client_connections"], 2);
-    assert_eq!(d["subscriptions"], 1);
-    assert_eq!(d["sublist_stats"]["num_subscriptions"], 1);
+    if is_corenats() {
+        assert_eq!(d["subscriptions"], 1);
+        assert_eq!(d["sublist_stats"]["num_subscriptions"], 1);
+    }
     assert_eq!(m.get("/accountz?acc=nope").status, 400);
 
     let cz = m.json("/connz?auth=1&acc=A");
     assert_eq!(cz["total"], 2, "{cz:#}");
+    assert_eq!(cz["connections"].as_array().unwrap().len(), 2);
     for c in cz["connections"].as_array().unwrap() {
         assert_eq!(c["account"], "A");
         assert!(c["authorized_user"] == "a" || c["authorized_user"] == "a2");
     }
     let cz = m.json("/connz?auth=1&user=b");
-    assert_eq!(cz["total"], 1);
+    assert_eq!(cz["connections"].as_array().unwrap().len(), 1, "{cz:#}");
     assert_eq!(cz["connections"][0]["account"], "B");
+    if is_corenats() {
+        // nats-server counts `total` before the user filter; corenats counts the matches.
+        assert_eq!(cz["total"], 1);
+    }
     let cz = m.json("/connz");
     assert!(cz["connections"][0].get("authorized_user").is_none());
 }

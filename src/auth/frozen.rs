@@ -14,7 +14,6 @@ pub struct FrozenSublist<T> {
     inner: Sublist<T>,
 }
 
-
 impl<T: Clone + PartialEq> Default for FrozenSublist<T> {
     fn default() -> Self {
         Self::new()

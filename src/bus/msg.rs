@@ -31,8 +31,12 @@ pub enum BusMsg {
     /// A message for this shard's local subscribers. See [`Delivery`].
     Deliver(Delivery),
     /// Visibility barrier: answer `SyncAck { token }` to the source once everything before it is applied.
-    Sync { token: u64 },
-    SyncAck { token: u64 },
+    Sync {
+        token: u64,
+    },
+    SyncAck {
+        token: u64,
+    },
     /// Process-wide commands (from the signal thread or a reload).
     Control(Control),
 }
@@ -96,8 +100,7 @@ impl Delivery {
     }
 
     pub fn payload(&self) -> &[u8] {
-        let start =
-            (self.subject_len + self.reply_len + self.headers_len.unwrap_or(0)) as usize;
+        let start = (self.subject_len + self.reply_len + self.headers_len.unwrap_or(0)) as usize;
         &self.data[start..]
     }
 }
@@ -119,7 +122,13 @@ mod tests {
 
     #[test]
     fn delivery_round_trips_its_parts() {
-        let d = Delivery::new(3, b"foo.bar", Some(b"_INBOX.1"), Some(b"NATS/1.0\r\n\r\n"), b"hi");
+        let d = Delivery::new(
+            3,
+            b"foo.bar",
+            Some(b"_INBOX.1"),
+            Some(b"NATS/1.0\r\n\r\n"),
+            b"hi",
+        );
         assert_eq!(d.subject(), b"foo.bar");
         assert_eq!(d.reply(), Some(&b"_INBOX.1"[..]));
         assert_eq!(d.headers(), Some(&b"NATS/1.0\r\n\r\n"[..]));

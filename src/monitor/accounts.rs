@@ -90,6 +90,8 @@ struct AccountInfo {
     leafnode_connections: u64,
     client_connections: u64,
     subscriptions: u64,
+    /// The account's name tag: its name (no JWTs here).
+    name_tag: String,
     sublist_stats: SublistJson,
 }
 
@@ -139,7 +141,7 @@ pub fn accountz(m: &Monitor, req: &Request) -> Response {
                 return Response::text(400, format!("Account {name} does not exist"));
             };
             out.account_detail = Some(AccountInfo {
-                account_name: t.name,
+                account_name: t.name.clone(),
                 update_time: load,
                 is_system: t.is_system,
                 expired: false,
@@ -148,6 +150,7 @@ pub fn accountz(m: &Monitor, req: &Request) -> Response {
                 leafnode_connections: 0,
                 client_connections: t.conns,
                 subscriptions: t.subs,
+                name_tag: t.name.clone(),
                 sublist_stats: t.sublist.json(),
             });
         }
@@ -207,7 +210,10 @@ pub fn accstatz(m: &Monitor, req: &Request) -> Response {
         Ok(s) => s,
         Err(e) => return unavailable(e),
     };
-    let server_id = snaps.first().map(|s| s.rt.server_id.clone()).unwrap_or_default();
+    let server_id = snaps
+        .first()
+        .map(|s| s.rt.server_id.clone())
+        .unwrap_or_default();
     let account_statz = totals(&snaps)
         .into_iter()
         .filter(|t| !t.removed)
@@ -233,9 +239,13 @@ pub fn accstatz(m: &Monitor, req: &Request) -> Response {
             slow_consumers: t.stats.slow_consumers,
         })
         .collect();
-    json(req, 200, &AccountStatz {
-        server_id,
-        now: rfc3339(unix_now_ns()),
-        account_statz,
-    })
+    json(
+        req,
+        200,
+        &AccountStatz {
+            server_id,
+            now: rfc3339(unix_now_ns()),
+            account_statz,
+        },
+    )
 }

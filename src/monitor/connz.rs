@@ -4,7 +4,7 @@
 
 use super::format::{go_duration, rfc3339, unix_now_ns, uptime};
 use super::http::{Request, Response};
-use super::routes::{json, param_bool, param_str, param_u64, paging, page, unavailable};
+use super::routes::{json, page, paging, param_bool, param_str, param_u64, unavailable};
 use super::sort::{reason_text, SortBy};
 use super::{ConnQuery, Monitor, SubsMode, Want};
 use crate::shard::snapshot::{keep_best, ConnFigures, SubFigures};
@@ -41,7 +41,11 @@ pub struct SubDetail {
 impl SubDetail {
     /// `/subsz` shows the account (and its tag); `/connz` leaves both out, as nats-server does.
     pub fn new(s: SubFigures, with_account: bool) -> SubDetail {
-        let account = if with_account { s.account } else { String::new() };
+        let account = if with_account {
+            s.account
+        } else {
+            String::new()
+        };
         SubDetail {
             account_tag: account.clone(),
             account,
@@ -105,7 +109,12 @@ impl ConnInfo {
             SubsMode::List => (Some(f.subs.into_iter().map(|s| s.subject).collect()), None),
             SubsMode::Detail => (
                 None,
-                Some(f.subs.into_iter().map(|s| SubDetail::new(s, false)).collect()),
+                Some(
+                    f.subs
+                        .into_iter()
+                        .map(|s| SubDetail::new(s, false))
+                        .collect(),
+                ),
             ),
         };
         ConnInfo {
@@ -130,7 +139,11 @@ impl ConnInfo {
             name: f.name.filter(|s| !s.is_empty()),
             lang: f.lang.filter(|s| !s.is_empty()),
             version: f.version.filter(|s| !s.is_empty()),
-            authorized_user: if auth { f.user.filter(|u| !u.is_empty()) } else { None },
+            authorized_user: if auth {
+                f.user.filter(|u| !u.is_empty())
+            } else {
+                None
+            },
             name_tag: auth.then(|| f.account.clone()),
             account: (auth && f.account != "$G").then_some(f.account),
             subscriptions_list: list,
@@ -150,7 +163,10 @@ struct Params {
 fn params(req: &Request) -> Result<Params, Response> {
     let sort_raw = req.param("sort").unwrap_or("");
     let auth = param_bool(req, "auth")?;
-    let subs = if req.param("subs").is_some_and(|s| s.eq_ignore_ascii_case("detail")) {
+    let subs = if req
+        .param("subs")
+        .is_some_and(|s| s.eq_ignore_ascii_case("detail"))
+    {
         SubsMode::Detail
     } else if param_bool(req, "subs")? {
         SubsMode::List
@@ -165,13 +181,16 @@ fn params(req: &Request) -> Result<Params, Response> {
         "closed" => (false, true),
         "any" | "all" => (true, true),
         other => {
-            return Err(Response::text(400, format!("Error decoding state for {other}")));
+            return Err(Response::text(
+                400,
+                format!("Error decoding state for {other}"),
+            ));
         }
     };
-    let sort = SortBy::parse(sort_raw).ok_or_else(|| {
-        Response::text(400, format!("invalid sorting option: {sort_raw}"))
-    })?;
-    if sort.needs_closed() && !(closed && !open) {
+    let sort = SortBy::parse(sort_raw)
+        .ok_or_else(|| Response::text(400, format!("invalid sorting option: {sort_raw}")))?;
+    let closed_only = closed && !open;
+    if sort.needs_closed() && !closed_only {
         return Err(Response::text(
             400,
             format!("sort by {sort_raw} only valid on closed connections"),
@@ -210,7 +229,10 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
         Ok(s) => s,
         Err(e) => return unavailable(e),
     };
-    let server_id = snaps.first().map(|s| s.rt.server_id.clone()).unwrap_or_default();
+    let server_id = snaps
+        .first()
+        .map(|s| s.rt.server_id.clone())
+        .unwrap_or_default();
     let mut total = 0;
     let mut all = Vec::new();
     for s in snaps {
@@ -223,15 +245,19 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
         .into_iter()
         .map(|f| ConnInfo::new(f, p.query.subs, p.auth))
         .collect();
-    json(req, 200, &Connz {
-        server_id,
-        now: rfc3339(unix_now_ns()),
-        num_connections: conns.len(),
-        total,
-        offset: p.offset,
-        limit: p.limit,
-        connections: conns,
-    })
+    json(
+        req,
+        200,
+        &Connz {
+            server_id,
+            now: rfc3339(unix_now_ns()),
+            num_connections: conns.len(),
+            total,
+            offset: p.offset,
+            limit: p.limit,
+            connections: conns,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -242,7 +268,10 @@ mod tests {
         Request {
             method: "GET".into(),
             path: "/connz".into(),
-            query: q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            query: q
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -281,9 +310,13 @@ mod tests {
         assert_eq!(p.limit, 1);
         assert_eq!(p.query.subs, SubsMode::Detail);
         assert!(p.query.open && p.query.closed);
-        let p = params(&req(&[("sort", "stop"), ("state", "closed"), ("subs", "1")]))
-            .ok()
-            .unwrap();
+        let p = params(&req(&[
+            ("sort", "stop"),
+            ("state", "closed"),
+            ("subs", "1"),
+        ]))
+        .ok()
+        .unwrap();
         assert_eq!(p.query.sort, SortBy::Stop);
         assert_eq!(p.query.subs, SubsMode::List);
     }
@@ -297,7 +330,14 @@ mod tests {
             ..ConnFigures::default()
         };
         let v = serde_json::to_value(ConnInfo::new(f.clone(), SubsMode::List, false)).unwrap();
-        for absent in ["stop", "reason", "name", "authorized_user", "account", "subscriptions_list"] {
+        for absent in [
+            "stop",
+            "reason",
+            "name",
+            "authorized_user",
+            "account",
+            "subscriptions_list",
+        ] {
             assert!(v.get(absent).is_none(), "{absent}");
         }
         assert_eq!(v["kind"], "Client");

@@ -249,8 +249,10 @@ mod tests {
 
     #[test]
     fn parses_request_line_path_and_query() {
-        let r = parse_request(b"GET /connz?subs=1&sort=bytes_to&acc=A%20B&x HTTP/1.1\r\nHost: h\r\n\r\n")
-            .unwrap();
+        let r = parse_request(
+            b"GET /connz?subs=1&sort=bytes_to&acc=A%20B&x HTTP/1.1\r\nHost: h\r\n\r\n",
+        )
+        .unwrap();
         assert_eq!(r.method, "GET");
         assert_eq!(r.path, "/connz");
         assert_eq!(r.param("subs"), Some("1"));

@@ -120,28 +120,64 @@ pub fn handle(m: &Monitor) -> Response {
         "Process CPU use in percent of one core.",
         m.cpu_percent(),
     );
-    e.single("corenats_shards", "gauge", "Number of shards (executors).", snaps.len() as f64);
+    e.single(
+        "corenats_shards",
+        "gauge",
+        "Number of shards (executors).",
+        snaps.len() as f64,
+    );
 
     // Server totals and the same figures per shard.
     type Pick = fn(&crate::shard::snapshot::ShardSnapshot) -> u64;
     let server: [(&str, &str, &str, Pick); 9] = [
-        ("connections", "gauge", "Open client connections.", |s| s.conns),
-        ("connections_total", "counter", "Client connections accepted.", |s| {
-            s.stats.total_connections
+        ("connections", "gauge", "Open client connections.", |s| {
+            s.conns
         }),
-        ("subscriptions", "gauge", "Active subscriptions.", |s| s.subscriptions),
-        ("pending_bytes", "gauge", "Bytes waiting in outbound buffers.", |s| s.pending_bytes),
-        ("in_msgs_total", "counter", "Messages received from clients.", |s| s.stats.in_msgs),
-        ("in_bytes_total", "counter", "Payload bytes received from clients.", |s| {
-            s.stats.in_bytes
+        (
+            "connections_total",
+            "counter",
+            "Client connections accepted.",
+            |s| s.stats.total_connections,
+        ),
+        ("subscriptions", "gauge", "Active subscriptions.", |s| {
+            s.subscriptions
         }),
-        ("out_msgs_total", "counter", "Messages delivered to clients.", |s| s.stats.out_msgs),
-        ("out_bytes_total", "counter", "Payload bytes delivered to clients.", |s| {
-            s.stats.out_bytes
-        }),
-        ("slow_consumers_total", "counter", "Connections closed as slow consumers.", |s| {
-            s.stats.slow_consumers
-        }),
+        (
+            "pending_bytes",
+            "gauge",
+            "Bytes waiting in outbound buffers.",
+            |s| s.pending_bytes,
+        ),
+        (
+            "in_msgs_total",
+            "counter",
+            "Messages received from clients.",
+            |s| s.stats.in_msgs,
+        ),
+        (
+            "in_bytes_total",
+            "counter",
+            "Payload bytes received from clients.",
+            |s| s.stats.in_bytes,
+        ),
+        (
+            "out_msgs_total",
+            "counter",
+            "Messages delivered to clients.",
+            |s| s.stats.out_msgs,
+        ),
+        (
+            "out_bytes_total",
+            "counter",
+            "Payload bytes delivered to clients.",
+            |s| s.stats.out_bytes,
+        ),
+        (
+            "slow_consumers_total",
+            "counter",
+            "Connections closed as slow consumers.",
+            |s| s.stats.slow_consumers,
+        ),
     ];
     for (name, kind, help, pick) in server {
         let total: u64 = snaps.iter().map(pick).sum();
@@ -159,23 +195,45 @@ pub fn handle(m: &Monitor) -> Response {
     let accs: Vec<_> = totals(&snaps).into_iter().filter(|t| !t.removed).collect();
     type PickAcc = fn(&super::accounts::AccountTotals) -> u64;
     let per_account: [(&str, &str, &str, PickAcc); 7] = [
-        ("connections", "gauge", "Logged-in client connections.", |t| t.conns),
-        ("subscriptions", "gauge", "Active subscriptions.", |t| t.subs),
-        ("in_msgs_total", "counter", "Messages received from the account's clients.", |t| {
-            t.stats.in_msgs
+        (
+            "connections",
+            "gauge",
+            "Logged-in client connections.",
+            |t| t.conns,
+        ),
+        ("subscriptions", "gauge", "Active subscriptions.", |t| {
+            t.subs
         }),
-        ("in_bytes_total", "counter", "Payload bytes received from the account's clients.", |t| {
-            t.stats.in_bytes
-        }),
-        ("out_msgs_total", "counter", "Messages delivered to the account's clients.", |t| {
-            t.stats.out_msgs
-        }),
-        ("out_bytes_total", "counter", "Payload bytes delivered to the account's clients.", |t| {
-            t.stats.out_bytes
-        }),
-        ("slow_consumers_total", "counter", "Slow consumers closed in the account.", |t| {
-            t.stats.slow_consumers
-        }),
+        (
+            "in_msgs_total",
+            "counter",
+            "Messages received from the account's clients.",
+            |t| t.stats.in_msgs,
+        ),
+        (
+            "in_bytes_total",
+            "counter",
+            "Payload bytes received from the account's clients.",
+            |t| t.stats.in_bytes,
+        ),
+        (
+            "out_msgs_total",
+            "counter",
+            "Messages delivered to the account's clients.",
+            |t| t.stats.out_msgs,
+        ),
+        (
+            "out_bytes_total",
+            "counter",
+            "Payload bytes delivered to the account's clients.",
+            |t| t.stats.out_bytes,
+        ),
+        (
+            "slow_consumers_total",
+            "counter",
+            "Slow consumers closed in the account.",
+            |t| t.stats.slow_consumers,
+        ),
     ];
     for (name, kind, help, pick) in per_account {
         let fam = format!("corenats_account_{name}");
@@ -185,10 +243,22 @@ pub fn handle(m: &Monitor) -> Response {
         }
     }
     let fam = "corenats_account_permission_violations_total";
-    e.family(fam, "counter", "Publish and subscribe permission violations.");
+    e.family(
+        fam,
+        "counter",
+        "Publish and subscribe permission violations.",
+    );
     for t in &accs {
-        e.sample(fam, &[("account", &t.name), ("kind", "publish")], t.stats.pub_violations as f64);
-        e.sample(fam, &[("account", &t.name), ("kind", "subscribe")], t.stats.sub_violations as f64);
+        e.sample(
+            fam,
+            &[("account", &t.name), ("kind", "publish")],
+            t.stats.pub_violations as f64,
+        );
+        e.sample(
+            fam,
+            &[("account", &t.name), ("kind", "subscribe")],
+            t.stats.sub_violations as f64,
+        );
     }
     Response::new(200, CONTENT_TYPE, e.out.into_bytes())
 }

@@ -28,7 +28,6 @@ use procstat::CpuSampler;
 use sort::SortBy;
 use std::collections::BTreeMap;
 use std::net::{TcpListener, ToSocketAddrs};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -94,21 +93,13 @@ pub struct SubsQuery {
     pub keep: usize,
 }
 
-/// Closed connections kept per shard (`max_closed_clients`). Set once at start from the configuration.
-static CLOSED_LIMIT: AtomicUsize = AtomicUsize::new(10_000);
-
-/// How many closed connections each shard keeps for `/connz?state=closed`.
-pub fn closed_limit() -> usize {
-    CLOSED_LIMIT.load(Ordering::Relaxed)
-}
-
 /// The HTTP side's state: how to reach the shards, and the few figures that live outside them.
 pub struct Monitor {
     bus: Bus,
     nr_shards: usize,
-    /// `http_host` / `http_port` (the bound port) / `http_base_path` as configured.
+    /// `http_host` / `http_port` / `http_base_path` as configured (`-1` stays `-1`, as in nats-server).
     pub http_host: String,
-    pub http_port: u16,
+    pub http_port: i32,
     pub http_base_path: String,
     /// The normalized base path: "" or "/prefix" (no trailing slash).
     pub base: String,
@@ -147,17 +138,24 @@ fn join_host_port(host: &str, port: u16) -> String {
     }
 }
 
-/// Binds the monitoring port (`-1` = a random free port). A busy port is an error, as in nats-server.
+/// Binds the monitoring port (`-1` = a random free port). A busy port is an error, worded as nats-server's.
 pub fn bind(host: &str, port: i32) -> Result<TcpListener, String> {
     let p = if port < 0 { 0 } else { port as u16 };
     let hp = join_host_port(host, p);
+    let fail = |e: String| {
+        format!("Can't start monitoring: can't listen to the monitor port: listen tcp {hp}: {e}")
+    };
     let addr = (host, p)
         .to_socket_addrs()
-        .map_err(|e| format!("Can't listen to the Monitor Port: {hp}: {e}"))?
+        .map_err(|e| fail(e.to_string()))?
         .next()
-        .ok_or_else(|| format!("Can't listen to the Monitor Port: {hp}: no address"))?;
-    TcpListener::bind(addr)
-        .map_err(|e| format!("Can't listen to the Monitor Port: listen tcp {hp}: bind: {e}"))
+        .ok_or_else(|| fail("no address".into()))?;
+    TcpListener::bind(addr).map_err(|e| {
+        fail(match e.kind() {
+            std::io::ErrorKind::AddrInUse => "bind: address already in use".into(),
+            _ => format!("bind: {e}"),
+        })
+    })
 }
 
 /// Starts the monitor when `http_port` is set (and not 0): binds, logs
@@ -166,17 +164,16 @@ pub fn start(cfg: &Config, bus: &Bus) -> Result<(), String> {
     let Some(port) = cfg.http_port.filter(|p| *p != 0) else {
         return Ok(());
     };
-    CLOSED_LIMIT.store(cfg.max_closed_clients, Ordering::Relaxed);
     let host = cfg.http_host.clone().unwrap_or_else(|| cfg.host.clone());
     let listener = bind(&host, port)?;
     let bound = listener
         .local_addr()
-        .map_err(|e| format!("Can't listen to the Monitor Port: {e}"))?
+        .map_err(|e| format!("Can't start monitoring: {e}"))?
         .port();
     let mon = Arc::new(Monitor::new(
         bus.clone(),
         host.clone(),
-        bound,
+        port,
         cfg.http_base_path.clone().unwrap_or_default(),
     ));
     tracing::info!("Starting http monitor on {}", join_host_port(&host, bound));
@@ -189,7 +186,7 @@ pub fn start(cfg: &Config, bus: &Bus) -> Result<(), String> {
 }
 
 impl Monitor {
-    pub fn new(bus: Bus, http_host: String, http_port: u16, http_base_path: String) -> Monitor {
+    pub fn new(bus: Bus, http_host: String, http_port: i32, http_base_path: String) -> Monitor {
         let start_ns = format::unix_now_ns();
         Monitor {
             nr_shards: bus.nr_shards(),
@@ -292,7 +289,10 @@ mod tests {
         let l = bind("127.0.0.1", -1).unwrap();
         let port = l.local_addr().unwrap().port() as i32;
         let e = bind("127.0.0.1", port).unwrap_err();
-        assert!(e.starts_with("Can't listen to the Monitor Port"), "{e}");
+        assert_eq!(
+            e,
+            format!("Can't start monitoring: can't listen to the monitor port: listen tcp 127.0.0.1:{port}: bind: address already in use")
+        );
         assert_eq!(join_host_port("::1", 8222), "[::1]:8222");
     }
 

@@ -63,7 +63,10 @@ fn root(m: &Monitor) -> Response {
         ("Health Probe", "/healthz"),
         ("Metrics", "/metrics"),
     ] {
-        html.push_str(&format!("<a href=\".{}{}\">{}</a><br/>\n", m.base, path, name));
+        html.push_str(&format!(
+            "<a href=\".{}{}\">{}</a><br/>\n",
+            m.base, path, name
+        ));
     }
     html.push_str("</body>\n</html>\n");
     Response::new(200, HTML, html.into_bytes())
@@ -86,16 +89,24 @@ fn healthz(m: &Monitor, req: &Request) -> Response {
         Err(e) => Some(e),
     };
     match err {
-        None => json(req, 200, &Health {
-            status: "ok",
-            status_code: None,
-            error: None,
-        }),
-        Some(e) => json(req, 503, &Health {
-            status: "unavailable",
-            status_code: Some(503),
-            error: Some(e),
-        }),
+        None => json(
+            req,
+            200,
+            &Health {
+                status: "ok",
+                status_code: None,
+                error: None,
+            },
+        ),
+        Some(e) => json(
+            req,
+            503,
+            &Health {
+                status: "unavailable",
+                status_code: Some(503),
+                error: Some(e),
+            },
+        ),
     }
 }
 
@@ -148,7 +159,9 @@ pub fn param_int(req: &Request, key: &str) -> Result<i64, Response> {
         v => v.parse::<i64>().map_err(|_| {
             Response::text(
                 400,
-                format!("Error decoding int for '{key}': strconv.Atoi: parsing {v:?}: invalid syntax"),
+                format!(
+                    "Error decoding int for '{key}': strconv.Atoi: parsing {v:?}: invalid syntax"
+                ),
             )
         }),
     }
@@ -199,7 +212,10 @@ mod tests {
         Request {
             method: "GET".into(),
             path: "/".into(),
-            query: q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            query: q
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -226,7 +242,10 @@ mod tests {
         assert_eq!(param_int(&req(&[("n", "-3")]), "n").ok(), Some(-3));
         assert!(param_int(&req(&[("n", "x")]), "n").is_err());
         assert!(param_u64(&req(&[("n", "-1")]), "n").is_err());
-        assert_eq!(paging(&req(&[("offset", "-5"), ("limit", "0")])).ok(), Some((0, 1024)));
+        assert_eq!(
+            paging(&req(&[("offset", "-5"), ("limit", "0")])).ok(),
+            Some((0, 1024))
+        );
     }
 
     #[test]
@@ -240,11 +259,15 @@ mod tests {
 
     #[test]
     fn jsonp_only_for_identifiers() {
-        let r = json(&req(&[("callback", "cb")]), 200, &Health {
-            status: "ok",
-            status_code: None,
-            error: None,
-        });
+        let r = json(
+            &req(&[("callback", "cb")]),
+            200,
+            &Health {
+                status: "ok",
+                status_code: None,
+                error: None,
+            },
+        );
         assert_eq!(r.content_type, "application/javascript");
         assert!(r.body.starts_with(b"cb("));
         let r = json(&req(&[("callback", "<script>")]), 200, &1);

@@ -122,8 +122,21 @@ mod tests {
     #[test]
     fn every_nats_option_parses_and_bad_ones_do_not() {
         for s in [
-            "", "cid", "start", "subs", "pending", "msgs_to", "msgs_from", "bytes_to", "bytes_from",
-            "last", "idle", "uptime", "stop", "reason", "rtt",
+            "",
+            "cid",
+            "start",
+            "subs",
+            "pending",
+            "msgs_to",
+            "msgs_from",
+            "bytes_to",
+            "bytes_from",
+            "last",
+            "idle",
+            "uptime",
+            "stop",
+            "reason",
+            "rtt",
         ] {
             assert!(SortBy::parse(s).is_some(), "{s}");
         }
@@ -133,7 +146,7 @@ mod tests {
 
     #[test]
     fn orders_follow_nats() {
-        let mut v = vec![conn(3, 1, 10, 5), conn(1, 5, 0, 9), conn(2, 5, 30, 1)];
+        let mut v = [conn(3, 1, 10, 5), conn(1, 5, 0, 9), conn(2, 5, 30, 1)];
         v.sort_by(|a, b| SortBy::Subs.compare(a, b));
         assert_eq!(v.iter().map(|c| c.cid).collect::<Vec<_>>(), [1, 2, 3]);
         v.sort_by(|a, b| SortBy::MsgsTo.compare(a, b));
@@ -146,12 +159,18 @@ mod tests {
 
     #[test]
     fn reasons_use_nats_texts() {
-        assert_eq!(reason_text(Some(CloseReason::ClientClosed)), "Client Closed");
+        assert_eq!(
+            reason_text(Some(CloseReason::ClientClosed)),
+            "Client Closed"
+        );
         assert_eq!(
             reason_text(Some(CloseReason::SlowConsumerPendingBytes)),
             "Slow Consumer (Pending Bytes)"
         );
-        assert_eq!(reason_text(Some(CloseReason::StaleConnection)), "Stale Connection");
+        assert_eq!(
+            reason_text(Some(CloseReason::StaleConnection)),
+            "Stale Connection"
+        );
         assert_eq!(
             reason_text(Some(CloseReason::AuthenticationFailure)),
             "Authentication Failure"

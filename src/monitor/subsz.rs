@@ -5,7 +5,7 @@
 use super::connz::SubDetail;
 use super::format::{rfc3339, unix_now_ns};
 use super::http::{Request, Response};
-use super::routes::{json, page, param_bool, param_str, paging, unavailable};
+use super::routes::{json, page, paging, param_bool, param_str, unavailable};
 use super::{Monitor, SubsQuery, Want};
 use crate::shard::snapshot::keep_best;
 use crate::subject::SublistStats;
@@ -118,7 +118,10 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
         Ok(s) => s,
         Err(e) => return unavailable(e),
     };
-    let server_id = snaps.first().map(|s| s.rt.server_id.clone()).unwrap_or_default();
+    let server_id = snaps
+        .first()
+        .map(|s| s.rt.server_id.clone())
+        .unwrap_or_default();
     let mut sum = SublistSum::default();
     let mut matched = 0;
     let mut list = Vec::new();
@@ -136,21 +139,29 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
         list.extend(s.sub_list);
     }
     let subscriptions_list = subs.then(|| {
-        keep_best(&mut list, offset.saturating_add(limit), super::sort::sub_order);
+        keep_best(
+            &mut list,
+            offset.saturating_add(limit),
+            super::sort::sub_order,
+        );
         page(list, offset, limit)
             .into_iter()
             .map(|s| SubDetail::new(s, true))
             .collect()
     });
-    json(req, 200, &Subsz {
-        server_id,
-        now: rfc3339(unix_now_ns()),
-        stats: sum.json(),
-        total: if subs { matched } else { 0 },
-        offset,
-        limit,
-        subscriptions_list,
-    })
+    json(
+        req,
+        200,
+        &Subsz {
+            server_id,
+            now: rfc3339(unix_now_ns()),
+            stats: sum.json(),
+            total: if subs { matched } else { 0 },
+            offset,
+            limit,
+            subscriptions_list,
+        },
+    )
 }
 
 #[cfg(test)]

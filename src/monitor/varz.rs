@@ -40,7 +40,7 @@ pub struct Varz {
     pub ping_interval: u64,
     pub ping_max: u32,
     pub http_host: String,
-    pub http_port: u16,
+    pub http_port: i32,
     pub http_base_path: String,
     pub https_port: u16,
     /// Seconds.
@@ -156,6 +156,7 @@ pub fn build(m: &Monitor) -> Result<Varz, String> {
         v.out_msgs += s.stats.out_msgs;
         v.out_bytes += s.stats.out_bytes;
         v.slow_consumers += s.stats.slow_consumers;
+        v.stale_connections += s.stats.stale_connections;
         v.subscriptions += s.subscriptions;
     }
     // Every connection is a client connection (no routes, gateways or leafnodes).

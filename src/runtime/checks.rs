@@ -14,7 +14,7 @@ pub fn check_memlock() -> Result<(), String> {
     if rc != 0 {
         return Ok(());
     }
-    if lim.rlim_cur != libc::RLIM_INFINITY && (lim.rlim_cur as u64) < MIN_MEMLOCK {
+    if lim.rlim_cur != libc::RLIM_INFINITY && lim.rlim_cur < MIN_MEMLOCK {
         return Err(format!(
             "locked-memory limit (RLIMIT_MEMLOCK) is {} KiB; corenats needs at least {} KiB: \
              raise it with `ulimit -l {}` or LimitMEMLOCK= in the service unit",
@@ -29,7 +29,7 @@ pub fn check_memlock() -> Result<(), String> {
 /// Probes io_uring_setup(2); containers with the default seccomp profile block it.
 pub fn check_io_uring() -> Result<(), String> {
     let mut params = [0u8; 120]; // struct io_uring_params
-    // SAFETY: io_uring_setup with 1 entry and a zeroed params struct of the kernel's size.
+                                 // SAFETY: io_uring_setup with 1 entry and a zeroed params struct of the kernel's size.
     let fd = unsafe { libc::syscall(libc::SYS_io_uring_setup, 1u32, params.as_mut_ptr()) };
     if fd < 0 {
         let err = std::io::Error::last_os_error();

@@ -27,8 +27,13 @@ pub async fn sleep(d: Duration) {
     glommio::timer::sleep(d).await;
 }
 
-/// Yields to other tasks on this shard if the executor asks for it.
+/// Lets every other ready task on this shard run before continuing.
 pub async fn yield_now() {
+    futures_lite::future::yield_now().await;
+}
+
+/// Yields only when the executor's time slice is used up.
+pub async fn yield_if_needed() {
     glommio::yield_if_needed().await;
 }
 

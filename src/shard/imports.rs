@@ -99,7 +99,12 @@ impl Shard {
         headers: Option<&[u8]>,
         payload: &[u8],
     ) -> bool {
-        if !self.account_flags.get(acc as usize).copied().unwrap_or(false) {
+        if !self
+            .account_flags
+            .get(acc as usize)
+            .copied()
+            .unwrap_or(false)
+        {
             return self.route(src, acc, subj, reply, headers, payload);
         }
         let auth = self.auth.clone();
@@ -128,10 +133,19 @@ impl Shard {
             let mut s = Vec::new();
             if si.transform.apply(subj, &mut s) {
                 let new_reply = match reply {
-                    Some(r) => self.register_response(acc, r, si.exporter, si.response_type, si.threshold),
+                    Some(r) => {
+                        self.register_response(acc, r, si.exporter, si.response_type, si.threshold)
+                    }
                     None => None,
                 };
-                reached |= self.route(None, si.exporter, &s, new_reply.as_deref(), headers, payload);
+                reached |= self.route(
+                    None,
+                    si.exporter,
+                    &s,
+                    new_reply.as_deref(),
+                    headers,
+                    payload,
+                );
             }
         }
         reached
@@ -191,10 +205,7 @@ impl Shard {
         payload: &[u8],
     ) -> bool {
         let prefix = self.replies.prefix.as_bytes();
-        let Some(rest) = subj
-            .strip_prefix(prefix)
-            .and_then(|r| r.strip_prefix(b"."))
-        else {
+        let Some(rest) = subj.strip_prefix(prefix).and_then(|r| r.strip_prefix(b".")) else {
             return false;
         };
         let Some(token) = parse_base62(rest) else {

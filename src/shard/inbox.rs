@@ -26,6 +26,10 @@ pub async fn inbox_task(shard: ShardRef, inbox: Inbox) {
             shard.borrow_mut().on_batch(batch);
         }
         if got > 0 {
+            // Let the woken writers run before answering syncs: when another shard sees our SyncAck,
+            // the deliveries before it are already on their subscribers' sockets.
+            shard.borrow_mut().wake_writers();
+            runtime::yield_now().await;
             let stop = {
                 let mut sh = shard.borrow_mut();
                 sh.end_batch();
@@ -34,7 +38,6 @@ pub async fn inbox_task(shard: ShardRef, inbox: Inbox) {
             if stop {
                 break;
             }
-            runtime::yield_now().await;
             continue;
         }
         if shard.borrow().stopped {
@@ -109,8 +112,8 @@ impl Shard {
                 self.start_lame_duck();
                 let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
                 for k in keys {
-                    let proto1 = self.conns[k].session.protocol >= 1
-                        && self.conns[k].phase == Phase::Open;
+                    let proto1 =
+                        self.conns[k].session.protocol >= 1 && self.conns[k].phase == Phase::Open;
                     if proto1 {
                         let info = self.info_json(k, false);
                         self.send_raw(k, &info);

@@ -8,6 +8,9 @@ use crate::server::Runtime;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// A subscription a reload no longer allows: (slab index, subject, queue, sid).
+type Revoked = (usize, Vec<u8>, Option<Vec<u8>>, Vec<u8>);
+
 /// Lame duck: after the grace period, close the shard's clients evenly over the rest of the duration.
 pub struct LameDuck {
     pub started: Instant,
@@ -93,11 +96,9 @@ impl Shard {
                         &creds.borrow(),
                         c.nonce.as_deref().map(str::as_bytes),
                     )),
-                    (Some(login), None) => Some(self.auth.recheck(
-                        login,
-                        &Default::default(),
-                        None,
-                    )),
+                    (Some(login), None) => {
+                        Some(self.auth.recheck(login, &Default::default(), None))
+                    }
                     _ => None,
                 }
             };
@@ -126,7 +127,10 @@ impl Shard {
             c.account = login.account;
             c.perms = perms.clone();
             c.pub_cache = crate::auth::PubCache::new();
-            match (perms.as_ref().and_then(|p| p.has_responses()), &mut c.reply_grants) {
+            match (
+                perms.as_ref().and_then(|p| p.has_responses()),
+                &mut c.reply_grants,
+            ) {
                 (Some(r), Some(g)) => g.set_limits(r),
                 (Some(r), None) => c.reply_grants = Some(crate::auth::ReplyGrants::new(r)),
                 (None, _) => c.reply_grants = None,
@@ -136,7 +140,7 @@ impl Shard {
         let Some(p) = perms else {
             return;
         };
-        let revoked: Vec<(usize, Vec<u8>, Option<Vec<u8>>, Vec<u8>)> = self.conns[k]
+        let revoked: Vec<Revoked> = self.conns[k]
             .subs
             .iter()
             .filter(|(_, s)| {
@@ -165,8 +169,8 @@ impl Shard {
         // Re-evaluate delivery-time deny filters for the remaining subscriptions.
         let c = &mut self.conns[k];
         for (_, s) in c.subs.iter_mut() {
-            s.filter_deny =
-                p.can_subscribe(&s.subject, s.queue.as_deref()) == crate::auth::SubVerdict::AllowedFilterDeny;
+            s.filter_deny = p.can_subscribe(&s.subject, s.queue.as_deref())
+                == crate::auth::SubVerdict::AllowedFilterDeny;
         }
     }
 }

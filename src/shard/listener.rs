@@ -10,11 +10,12 @@ use crate::runtime::{self, Notify};
 pub async fn accept_task(shard: ShardRef, sock: socket2::Socket, stop: Notify) {
     let listener = runtime::adopt_listener(sock);
     loop {
-        let next = futures_lite::future::or(async { Some(runtime::accept(&listener).await) }, async {
-            stop.wait().await;
-            None
-        })
-        .await;
+        let next =
+            futures_lite::future::or(async { Some(runtime::accept(&listener).await) }, async {
+                stop.wait().await;
+                None
+            })
+            .await;
         let stream = match next {
             None => break,
             Some(Ok(s)) => s,

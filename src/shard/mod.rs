@@ -79,6 +79,7 @@ pub struct ShardStats {
     pub out_msgs: u64,
     pub out_bytes: u64,
     pub slow_consumers: u64,
+    pub stale_connections: u64,
     pub total_connections: u64,
 }
 
@@ -180,6 +181,16 @@ impl Shard {
     /// one bus batch per destination shard.
     pub fn end_batch(&mut self) {
         self.end_batch_for(None);
+    }
+
+    /// Wakes the writers of touched connections (without sending the outbox).
+    pub fn wake_writers(&mut self) {
+        for key in std::mem::take(&mut self.touched) {
+            if let Some(c) = self.conns.get_mut(key) {
+                c.touched = false;
+                c.wake_writer();
+            }
+        }
     }
 
     /// `end_batch` for a reader: its own connection's writer is woken last, so the subscribers it delivered

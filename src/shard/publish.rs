@@ -4,6 +4,7 @@
 //! 2. Match the account's `local` table and append MSG/HMSG frames to the subscribers' buffers.
 //! 3. Match the account's `remote` table and send ONE `Delivery` per interested shard, which matches
 //!    again against its own `local` table (`Shard::on_delivery`).
+//!
 //! Queue groups span shards: for each group the publishing shard picks one shard among those holding
 //! members (this one included), and that shard picks one member.
 
@@ -99,7 +100,11 @@ impl Shard {
                 }
             }
             if !ok {
-                let label = c.login.as_ref().map(|l| l.label.clone()).unwrap_or_default();
+                let label = c
+                    .login
+                    .as_ref()
+                    .map(|l| l.label.clone())
+                    .unwrap_or_default();
                 tracing::error!(cid = c.cid, user = %label, "Publish Violation - Subject {:?}", String::from_utf8_lossy(subj));
                 self.tables(acc).stats.pub_violations += 1;
                 self.send_err(key, &ProtoErr::PubViolation(subj.to_vec()));
@@ -166,7 +171,9 @@ impl Shard {
         // Queue groups: exactly one member of each group, across all shards.
         for g in local.queues.iter() {
             let eligible = g.members.iter().filter(|r| !skip(r)).count();
-            let remote_g = remote.as_ref().and_then(|rm| find_group(&rm.queues, &g.name));
+            let remote_g = remote
+                .as_ref()
+                .and_then(|rm| find_group(&rm.queues, &g.name));
             let nr_remote = remote_g.map_or(0, |rg| rg.members.len());
             let nr_local = usize::from(eligible > 0);
             if nr_local + nr_remote == 0 {

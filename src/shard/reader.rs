@@ -8,8 +8,8 @@ use super::conn::{CloseReason, Phase};
 use super::{ConnKey, Shard, ShardRef};
 use crate::protocol::connect::ConnectOptions;
 use crate::protocol::errors::ProtoErr;
-use crate::protocol::{ClientOp, ParseError, Parser};
 use crate::protocol::writer as w;
+use crate::protocol::{ClientOp, ParseError, Parser};
 use crate::runtime::{self, Stream};
 use futures_lite::future::poll_fn;
 use std::task::Poll;
@@ -125,7 +125,7 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
             }
         }
         shard.borrow_mut().end_batch_for(Some(key));
-        runtime::yield_now().await;
+        runtime::yield_if_needed().await;
     }
     shard.borrow_mut().task_done(key);
 }
@@ -135,23 +135,42 @@ fn trace_op(sh: &Shard, key: ConnKey, op: &ClientOp<'_>) {
     let cid = sh.conns.get(key).map_or(0, |c| c.cid);
     let text = match op {
         ClientOp::Connect { json } => format!("CONNECT {}", String::from_utf8_lossy(json)),
-        ClientOp::Pub { subject, reply, payload } => format!(
+        ClientOp::Pub {
+            subject,
+            reply,
+            payload,
+        } => format!(
             "PUB {} {}{}",
             String::from_utf8_lossy(subject),
-            reply.map(|r| format!("{} ", String::from_utf8_lossy(r))).unwrap_or_default(),
+            reply
+                .map(|r| format!("{} ", String::from_utf8_lossy(r)))
+                .unwrap_or_default(),
             payload.len()
         ),
-        ClientOp::HPub { subject, reply, headers, payload } => format!(
+        ClientOp::HPub {
+            subject,
+            reply,
+            headers,
+            payload,
+        } => format!(
             "HPUB {} {}{} {}",
             String::from_utf8_lossy(subject),
-            reply.map(|r| format!("{} ", String::from_utf8_lossy(r))).unwrap_or_default(),
+            reply
+                .map(|r| format!("{} ", String::from_utf8_lossy(r)))
+                .unwrap_or_default(),
             headers.len(),
             headers.len() + payload.len()
         ),
-        ClientOp::Sub { subject, queue, sid } => format!(
+        ClientOp::Sub {
+            subject,
+            queue,
+            sid,
+        } => format!(
             "SUB {} {}{}",
             String::from_utf8_lossy(subject),
-            queue.map(|q| format!("{} ", String::from_utf8_lossy(q))).unwrap_or_default(),
+            queue
+                .map(|q| format!("{} ", String::from_utf8_lossy(q)))
+                .unwrap_or_default(),
             String::from_utf8_lossy(sid)
         ),
         ClientOp::Unsub { sid, max } => format!(

@@ -11,7 +11,7 @@ use super::conn::{CloseReason, Conn, Phase};
 use super::{AccountStats, ConnKey, Shard, ShardStats};
 use crate::auth::Auth;
 use crate::bus::ShardId;
-use crate::monitor::format::unix_now_ns;
+use crate::monitor::format::wall_ns;
 use crate::monitor::{ConnQuery, SnapshotRequest, SubsMode, SubsQuery};
 use crate::server::Runtime;
 use crate::subject::SublistStats;
@@ -106,11 +106,6 @@ pub struct ShardSnapshot {
     pub subs_matched: usize,
 }
 
-/// Converts a monotonic instant to wall-clock Unix nanoseconds, given a simultaneous pair of readings.
-fn wall_ns(t: Instant, now_i: Instant, now_ns: u64) -> u64 {
-    now_ns.saturating_sub(now_i.saturating_duration_since(t).as_nanos() as u64)
-}
-
 fn user_of(c: &Conn) -> Option<String> {
     let creds = c.creds.as_ref()?;
     if let Some(n) = &creds.nkey {
@@ -142,7 +137,11 @@ fn sub_list(c: &Conn, account: &str, cap: usize) -> Vec<SubFigures> {
 }
 
 /// Keeps the `keep` first items of `v` by `cmp`, sorted (selection first: O(n + k log k)).
-pub fn keep_best<T>(v: &mut Vec<T>, keep: usize, mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+pub fn keep_best<T>(
+    v: &mut Vec<T>,
+    keep: usize,
+    mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) {
     if keep == 0 {
         v.clear();
         return;
@@ -163,14 +162,14 @@ impl Shard {
     }
 
     /// Figures of one open connection (without subscriptions).
-    fn conn_figures(&self, c: &Conn, now_i: Instant, now_ns: u64) -> ConnFigures {
+    fn conn_figures(&self, c: &Conn, now_i: Instant) -> ConnFigures {
         ConnFigures {
             cid: c.cid,
             shard: self.id,
             ip: c.peer.map(|p| p.ip()),
             port: c.peer.map_or(0, |p| p.port()),
-            start_ns: wall_ns(c.started, now_i, now_ns),
-            last_ns: wall_ns(c.last_activity, now_i, now_ns),
+            start_ns: wall_ns(c.started),
+            last_ns: wall_ns(c.last_activity),
             stop_ns: None,
             reason: None,
             uptime_ns: now_i.saturating_duration_since(c.started).as_nanos() as u64,
@@ -251,9 +250,9 @@ impl Shard {
 
     fn connz(&self, q: &ConnQuery) -> (Vec<ConnFigures>, usize) {
         let now_i = Instant::now();
-        let now_ns = unix_now_ns();
         let acc_ok = |name: &str| q.account.as_deref().is_none_or(|a| a == name);
-        let user_ok = |u: &Option<String>| q.user.as_deref().is_none_or(|w| u.as_deref() == Some(w));
+        let user_ok =
+            |u: &Option<String>| q.user.as_deref().is_none_or(|w| u.as_deref() == Some(w));
         let cid_ok = |cid: u64| q.cid.is_none_or(|w| w == cid);
         // (figures, slot of an open connection to fill subscriptions from later)
         let mut found: Vec<(ConnFigures, Option<ConnKey>)> = Vec::new();
@@ -262,7 +261,7 @@ impl Shard {
                 if c.phase == Phase::Closing || !cid_ok(c.cid) {
                     continue;
                 }
-                let f = self.conn_figures(c, now_i, now_ns);
+                let f = self.conn_figures(c, now_i);
                 if acc_ok(&f.account) && user_ok(&f.user) {
                     found.push((f, Some(k)));
                 }
@@ -330,7 +329,7 @@ impl Shard {
     /// Remembers a closing connection for `/connz?state=closed`. Bound: `max_closed_clients` per shard,
     /// oldest dropped first. Called by `close_conn` while the slot is still valid.
     pub fn record_closed(&mut self, key: ConnKey) {
-        let limit = crate::monitor::closed_limit();
+        let limit = self.rt.max_closed_clients;
         if limit == 0 {
             return;
         }
@@ -338,9 +337,8 @@ impl Shard {
             return;
         };
         let now_i = Instant::now();
-        let now_ns = unix_now_ns();
-        let mut f = self.conn_figures(c, now_i, now_ns);
-        f.stop_ns = Some(now_ns);
+        let mut f = self.conn_figures(c, now_i);
+        f.stop_ns = Some(wall_ns(now_i));
         f.reason = Some(c.close_reason.unwrap_or(CloseReason::ClientClosed));
         f.subs = sub_list(c, &f.account, MAX_CLOSED_SUBS);
         while self.closed.len() >= limit {
@@ -408,13 +406,5 @@ mod tests {
             keep_best(&mut v, keep, |a, b| a.cmp(b));
             assert_eq!(v, expect);
         }
-    }
-
-    #[test]
-    fn wall_clock_conversion() {
-        let now = Instant::now();
-        let earlier = now - std::time::Duration::from_millis(1500);
-        assert_eq!(wall_ns(earlier, now, 10_000_000_000), 8_500_000_000);
-        assert_eq!(wall_ns(now, now, 5), 5);
     }
 }

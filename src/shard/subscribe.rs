@@ -12,13 +12,7 @@ use bytes::Bytes;
 
 impl Shard {
     /// `SUB <subject> [queue] <sid>`.
-    pub fn op_sub(
-        &mut self,
-        key: ConnKey,
-        subj: &[u8],
-        queue: Option<&[u8]>,
-        sid: &[u8],
-    ) -> Flow {
+    pub fn op_sub(&mut self, key: ConnKey, subj: &[u8], queue: Option<&[u8]>, sid: &[u8]) -> Flow {
         let Some(c) = self.conns.get_mut(key) else {
             return Flow::Close;
         };
@@ -33,7 +27,11 @@ impl Shard {
                 SubVerdict::AllowedFilterDeny => filter_deny = true,
                 SubVerdict::Denied => {
                     let acc = c.account;
-                    let label = c.login.as_ref().map(|l| l.label.clone()).unwrap_or_default();
+                    let label = c
+                        .login
+                        .as_ref()
+                        .map(|l| l.label.clone())
+                        .unwrap_or_default();
                     tracing::error!(cid = c.cid, user = %label, "Subscription Violation - Subject {:?}", String::from_utf8_lossy(subj));
                     self.tables(acc).stats.sub_violations += 1;
                     self.send_err(
@@ -133,7 +131,12 @@ impl Shard {
     }
 
     /// Counts local interest; on 0→1 tells every other shard. Returns true when it told them.
-    pub(crate) fn add_interest(&mut self, acc: AccountId, subj: &[u8], queue: Option<&[u8]>) -> bool {
+    pub(crate) fn add_interest(
+        &mut self,
+        acc: AccountId,
+        subj: &[u8],
+        queue: Option<&[u8]>,
+    ) -> bool {
         let k = (
             Bytes::copy_from_slice(subj),
             queue.map(Bytes::copy_from_slice),

@@ -61,6 +61,7 @@ pub async fn timers_task(shard: ShardRef) {
             sh.close_conn(k, CloseReason::AuthenticationTimeout);
         }
         for k in stale {
+            sh.stats.stale_connections += 1;
             sh.send_err(k, &ProtoErr::StaleConnection);
             sh.close_conn(k, CloseReason::StaleConnection);
         }

@@ -63,7 +63,11 @@ impl Shard {
                 self.tables(acc).stats.slow_consumers += 1;
             }
             if let Some(c) = self.conns.get(key) {
-                tracing::warn!(cid = c.cid, "Slow Consumer Detected: MaxPending of {} Exceeded", self.rt.max_pending);
+                tracing::warn!(
+                    cid = c.cid,
+                    "Slow Consumer Detected: MaxPending of {} Exceeded",
+                    self.rt.max_pending
+                );
             }
             if let Some(c) = self.conns.get_mut(key) {
                 c.out.clear();
@@ -88,8 +92,8 @@ impl Shard {
         let account = c.account;
         let counted_server = std::mem::take(&mut c.counted_server);
         tracing::debug!(cid, ?reason, "client connection closed");
-        self.remove_all_subs(key);
         self.record_closed(key);
+        self.remove_all_subs(key);
         if counted_server {
             self.globals.server_closed();
         }
@@ -169,7 +173,11 @@ pub async fn writer_task(shard: ShardRef, key: ConnKey, stream: Stream) {
                 sh.stats.slow_consumers += 1;
                 let wd = sh.rt.write_deadline;
                 if let Some(c) = sh.conns.get_mut(key) {
-                    tracing::warn!(cid = c.cid, "Slow Consumer Detected: WriteDeadline of {:?} exceeded", wd);
+                    tracing::warn!(
+                        cid = c.cid,
+                        "Slow Consumer Detected: WriteDeadline of {:?} exceeded",
+                        wd
+                    );
                     c.in_flight = 0;
                     c.out.clear();
                 }

@@ -74,3 +74,17 @@ pub async fn expect_none(client: &Client, sub: &mut Subscriber) {
         panic!("unexpected message on {}: {:?}", m.subject, m.payload);
     }
 }
+
+/// A real server round trip on `client`'s connection. async-nats' `flush()` only writes the client's
+/// buffer to the socket; a request nobody answers comes back as "no responders" only after the server
+/// has processed everything this connection sent before it (and, on corenats, after every shard has
+/// applied its deliveries).
+pub async fn round_trip(client: &Client) {
+    let inbox = client.new_inbox();
+    let res = within(
+        "round trip",
+        client.request(format!("{inbox}.rt"), "".into()),
+    )
+    .await;
+    assert!(res.is_err(), "nobody should answer a round-trip probe");
+}

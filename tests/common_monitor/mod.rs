@@ -55,11 +55,16 @@ impl Mon {
         let r = get(http, path);
         assert_eq!(r.status, 200, "GET {path}: {}", r.body);
         assert!(
-            r.header("content-type").is_some_and(|c| c.starts_with("application/json")),
+            r.header("content-type")
+                .is_some_and(|c| c.starts_with("application/json")),
             "GET {path}: content type {:?}",
             r.header("content-type")
         );
-        assert_eq!(r.header("access-control-allow-origin"), Some("*"), "GET {path}");
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("*"),
+            "GET {path}"
+        );
         serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("GET {path}: {e}: {}", r.body))
     }
 }
@@ -134,7 +139,9 @@ fn valid_label_name(n: &str) -> bool {
 }
 
 /// Parses `{a="x",b="y"}` (the text after the metric name up to the value); returns labels and the rest.
-fn parse_labels(s: &str) -> Result<(Vec<(String, String)>, &str), String> {
+type Labels = Vec<(String, String)>;
+
+fn parse_labels(s: &str) -> Result<(Labels, &str), String> {
     let Some(mut rest) = s.strip_prefix('{') else {
         return Ok((Vec::new(), s));
     };
@@ -148,7 +155,9 @@ fn parse_labels(s: &str) -> Result<(Vec<(String, String)>, &str), String> {
         if !valid_label_name(name) {
             return Err(format!("bad label name {name:?}"));
         }
-        rest = rest[eq + 1..].strip_prefix('"').ok_or("label value not quoted")?;
+        rest = rest[eq + 1..]
+            .strip_prefix('"')
+            .ok_or("label value not quoted")?;
         let mut value = String::new();
         let mut chars = rest.char_indices();
         let end = loop {
@@ -207,7 +216,9 @@ pub fn check_exposition(text: &str) -> Result<Vec<Sample>, String> {
             return Err(err("empty line".into()));
         }
         if let Some(rest) = line.strip_prefix("# HELP ") {
-            let (name, help) = rest.split_once(' ').ok_or_else(|| err("HELP without text".into()))?;
+            let (name, help) = rest
+                .split_once(' ')
+                .ok_or_else(|| err("HELP without text".into()))?;
             if !valid_metric_name(name) || help.trim().is_empty() {
                 return Err(err("bad HELP".into()));
             }
@@ -218,7 +229,9 @@ pub fn check_exposition(text: &str) -> Result<Vec<Sample>, String> {
             continue;
         }
         if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').ok_or_else(|| err("TYPE without kind".into()))?;
+            let (name, kind) = rest
+                .split_once(' ')
+                .ok_or_else(|| err("TYPE without kind".into()))?;
             if pending_help.as_deref() != Some(name) {
                 return Err(err("TYPE not right after its HELP".into()));
             }
@@ -254,7 +267,7 @@ pub fn check_exposition(text: &str) -> Result<Vec<Sample>, String> {
             return Err(err("timestamps or trailing text are not expected".into()));
         }
         let value = parse_value(value_text).map_err(err)?;
-        if kind == "counter" && !(value >= 0.0) {
+        if kind == "counter" && (value.is_nan() || value < 0.0) {
             return Err(err("negative or NaN counter".into()));
         }
         let mut key: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
