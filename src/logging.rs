@@ -108,7 +108,11 @@ pub fn init(s: &Settings) -> Result<(), String> {
         pid: std::process::id(),
     };
     use tracing_subscriber::prelude::*;
-    let registry = tracing_subscriber::registry().with(filter);
+    // As nats-server: `-V` alone traces the protocol without the debug lines (`-DV` has both).
+    let debug = s.debug || !s.trace;
+    let no_debug =
+        tracing_subscriber::filter::filter_fn(move |m| debug || *m.level() != Level::DEBUG);
+    let registry = tracing_subscriber::registry().with(filter).with(no_debug);
     match &s.file {
         Some(path) => {
             let file = std::fs::OpenOptions::new()

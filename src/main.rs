@@ -207,6 +207,14 @@ fn main() -> ExitCode {
         };
         return match config::load_pedantic(path) {
             Ok(loaded) => {
+                // Accounts and users are part of the check (duplicate users, imports), as with
+                // nats-server's `-t`; like there, a missing no_auth_user is only caught at startup.
+                let mut cfg = loaded.config.clone();
+                cfg.no_auth_user = None;
+                if let Err(errs) = Auth::compile(&cfg, None) {
+                    eprintln!("corenats: {}", errs.join("\n"));
+                    return ExitCode::from(1);
+                }
                 println!(
                     "corenats: configuration file {} is valid ({})",
                     path.display(),

@@ -240,17 +240,22 @@ pub fn run(boot: Boot) -> Result<(), String> {
         let auth = auth.clone();
         let globals = globals.clone();
         let ready = ready_tx.clone();
-        let h = runtime::start_executor(format!("shard-{i}"), cpu, move || async move {
-            let sh = Shard::new(i as u16, bus, rt, auth, globals);
-            let stop = sh.listener_stop.clone();
-            let sh = Rc::new(RefCell::new(sh));
-            runtime::spawn(shard::listener::accept_task(sh.clone(), sock, stop));
-            runtime::spawn(shard::timers::timers_task(sh.clone()));
-            let _ = ready.send(());
-            shard::inbox::inbox_task(sh.clone(), inbox).await;
-            // Give writers a moment to send what is buffered before the executor ends.
-            runtime::sleep(Duration::from_millis(20)).await;
-        })
+        let h = runtime::start_executor(
+            format!("shard-{i}"),
+            cpu,
+            cfg.bus_spin,
+            move || async move {
+                let sh = Shard::new(i as u16, bus, rt, auth, globals);
+                let stop = sh.listener_stop.clone();
+                let sh = Rc::new(RefCell::new(sh));
+                runtime::spawn(shard::listener::accept_task(sh.clone(), sock, stop));
+                runtime::spawn(shard::timers::timers_task(sh.clone()));
+                let _ = ready.send(());
+                shard::inbox::inbox_task(sh.clone(), inbox).await;
+                // Give writers a moment to send what is buffered before the executor ends.
+                runtime::sleep(Duration::from_millis(20)).await;
+            },
+        )
         .map_err(|e| format!("Error starting shard {i} on CPU {cpu:?}: {e}"))?;
         handles.push(h);
     }

@@ -64,7 +64,8 @@ pub struct Config {
     pub jetstream: bool,
     /// corenats extension `cores: N` (number of shards). None = all CPUs in the affinity mask.
     pub cores: Option<usize>,
-    /// corenats extension `bus_spin: "20us"`: bounded spin before parking the cross-core inbox. Default 0.
+    /// corenats extension `bus_spin: "20us"`: bounded spin before a shard parks (its cross-core inbox and its
+    /// io_uring reactor): lower wake-up latency for CPU right after activity. Default 0.
     pub bus_spin: Duration,
     /// Default 10000.
     pub max_closed_clients: usize,

@@ -150,6 +150,8 @@ pub struct Conn {
     /// Server-wide unique client id.
     pub cid: u64,
     pub peer: Option<SocketAddr>,
+    /// The socket, for inline flushes (`Shard::flush_conn`); open while the slot exists.
+    pub fd: i32,
     pub phase: Phase,
     pub close_reason: Option<CloseReason>,
     pub started: Instant,
@@ -214,5 +216,27 @@ impl Conn {
         if let Some(w) = self.writer_waker.take() {
             w.wake();
         }
+    }
+
+    /// Sends what is buffered right away when the writer is idle (parked, nothing in flight), with one
+    /// non-blocking send; whatever the socket does not take is left for the writer task, which is woken.
+    /// Never reorders: while the writer has a write in flight it alone writes.
+    pub fn flush(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        if self.in_flight == 0 && self.writer_waker.is_some() && self.phase != Phase::Closing {
+            match crate::runtime::try_send(self.fd, &self.out) {
+                Ok(n) if n == self.out.len() => {
+                    self.out.clear();
+                    return;
+                }
+                Ok(n) => {
+                    self.out.drain(..n);
+                }
+                Err(_) => {}
+            }
+        }
+        self.wake_writer();
     }
 }

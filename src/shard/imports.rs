@@ -36,7 +36,6 @@ pub struct ResponseRoute {
 pub struct ServiceReplies {
     /// `_R_.xxxxxx` — unique per shard and process.
     pub prefix: String,
-    pub next_token: u64,
     /// token → route. Bound: `MAX_RESPONSE_MAPPINGS`; entries expire after the export's threshold.
     pub routes: HashMap<u64, ResponseRoute>,
     /// Accounts (exporters) where this shard's `_R_.<prefix>.>` subscription is installed.
@@ -44,6 +43,11 @@ pub struct ServiceReplies {
 }
 
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Reply tokens are `REPLY_TOKEN_LEN` base62 characters, as nats-server's (`_R_.xxxxxx.yyyyyy`).
+const REPLY_TOKEN_LEN: usize = 6;
+/// 62^6: the number of distinct reply tokens.
+const REPLY_TOKEN_SPACE: u64 = 62 * 62 * 62 * 62 * 62 * 62;
 
 fn base62(mut n: u64, out: &mut Vec<u8>) {
     let start = out.len();
@@ -69,7 +73,6 @@ impl ServiceReplies {
         p.push(BASE62[shard as usize % 62]);
         ServiceReplies {
             prefix: String::from_utf8_lossy(&p).into_owned(),
-            next_token: 1,
             routes: HashMap::new(),
             installed: Vec::new(),
         }
@@ -114,7 +117,7 @@ impl Shard {
         let mut mapped = Vec::new();
         let subj = match a.mapping_for(subj) {
             Some(m) => {
-                let roll = self.fanout.pick(100) as u8;
+                let roll = self.fanout.as_mut().map_or(0, |f| f.pick(100)) as u8;
                 match m.pick(roll) {
                     Some(t) if t.apply(subj, &mut mapped) => &mapped[..],
                     _ => subj,
@@ -174,8 +177,14 @@ impl Shard {
             let _ = self.tables(exporter).local.insert(&pattern, None, r);
             self.add_interest(exporter, &pattern, None);
         }
-        let token = self.replies.next_token;
-        self.replies.next_token += 1;
+        // A random token (not a counter): other clients of the exporting account must not be able to
+        // guess a pending request's reply subject and answer in the responder's place.
+        let token = loop {
+            let t = rand::random_range(0..REPLY_TOKEN_SPACE);
+            if !self.replies.routes.contains_key(&t) {
+                break t;
+            }
+        };
         let threshold = if threshold.is_zero() {
             Duration::from_secs(120)
         } else {
@@ -192,7 +201,11 @@ impl Shard {
         );
         let mut out = self.replies.prefix.clone().into_bytes();
         out.push(b'.');
+        let start = out.len();
         base62(token, &mut out);
+        while out.len() - start < REPLY_TOKEN_LEN {
+            out.insert(start, b'0');
+        }
         Some(out)
     }
 

@@ -116,7 +116,7 @@ pub struct Shard {
     /// Recently closed connections for `/connz?state=closed`. Bound: `max_closed_clients` per shard.
     pub closed: std::collections::VecDeque<snapshot::ClosedConn>,
     /// Scratch: per-destination shard marks for one publish (reused to avoid allocation).
-    pub(crate) fanout: publish::Fanout,
+    pub(crate) fanout: Option<publish::Fanout>,
 }
 
 pub type ShardRef = Rc<RefCell<Shard>>;
@@ -150,7 +150,7 @@ impl Shard {
             closed: std::collections::VecDeque::new(),
             account_flags: Vec::new(),
             replies: imports::ServiceReplies::new(id),
-            fanout: publish::Fanout::new(nr_shards),
+            fanout: Some(publish::Fanout::new(nr_shards)),
         };
         s.ensure_accounts();
         s
@@ -183,12 +183,12 @@ impl Shard {
         self.end_batch_for(None);
     }
 
-    /// Wakes the writers of touched connections (without sending the outbox).
+    /// Flushes touched connections (inline when their writer is idle), without sending the outbox.
     pub fn wake_writers(&mut self) {
         for key in std::mem::take(&mut self.touched) {
             if let Some(c) = self.conns.get_mut(key) {
                 c.touched = false;
-                c.wake_writer();
+                c.flush();
             }
         }
     }
@@ -204,12 +204,12 @@ impl Shard {
             }
             if let Some(c) = self.conns.get_mut(key) {
                 c.touched = false;
-                c.wake_writer();
+                c.flush();
             }
         }
         if let Some(c) = reader.filter(|_| own).and_then(|k| self.conns.get_mut(k)) {
             c.touched = false;
-            c.wake_writer();
+            c.flush();
         }
         self.outbox.flush();
     }

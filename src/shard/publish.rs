@@ -160,7 +160,10 @@ impl Shard {
         } else {
             None
         };
-        let mut fan = std::mem::replace(&mut self.fanout, Fanout::new(0));
+        let mut fan = self
+            .fanout
+            .take()
+            .unwrap_or_else(|| Fanout::new(self.nr_shards));
         if let Some(remote) = &remote {
             for &dst in remote.plain.iter() {
                 fan.mark(dst);
@@ -217,7 +220,7 @@ impl Shard {
             self.outbox.push(dst, BusMsg::Deliver(del));
             reached = true;
         }
-        self.fanout = fan;
+        self.fanout = Some(fan);
         reached
     }
 
@@ -235,7 +238,9 @@ impl Shard {
                 if g.members.is_empty() {
                     continue;
                 }
-                let m = g.members[self.fanout.pick(g.members.len())];
+                let n = g.members.len();
+                let i = self.fanout.as_mut().map_or(0, |f| f.pick(n));
+                let m = g.members[i];
                 self.deliver(m, subj, d.reply(), d.headers(), d.payload());
             }
         }

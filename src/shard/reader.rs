@@ -64,6 +64,9 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
             }
         };
         let mut pos = 0;
+        if let Some(c) = shard.borrow_mut().conns.get_mut(key) {
+            c.last_activity = Instant::now();
+        }
         loop {
             let flow = {
                 let mut sh = shard.borrow_mut();
@@ -74,7 +77,6 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
                     sh.end_batch_for(Some(key));
                     break 'conn;
                 }
-                c.last_activity = Instant::now();
                 if c.max_payload as usize != max_payload {
                     max_payload = c.max_payload as usize;
                     parser.set_max_payload(max_payload);

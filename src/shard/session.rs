@@ -36,6 +36,7 @@ impl Shard {
         let conn = Conn {
             cid,
             peer: stream.peer_addr(),
+            fd: stream.raw_fd(),
             phase: Phase::New,
             close_reason: None,
             started: now,

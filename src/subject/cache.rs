@@ -5,6 +5,10 @@
 //! subject is matched again, or swept when the cache is full). Nothing ever hunts entries down on a change.
 
 use std::collections::HashMap;
+
+/// A fast hasher with a random per-process seed: subjects come from clients, so it must resist
+/// collision flooding, and it runs on every publish.
+type FastHash = ahash::RandomState;
 use std::sync::Arc;
 
 use super::sublist::MatchResult;
@@ -26,7 +30,7 @@ struct Entry<T> {
 /// so the O(capacity) sweep cost is amortised over many inserts.
 pub(crate) struct MatchCache<T> {
     /// Subject bytes → result. Keys are owned copies of the matched subject.
-    map: HashMap<Box<[u8]>, Entry<T>>,
+    map: HashMap<Box<[u8]>, Entry<T>, FastHash>,
     /// Maximum number of entries in `map`; 0 means caching is off.
     capacity: usize,
 }
@@ -35,7 +39,7 @@ impl<T> MatchCache<T> {
     /// A cache holding at most `capacity` subjects (0 = disabled). Nothing is allocated until first use.
     pub(crate) fn new(capacity: usize) -> Self {
         MatchCache {
-            map: HashMap::new(),
+            map: HashMap::default(),
             capacity,
         }
     }

@@ -131,7 +131,7 @@ struct Node<T> {
 /// The children of one token position. Dropped iteratively (see `Drop`), never by recursion.
 struct Level<T> {
     /// Literal tokens (exact bytes, `foo*` included) → node.
-    nodes: HashMap<Box<[u8]>, Node<T>>,
+    nodes: HashMap<Box<[u8]>, Node<T>, ahash::RandomState>,
     /// The `*` child.
     pwc: Option<Box<Node<T>>>,
     /// The `>` child (always a leaf: `>` is only valid as the last token).
@@ -161,7 +161,7 @@ impl<T> Node<T> {
 impl<T> Level<T> {
     fn new() -> Self {
         Level {
-            nodes: HashMap::new(),
+            nodes: HashMap::default(),
             pwc: None,
             fwc: None,
         }
@@ -454,6 +454,9 @@ impl<T: Clone + PartialEq> Sublist<T> {
     /// (they share one empty result), so a flood of unique unmatched subjects cannot churn the cache.
     pub fn matches(&mut self, subject: &[u8]) -> Arc<MatchResult<T>> {
         self.num_matches += 1;
+        if self.count == 0 {
+            return Arc::clone(&self.empty);
+        }
         if let Some(r) = self.cache.get(subject, self.generation) {
             self.cache_hits += 1;
             return Arc::clone(r);
