@@ -15,8 +15,13 @@ use futures_lite::future::poll_fn;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-/// Read buffer size per connection.
-const READ_BUF: usize = 32 * 1024;
+/// Read buffer bounds per connection: it starts small (idle connections cost little), doubles when a read
+/// fills it and halves when reads stay small. The parser copies any op a read splits, so the buffer may be
+/// replaced between reads.
+const READ_BUF_MIN: usize = 1024;
+const READ_BUF_MAX: usize = 64 * 1024;
+/// Consecutive reads under 1/8 of the buffer before it is halved.
+const SHRINK_AFTER: u32 = 16;
 
 /// What the reader does after dispatching one op.
 pub enum Flow {
@@ -42,7 +47,8 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
         (sh.rt.max_control_line as usize, sh.rt.max_payload as usize)
     };
     let mut parser = Parser::new(max_cl, max_payload);
-    let mut buf = vec![0u8; READ_BUF];
+    let mut buf = vec![0u8; READ_BUF_MIN];
+    let mut small_reads = 0u32;
     'conn: loop {
         // Backpressure: while another shard's inbox is full, stop reading publishers.
         loop {
@@ -64,6 +70,16 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
             }
         };
         let mut pos = 0;
+        // Grow at once when a read fills the buffer; shrink only after a run of small reads.
+        small_reads = if n < buf.len() / 8 { small_reads + 1 } else { 0 };
+        let resize = if n == buf.len() && buf.len() < READ_BUF_MAX {
+            Some(buf.len() * 2)
+        } else if small_reads >= SHRINK_AFTER && buf.len() > READ_BUF_MIN {
+            small_reads = 0;
+            Some(buf.len() / 2)
+        } else {
+            None
+        };
         if let Some(c) = shard.borrow_mut().conns.get_mut(key) {
             c.last_activity = Instant::now();
         }
@@ -127,6 +143,9 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
             }
         }
         shard.borrow_mut().end_batch_for(Some(key));
+        if let Some(len) = resize {
+            buf = vec![0u8; len];
+        }
         runtime::yield_if_needed().await;
     }
     shard.borrow_mut().task_done(key);
