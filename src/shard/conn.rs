@@ -150,6 +150,8 @@ pub struct Conn {
     /// Server-wide unique client id.
     pub cid: u64,
     pub peer: Option<SocketAddr>,
+    /// The connection's log span (`conn{shard, cid, peer, account, user}`).
+    pub span: tracing::Span,
     /// The socket, for inline flushes (`Shard::flush_conn`); open while the slot exists.
     pub fd: i32,
     pub phase: Phase,

@@ -61,7 +61,13 @@ pub async fn inbox_task(shard: ShardRef, inbox: Inbox) {
             }
             continue;
         }
-        poll_fn(|cx| inbox.bell.poll_park(cx, || !inbox.rx.is_empty())).await;
+        let park = poll_fn(|cx| inbox.bell.poll_park(cx, || !inbox.rx.is_empty()));
+        if shard.borrow().lame_duck.is_some() {
+            // Lame duck ends on the timers task (`stopped`), which rings no bell: look again each tick.
+            runtime::timeout(Duration::from_millis(100), park).await;
+        } else {
+            park.await;
+        }
     }
 }
 

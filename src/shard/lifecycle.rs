@@ -6,7 +6,7 @@ use crate::auth::{Auth, Recheck};
 use crate::protocol::errors::ProtoErr;
 use crate::server::Runtime;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A subscription a reload no longer allows: (slab index, subject, queue, sid).
 type Revoked = (usize, Vec<u8>, Option<Vec<u8>>, Vec<u8>);
@@ -37,6 +37,11 @@ impl Shard {
         let Some(ld) = &mut self.lame_duck else {
             return;
         };
+        // As nats-server: with no client anywhere there is no grace period to wait for.
+        if ld.initial.is_none() && self.conns.is_empty() && self.globals.connections() == 0 {
+            self.stopped = true;
+            return;
+        }
         let grace = self.rt.lame_duck_grace_period;
         let total = self.rt.lame_duck_duration.saturating_sub(grace);
         let since = now.duration_since(ld.started);
@@ -44,6 +49,9 @@ impl Shard {
             return;
         }
         let initial = *ld.initial.get_or_insert(self.conns.len());
+        // As nats-server: at most one second between two closes, so a few clients are not spread over
+        // the whole duration, and the server stops once the last one is closed.
+        let total = total.min(Duration::from_secs(initial as u64));
         let elapsed = since - grace;
         let due = if total.is_zero() || elapsed >= total {
             usize::MAX

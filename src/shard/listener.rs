@@ -6,6 +6,7 @@ use super::reader::reader_task;
 use super::writer::writer_task;
 use super::ShardRef;
 use crate::runtime::{self, Notify};
+use tracing::Instrument;
 
 pub async fn accept_task(shard: ShardRef, sock: socket2::Socket, stop: Notify) {
     let listener = runtime::adopt_listener(sock);
@@ -27,8 +28,12 @@ pub async fn accept_task(shard: ShardRef, sock: socket2::Socket, stop: Notify) {
         };
         let key = shard.borrow_mut().new_conn(&stream);
         shard.borrow_mut().end_batch();
-        runtime::spawn(reader_task(shard.clone(), key, stream.clone()));
-        runtime::spawn(writer_task(shard.clone(), key, stream));
+        // One span per connection: every log line from its tasks carries shard, cid and peer (and the
+        // account and user once logged in).
+        let span = shard.borrow().conns.get(key).map(|c| c.span.clone());
+        let span = span.unwrap_or_else(tracing::Span::none);
+        runtime::spawn(reader_task(shard.clone(), key, stream.clone()).instrument(span.clone()));
+        runtime::spawn(writer_task(shard.clone(), key, stream).instrument(span));
     }
     drop(listener);
 }

@@ -100,12 +100,11 @@ impl Shard {
                 }
             }
             if !ok {
-                let label = c
-                    .login
-                    .as_ref()
-                    .map(|l| l.label.clone())
-                    .unwrap_or_default();
-                tracing::error!(cid = c.cid, user = %label, "Publish Violation - Subject {:?}", String::from_utf8_lossy(subj));
+                // The connection's span names the account and user.
+                tracing::error!(
+                    "Publish Violation - Subject {:?}",
+                    String::from_utf8_lossy(subj)
+                );
                 self.tables(acc).stats.pub_violations += 1;
                 self.send_err(key, &ProtoErr::PubViolation(subj.to_vec()));
                 return Flow::Continue;

@@ -71,7 +71,11 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
         };
         let mut pos = 0;
         // Grow at once when a read fills the buffer; shrink only after a run of small reads.
-        small_reads = if n < buf.len() / 8 { small_reads + 1 } else { 0 };
+        small_reads = if n < buf.len() / 8 {
+            small_reads + 1
+        } else {
+            0
+        };
         let resize = if n == buf.len() && buf.len() < READ_BUF_MAX {
             Some(buf.len() * 2)
         } else if small_reads >= SHRINK_AFTER && buf.len() > READ_BUF_MIN {

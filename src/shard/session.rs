@@ -33,7 +33,17 @@ impl Shard {
             .auth
             .auth_required()
             .then(|| now + self.auth.auth_timeout());
+        let peer = stream.peer_addr();
+        let span = tracing::info_span!(
+            "conn",
+            shard = self.id,
+            cid,
+            peer = %peer.map(|p| p.to_string()).unwrap_or_default(),
+            account = tracing::field::Empty,
+            user = tracing::field::Empty,
+        );
         let conn = Conn {
+            span,
             cid,
             peer: stream.peer_addr(),
             fd: stream.raw_fd(),
@@ -255,6 +265,10 @@ impl Shard {
             .as_ref()
             .and_then(|p| p.has_responses())
             .map(ReplyGrants::new);
+        if let Some(a) = self.auth.accounts.get(acc as usize) {
+            c.span.record("account", a.name.as_str());
+        }
+        c.span.record("user", login.label.as_str());
         c.login = Some(login);
         c.creds = creds;
         c.max_payload = match limits.max_payload {

@@ -27,12 +27,11 @@ impl Shard {
                 SubVerdict::AllowedFilterDeny => filter_deny = true,
                 SubVerdict::Denied => {
                     let acc = c.account;
-                    let label = c
-                        .login
-                        .as_ref()
-                        .map(|l| l.label.clone())
-                        .unwrap_or_default();
-                    tracing::error!(cid = c.cid, user = %label, "Subscription Violation - Subject {:?}", String::from_utf8_lossy(subj));
+                    // The connection's span names the account and user.
+                    tracing::error!(
+                        "Subscription Violation - Subject {:?}",
+                        String::from_utf8_lossy(subj)
+                    );
                     self.tables(acc).stats.sub_violations += 1;
                     self.send_err(
                         key,
@@ -116,7 +115,13 @@ impl Shard {
         self.tables(acc)
             .local
             .remove(&sub.subject, sub.queue.as_deref(), &r);
-        self.drop_interest(acc, &sub.subject, sub.queue.as_deref());
+        // The last queue member leaving this shard: the next PONG waits until no other shard routes the
+        // group's messages here any more (they would find no member and be lost).
+        if self.drop_interest(acc, &sub.subject, sub.queue.as_deref()) && sub.queue.is_some() {
+            if let Some(c) = self.conns.get_mut(key) {
+                c.needs_barrier = true;
+            }
+        }
     }
 
     /// Removes every subscription of `key` (connection closing, or moved to another account).
@@ -150,7 +155,8 @@ impl Shard {
         false
     }
 
-    fn drop_interest(&mut self, acc: AccountId, subj: &[u8], queue: Option<&[u8]>) {
+    /// Counts local interest down; on N→0 tells every other shard. Returns true when it told them.
+    fn drop_interest(&mut self, acc: AccountId, subj: &[u8], queue: Option<&[u8]>) -> bool {
         let k = (
             Bytes::copy_from_slice(subj),
             queue.map(Bytes::copy_from_slice),
@@ -169,7 +175,9 @@ impl Shard {
         };
         if gone && self.nr_shards > 1 {
             self.announce(acc, k.0, k.1, false);
+            return true;
         }
+        false
     }
 
     fn announce(&mut self, account: AccountId, subject: Bytes, queue: Option<Bytes>, add: bool) {

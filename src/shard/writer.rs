@@ -53,9 +53,15 @@ impl Shard {
     /// Checks the pending-bytes cap after appending to `key`; over it, closes as a slow consumer.
     #[inline]
     pub fn check_pending(&mut self, key: ConnKey) {
-        let over = match self.conns.get(key) {
-            Some(c) => c.pending_bytes() > self.rt.max_pending,
-            None => false,
+        let max = self.rt.max_pending;
+        let over = match self.conns.get_mut(key) {
+            // Like nats-server, count only what the socket will not take: a burst appended between two
+            // flushes (e.g. one inbox turn of cross-shard deliveries) must not condemn a reading client.
+            Some(c) if c.pending_bytes() > max => {
+                c.flush();
+                c.pending_bytes() > max
+            }
+            _ => false,
         };
         if over {
             self.stats.slow_consumers += 1;
