@@ -42,6 +42,8 @@ pub struct Runtime {
     pub trace: bool,
     /// Recently closed connections kept per shard for the monitor.
     pub max_closed_clients: usize,
+    /// Most tokens a SUB subject may have (0 = unlimited).
+    pub max_sub_tokens: u8,
 }
 
 impl Runtime {
@@ -68,6 +70,7 @@ impl Runtime {
             disable_sublist_cache: cfg.disable_sublist_cache,
             trace: cfg.trace,
             max_closed_clients: cfg.max_closed_clients,
+            max_sub_tokens: cfg.max_sub_tokens,
         }
     }
 }
@@ -264,9 +267,8 @@ pub fn run(boot: Boot) -> Result<(), String> {
     }
     // HTTP monitoring (when `http_port` is set), fed by shard snapshots; a busy port is a startup error.
     crate::monitor::start(&cfg, &bus)?;
-    tracing::info!("Listening for client connections on {}:{}", cfg.host, port);
-    tracing::info!("Server is ready");
-
+    // Signals are handled before the listening line: tools signal as soon as they see it (a SIGHUP or
+    // SIGUSR2 arriving earlier would kill the process with the default action).
     crate::signals::spawn(
         bus.clone(),
         boot.config_path.clone(),
@@ -274,6 +276,8 @@ pub fn run(boot: Boot) -> Result<(), String> {
         rt.clone(),
         auth.clone(),
     )?;
+    tracing::info!("Listening for client connections on {}:{}", cfg.host, port);
+    tracing::info!("Server is ready");
 
     for h in handles {
         h.join();

@@ -183,3 +183,15 @@ fn max_subscriptions_is_per_connection() {
     a.expect_nothing();
     b.expect_nothing();
 }
+
+#[test]
+fn max_sub_tokens_refuses_deep_subjects_and_keeps_connection() {
+    let s = Server::start(ServerOpts::conf("max_sub_tokens: 3\n"));
+    let mut c = s.ready();
+    c.send(b"SUB a.b.c.d 1\r\n");
+    c.expect_err("Permissions Violation for Subscription to \"a.b.c.d\", too many tokens");
+    // Three tokens are fine, and the connection is still open.
+    c.send(b"SUB a.b.c 2\r\nPUB a.b.c 1\r\nx\r\n");
+    c.expect(b"MSG a.b.c 2 1\r\nx\r\n");
+    c.expect_nothing();
+}

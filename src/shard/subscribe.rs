@@ -13,13 +13,21 @@ use bytes::Bytes;
 impl Shard {
     /// `SUB <subject> [queue] <sid>`.
     pub fn op_sub(&mut self, key: ConnKey, subj: &[u8], queue: Option<&[u8]>, sid: &[u8]) -> Flow {
-        let Some(c) = self.conns.get_mut(key) else {
+        if !self.conns.contains(key) {
             return Flow::Close;
-        };
+        }
         if !subject::is_valid_subject(subj) {
             self.send_err(key, &ProtoErr::InvalidSubject);
             return Flow::Continue;
         }
+        let max_tokens = self.rt.max_sub_tokens as usize;
+        if max_tokens > 0 && subj.split(|&b| b == b'.').count() > max_tokens {
+            self.send_err(key, &ProtoErr::SubTooManyTokens(subj.to_vec()));
+            return Flow::Continue;
+        }
+        let Some(c) = self.conns.get_mut(key) else {
+            return Flow::Close;
+        };
         let mut filter_deny = false;
         if let Some(p) = &c.perms {
             match p.can_subscribe(subj, queue) {

@@ -1,0 +1,197 @@
+//! Raw protocol: stream exports/imports (prefix and `to`), service exports/imports (`to`, the `_R_.`
+//! reply rewrite, singleton responses), private exports, and subject mappings (nats-behaviour.md §3).
+mod common;
+#[path = "common/tenancy.rs"]
+mod tenancy;
+
+use common::*;
+use tenancy::*;
+
+const CONF: &str = r#"
+accounts {
+  A {
+    users: [ {user: a, password: x} ]
+    exports: [
+      {stream: "pub.>"}
+      {service: "help.>"}
+      {stream: "priv.>", accounts: [B]}
+    ]
+    mappings: { "in.*": "out.$1" }
+  }
+  B {
+    users: [ {user: b, password: x} ]
+    imports: [
+      {stream: {account: A, subject: "pub.>"}, prefix: "fromA"}
+      {service: {account: A, subject: "help.>"}, to: "ahelp.>"}
+      {stream: {account: A, subject: "priv.>"}}
+    ]
+  }
+  C {
+    users: [ {user: c, password: x} ]
+    imports: [ {stream: {account: A, subject: "pub.>"}, to: "news.>"} ]
+  }
+}
+"#;
+
+fn server() -> Server {
+    Server::start(ServerOpts::conf(CONF))
+}
+
+/// True for `_R_.` + 6 base62 characters + `.` + 6 base62 characters (optionally more tokens after).
+fn is_service_reply(r: &str) -> bool {
+    let t: Vec<&str> = r.split('.').collect();
+    t.len() >= 3
+        && t[0] == "_R_"
+        && t[1..3]
+            .iter()
+            .all(|x| x.len() == 6 && x.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+#[test]
+fn stream_import_with_prefix_and_with_to() {
+    let s = server();
+    let mut a = login(&s, "a", "x");
+    let mut b = login(&s, "b", "x");
+    let mut c = login(&s, "c", "x");
+    a.send(b"SUB pub.> 1\r\n");
+    a.ping_pong();
+    b.send(b"SUB fromA.> 1\r\nSUB pub.> 2\r\n");
+    b.ping_pong();
+    c.send(b"SUB news.* 1\r\nSUB pub.> 2\r\nSUB fromA.> 3\r\n");
+    c.ping_pong();
+    let mut pa = login(&s, "a", "x");
+    pa.send(b"PUB pub.news 5\r\nhello\r\n");
+    pa.ping_pong();
+    a.expect(b"MSG pub.news 1 5\r\nhello\r\n");
+    b.expect(b"MSG fromA.pub.news 1 5\r\nhello\r\n");
+    c.expect(b"MSG news.news 1 5\r\nhello\r\n");
+    a.expect_nothing();
+    b.expect_nothing();
+    c.expect_nothing();
+    // Imports are one way: B publishing the mapped or the original subject stays in B.
+    let mut pb = login(&s, "b", "x");
+    pb.send(b"PUB pub.news 1\r\nb\r\nPUB fromA.pub.x 1\r\nb\r\n");
+    pb.ping_pong();
+    b.expect(b"MSG pub.news 2 1\r\nb\r\n");
+    b.expect(b"MSG fromA.pub.x 1 1\r\nb\r\n");
+    a.expect_nothing();
+    c.expect_nothing();
+    // Subjects outside the export do not cross.
+    pa.send(b"PUB other 1\r\nz\r\n");
+    pa.ping_pong();
+    b.expect_nothing();
+    c.expect_nothing();
+}
+
+#[test]
+fn private_stream_export_reaches_only_the_named_account() {
+    let s = server();
+    let mut b = login(&s, "b", "x");
+    b.send(b"SUB priv.> 1\r\n");
+    b.ping_pong();
+    let mut c = login(&s, "c", "x");
+    c.send(b"SUB priv.> 1\r\n");
+    c.ping_pong();
+    let mut pa = login(&s, "a", "x");
+    pa.send(b"PUB priv.x 1\r\np\r\n");
+    pa.ping_pong();
+    b.expect(b"MSG priv.x 1 1\r\np\r\n");
+    b.expect_nothing();
+    c.expect_nothing();
+    // And an import of it by anyone else is a config error.
+    let bad = "accounts {\n  A { exports: [ {stream: \"priv.>\", accounts: [B]} ] }\n  B { }\n  C { imports: [ {stream: {account: A, subject: \"priv.>\"}} ] }\n}\n";
+    let (code, out) = check_config(bad);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("stream import not authorized"), "{out}");
+}
+
+#[test]
+fn service_import_with_to_rewrites_the_reply() {
+    let s = server();
+    let mut responder = login(&s, "a", "x");
+    responder.send(b"SUB help.> 9\r\n");
+    responder.ping_pong();
+    let mut requester = login(&s, "b", "x");
+    requester.send(b"SUB _INBOX.b.* 1\r\n");
+    requester.ping_pong();
+    requester.send(b"PUB ahelp.me _INBOX.b.1 3\r\nreq\r\n");
+    requester.ping_pong();
+    let m = responder.read_msg();
+    assert_eq!(m.subject, "help.me");
+    assert_eq!(m.sid, "9");
+    assert_eq!(m.payload, b"req");
+    let reply = m.reply.clone().expect("the request carries a reply");
+    assert!(is_service_reply(&reply), "reply {reply:?}");
+    if let Some(h) = &m.header {
+        // nats-server adds the requester's info; corenats sends the request as it came (plain MSG).
+        assert!(
+            String::from_utf8_lossy(h).contains("Nats-Request-Info"),
+            "{m:?}"
+        );
+    }
+    // The response goes back to B's own inbox; a second response is dropped (singleton).
+    responder.send(format!("PUB {reply} 4\r\nresp\r\nPUB {reply} 5\r\nresp2\r\n").as_bytes());
+    responder.ping_pong();
+    requester.expect(b"MSG _INBOX.b.1 1 4\r\nresp\r\n");
+    requester.expect_nothing();
+    responder.expect_nothing();
+    // Only the imported subject crosses: B's `help.me` stays in B, and A's own `ahelp.me` stays in A.
+    requester.send(b"PUB help.me _INBOX.b.2 1\r\nx\r\n");
+    requester.ping_pong();
+    responder.expect_nothing();
+    let mut a2 = login(&s, "a", "x");
+    a2.send(b"PUB ahelp.me 1\r\nx\r\n");
+    a2.ping_pong();
+    responder.expect_nothing();
+    // A second request gets a different reply subject.
+    requester.send(b"PUB ahelp.again _INBOX.b.3 1\r\nr\r\n");
+    requester.ping_pong();
+    let m2 = responder.read_msg();
+    let reply2 = m2.reply.unwrap();
+    assert!(is_service_reply(&reply2), "{reply2}");
+    assert_ne!(reply2, reply);
+    responder.send(format!("PUB {reply2} 2\r\nok\r\n").as_bytes());
+    responder.ping_pong();
+    requester.expect(b"MSG _INBOX.b.3 1 2\r\nok\r\n");
+    requester.expect_nothing();
+}
+
+#[test]
+fn account_mappings() {
+    let s = server();
+    let mut a = login(&s, "a", "x");
+    a.send(b"SUB out.* 1\r\nSUB in.* 2\r\n");
+    a.ping_pong();
+    let mut b = login(&s, "b", "x");
+    b.send(b"SUB out.* 1\r\nSUB in.* 2\r\n");
+    b.ping_pong();
+    let mut pa = login(&s, "a", "x");
+    pa.send(b"PUB in.7 1\r\nm\r\n");
+    pa.ping_pong();
+    // Subscribers only see the mapped subject.
+    a.expect(b"MSG out.7 1 1\r\nm\r\n");
+    a.expect_nothing();
+    // The mapping belongs to A: B's `in.7` is not mapped.
+    let mut pb = login(&s, "b", "x");
+    pb.send(b"PUB in.7 1\r\nn\r\n");
+    pb.ping_pong();
+    b.expect(b"MSG in.7 2 1\r\nn\r\n");
+    b.expect_nothing();
+    a.expect_nothing();
+}
+
+#[test]
+fn global_account_mappings() {
+    let s = Server::start(ServerOpts::conf(
+        "mappings { \"old.*.x\": \"new.{{wildcard(1)}}.x\", \"legacy.>\": \"modern.>\" }\n",
+    ));
+    let mut sub = s.ready();
+    sub.send(b"SUB new.*.x 1\r\nSUB modern.> 2\r\nSUB old.> 3\r\n");
+    sub.ping_pong();
+    let mut p = s.ready();
+    p.send(b"PUB old.7.x 1\r\n1\r\nPUB legacy.a.b 1\r\n2\r\n");
+    p.ping_pong();
+    sub.expect(b"MSG new.7.x 1 1\r\n1\r\n");
+    sub.expect(b"MSG modern.a.b 2 1\r\n2\r\n");
+    sub.expect_nothing();
+}

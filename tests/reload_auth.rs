@@ -1,0 +1,203 @@
+//! Config reload (SIGHUP) of users and permissions, seen by live connections: tightened subscribe
+//! permissions remove subscriptions with `(sid "n")` errors, loosened publish permissions apply to the next
+//! PUB, a removed user is closed silently, a changed password closes with an Authorization Violation, a new
+//! user can log in, and a broken file changes nothing (nats-behaviour.md §7).
+//!
+//! Reloads are observed through the log line both servers print, then (corenats applies a reload on each
+//! shard just after logging it) by polling the effect with round trips, never with fixed sleeps.
+mod common;
+#[path = "common/tenancy.rs"]
+mod tenancy;
+
+use common::*;
+use tenancy::*;
+
+fn conf(a_perms: &str, extra_users: &str) -> String {
+    format!(
+        r#"
+accounts {{
+  A {{
+    users: [
+      {{user: a, password: pa, permissions: {a_perms}}}
+      {{user: spy, password: ps}}
+      {extra_users}
+    ]
+  }}
+  B {{ users: [ {{user: b, password: pb}} ] }}
+}}
+"#
+    )
+}
+
+const A_WIDE: &str = r#"{publish: "a.>", subscribe: ">"}"#;
+const A_NARROW: &str = r#"{publish: "a.>", subscribe: "a.>"}"#;
+const A_PUB_WIDE: &str = r#"{publish: ">", subscribe: ">"}"#;
+
+fn start(a_perms: &str, extra: &str) -> Server {
+    Server::start(ServerOpts::conf(&conf(a_perms, extra)))
+}
+
+/// A spy in A subscribed to everything (sid 1).
+fn spy(s: &Server) -> Raw {
+    let mut spy = login(s, "spy", "ps");
+    spy.send(b"SUB > 1\r\n");
+    spy.ping_pong();
+    spy
+}
+
+#[test]
+fn tightened_subscribe_permissions_remove_subscriptions() {
+    let s = start(A_WIDE, "");
+    let mut a = login(&s, "a", "pa");
+    a.send(b"SUB a.x 1\r\nSUB other.y 2\r\nSUB other.z q 3\r\nSUB a.> q 4\r\n");
+    a.ping_pong();
+    reload(&s, &conf(A_NARROW, ""));
+    // Both removals are reported (in either order), and the connection stays open.
+    let mut errs = vec![a.expect_line(), a.expect_line()];
+    errs.sort();
+    assert_eq!(
+        errs,
+        [
+            "-ERR 'Permissions Violation for Subscription to \"other.y\" (sid \"2\")'",
+            "-ERR 'Permissions Violation for Subscription to \"other.z\" using queue \"q\" (sid \"3\")'",
+        ]
+    );
+    a.expect_nothing();
+    let mut p = login(&s, "spy", "ps");
+    p.send(b"PUB other.y 1\r\n1\r\nPUB other.z 1\r\n2\r\nPUB a.x 1\r\n3\r\n");
+    p.ping_pong();
+    let mut sids: Vec<String> = (0..2)
+        .map(|_| {
+            let m = a.read_msg();
+            assert_eq!(m.subject, "a.x");
+            m.sid
+        })
+        .collect();
+    sids.sort();
+    assert_eq!(sids, ["1", "4"]);
+    a.expect_nothing();
+    // New subscriptions follow the new rules.
+    a.send(b"SUB other.w 5\r\n");
+    a.expect_err(&sub_violation("other.w", None));
+    a.expect_nothing();
+}
+
+#[test]
+fn loosened_publish_permissions_apply_to_the_next_pub() {
+    let s = start(A_WIDE, "");
+    let mut spy = spy(&s);
+    let mut a = login(&s, "a", "pa");
+    a.send(b"PUB b.x 1\r\nz\r\n");
+    a.expect_err(&pub_violation("b.x"));
+    a.expect_nothing();
+    reload(&s, &conf(A_PUB_WIDE, ""));
+    // Retry until the shard has applied the reload; every refused attempt is an -ERR, never a delivery.
+    wait_until("the loosened publish permission", || {
+        a.send(b"PUB b.x 1\r\nz\r\nPING\r\n");
+        match a.expect_line().as_str() {
+            "PONG" => true,
+            l => {
+                assert_eq!(l, format!("-ERR '{}'", pub_violation("b.x")));
+                a.expect(b"PONG\r\n");
+                false
+            }
+        }
+    });
+    spy.expect(b"MSG b.x 1 1\r\nz\r\n");
+    spy.expect_nothing();
+}
+
+#[test]
+fn removed_user_is_closed_silently() {
+    let s = start(A_WIDE, "{user: gone, password: pg}");
+    let mut gone = login(&s, "gone", "pg");
+    gone.send(b"SUB x 1\r\n");
+    gone.ping_pong();
+    let mut a = login(&s, "a", "pa");
+    reload(&s, &conf(A_WIDE, ""));
+    gone.expect_closed();
+    // (Another shard may apply the reload a moment later: poll.)
+    wait_until("the removed user's login to fail", || {
+        try_login(&s, "gone", "pg").is_err()
+    });
+    // Everyone else is untouched.
+    a.expect_nothing();
+    login(&s, "spy", "ps").expect_nothing();
+}
+
+#[test]
+fn changed_password_closes_with_authorization_violation() {
+    let s = start(A_WIDE, "{user: pw, password: old}");
+    let mut pw = login(&s, "pw", "old");
+    let mut b = login(&s, "b", "pb");
+    reload(&s, &conf(A_WIDE, "{user: pw, password: new}"));
+    pw.expect_err_closed("Authorization Violation");
+    wait_until("the old password to fail", || {
+        try_login(&s, "pw", "old").is_err()
+    });
+    wait_until("the new password to work", || {
+        try_login(&s, "pw", "new").is_ok()
+    });
+    b.expect_nothing();
+}
+
+#[test]
+fn added_user_can_log_in() {
+    let s = start(A_WIDE, "");
+    assert!(try_login(&s, "fresh", "pf").is_err());
+    let mut spy = spy(&s);
+    reload(&s, &conf(A_WIDE, "{user: fresh, password: pf}"));
+    let mut fresh = None;
+    wait_until("the new user's login", || {
+        fresh = try_login(&s, "fresh", "pf").ok();
+        fresh.is_some()
+    });
+    // In the right account.
+    let mut fresh = fresh.unwrap();
+    fresh.send(b"PUB hello 1\r\nf\r\n");
+    fresh.ping_pong();
+    spy.expect(b"MSG hello 1 1\r\nf\r\n");
+}
+
+#[test]
+fn broken_config_changes_nothing() {
+    let s = start(A_WIDE, "{user: keep, password: pk}");
+    let mut keep = login(&s, "keep", "pk");
+    keep.send(b"SUB k 1\r\n");
+    keep.ping_pong();
+    // Valid syntax, but one bad permission subject: the whole reload is refused (all or nothing).
+    let broken = conf(
+        A_NARROW,
+        r#"{user: other, password: po, permissions: {publish: "foo..bar"}}"#,
+    );
+    let why = reload_broken(&s, &broken);
+    assert!(
+        why.contains("subject \"foo..bar\" is not a valid subject"),
+        "{why}"
+    );
+    // The old users and permissions are all still in force.
+    keep.send(b"PUB k 1\r\nk\r\n");
+    keep.expect(b"MSG k 1 1\r\nk\r\n");
+    keep.expect_nothing();
+    assert!(try_login(&s, "other", "po").is_err());
+    let mut a = login(&s, "a", "pa");
+    a.send(b"SUB other.y 1\r\n");
+    a.expect_nothing();
+    // A later good reload still works.
+    reload(&s, &conf(A_WIDE, ""));
+    keep.expect_closed();
+}
+
+#[test]
+fn unparsable_config_changes_nothing() {
+    let s = start(A_WIDE, "");
+    let mut a = login(&s, "a", "pa");
+    let why = reload_broken(&s, "accounts {\n  A { users: [ {user: a, password: pa} \n");
+    assert!(
+        why.lines().next().unwrap_or("").len() > RELOAD_FAILED.len(),
+        "{why}"
+    );
+    a.send(b"SUB any.thing 1\r\n");
+    a.expect_nothing();
+    login(&s, "b", "pb").expect_nothing();
+}
