@@ -1,23 +1,16 @@
-//! Subject validity for config checks (a small private copy until the shared `subject` module
-//! lands): non-empty, no whitespace, no empty token, `>` only as the last token.
+//! Subject checks for config values, on top of the shared `subject` module: permission entries may be
+//! `"subject queue"`, and errors use nats-server's wording.
+
+use crate::subject as shared;
 
 /// True when `s` is a valid subject (literal or with wildcards).
 pub fn is_valid(s: &str) -> bool {
-    if s.is_empty() || s.contains([' ', '\t', '\r', '\n']) {
-        return false;
-    }
-    let mut tokens = s.split('.').peekable();
-    while let Some(t) = tokens.next() {
-        if t.is_empty() || (t == ">" && tokens.peek().is_some()) {
-            return false;
-        }
-    }
-    true
+    shared::is_valid_subject(s.as_bytes())
 }
 
 /// True when `s` contains a wildcard token (`*` or `>`).
 pub fn has_wildcard(s: &str) -> bool {
-    s.split('.').any(|t| t == "*" || t == ">")
+    shared::has_wildcard(s.as_bytes())
 }
 
 /// Checks a permission entry: a subject, or `"subject queue"` (two fields). On failure returns

@@ -115,35 +115,8 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
                     }
                 }
             };
-            match flow {
-                Flow::Continue => {}
-                Flow::Close => {
-                    shard.borrow_mut().end_batch_for(Some(key));
-                    break 'conn;
-                }
-                Flow::Barrier(after) => {
-                    barrier(&shard, key).await;
-                    shard.borrow_mut().send_after(key, after);
-                }
-                Flow::Login(opts) => {
-                    let pending = shard.borrow_mut().prepare_login(key, &opts);
-                    let verdict = match pending {
-                        Some(job) => Some(runtime::blocking(job).await),
-                        None => None,
-                    };
-                    let f = shard.borrow_mut().finish_login(key, &opts, verdict);
-                    match f {
-                        Flow::Close => {
-                            shard.borrow_mut().end_batch_for(Some(key));
-                            break 'conn;
-                        }
-                        Flow::Barrier(after) => {
-                            barrier(&shard, key).await;
-                            shard.borrow_mut().send_after(key, after);
-                        }
-                        _ => {}
-                    }
-                }
+            if !run_flow(&shard, key, flow).await {
+                break 'conn;
             }
         }
         shard.borrow_mut().end_batch_for(Some(key));
@@ -206,6 +179,33 @@ fn trace_op(sh: &Shard, key: ConnKey, op: &ClientOp<'_>) {
         other => other.verb().to_string(),
     };
     tracing::trace!(cid, "<<- [{}]", text);
+}
+
+/// Carries out what dispatching an op asked for: a barrier, a login (whose result may ask for more).
+/// Returns false when the connection is closing and the reader must stop.
+async fn run_flow(shard: &ShardRef, key: ConnKey, mut flow: Flow) -> bool {
+    loop {
+        match flow {
+            Flow::Continue => return true,
+            Flow::Close => {
+                shard.borrow_mut().end_batch_for(Some(key));
+                return false;
+            }
+            Flow::Barrier(after) => {
+                barrier(shard, key).await;
+                shard.borrow_mut().send_after(key, after);
+                return true;
+            }
+            Flow::Login(opts) => {
+                let pending = shard.borrow_mut().prepare_login(key, &opts);
+                let verdict = match pending {
+                    Some(job) => Some(runtime::blocking(job).await),
+                    None => None,
+                };
+                flow = shard.borrow_mut().finish_login(key, &opts, verdict);
+            }
+        }
+    }
 }
 
 fn close(shard: &ShardRef, key: ConnKey, reason: CloseReason) {
