@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -83,6 +83,8 @@ pub struct Globals {
     server_conns: AtomicI64,
     /// Open connections per account, against the account's `limits.max_connections`.
     account_conns: Mutex<HashMap<AccountId, i64>>,
+    /// Shards that are done (a shard exits only when all are, so barriers never wait on a gone shard).
+    stopped_shards: AtomicUsize,
 }
 
 impl Globals {
@@ -98,6 +100,14 @@ impl Globals {
             return false;
         }
         true
+    }
+
+    pub fn shard_stopped(&self) {
+        self.stopped_shards.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub fn stopped_shards(&self) -> usize {
+        self.stopped_shards.load(Ordering::Acquire)
     }
 
     pub fn server_closed(&self) {

@@ -27,7 +27,7 @@ async fn publish_subscribe_in_order() {
     let s = Server::plain();
     let sub_client = connect(&s).await;
     let mut sub = sub_client.subscribe("updates.service.a").await.unwrap();
-    sub_client.flush().await.unwrap();
+    round_trip(&sub_client).await;
     let pub_client = connect(&s).await;
     for i in 0..100 {
         pub_client
@@ -35,7 +35,7 @@ async fn publish_subscribe_in_order() {
             .await
             .unwrap();
     }
-    pub_client.flush().await.unwrap();
+    round_trip(&pub_client).await;
     for i in 0..100 {
         let m = next(&mut sub).await;
         assert_eq!(m.subject.as_str(), "updates.service.a");
@@ -69,18 +69,18 @@ async fn queue_group_delivers_each_message_once() {
     for _ in 0..4 {
         let c = connect(&s).await;
         subs.push(c.queue_subscribe("jobs", "workers".into()).await.unwrap());
-        c.flush().await.unwrap();
+        round_trip(&c).await;
         clients.push(c);
     }
     let plain_client = connect(&s).await;
     let mut plain = plain_client.subscribe("jobs").await.unwrap();
-    plain_client.flush().await.unwrap();
+    round_trip(&plain_client).await;
     let p = connect(&s).await;
     let n = 200;
     for i in 0..n {
         p.publish("jobs", format!("{i}").into()).await.unwrap();
     }
-    p.flush().await.unwrap();
+    round_trip(&p).await;
     let mut merged = futures::stream::select_all(subs.iter_mut());
     let mut seen: HashMap<String, u32> = HashMap::new();
     for _ in 0..n {
@@ -105,7 +105,7 @@ async fn request_reply() {
     let s = Server::plain();
     let responder = connect(&s).await;
     let mut svc = responder.subscribe("svc.echo").await.unwrap();
-    responder.flush().await.unwrap();
+    round_trip(&responder).await;
     let r2 = responder.clone();
     let task = tokio::spawn(async move {
         while let Some(m) = svc.next().await {

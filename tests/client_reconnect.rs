@@ -25,14 +25,16 @@ async fn reconnect_after_restart_restores_subscriptions() {
     })
     .await;
     wait_event(&mut events, "reconnect", |e| matches!(e, Event::Connected)).await;
+    // The client re-sent its SUB on reconnect; a round trip proves the server has it.
+    round_trip(&c).await;
 
-    // The client re-sent its SUB on reconnect; a second client proves it is live on the new server.
+    // A second client proves the subscription is live on the new server.
     let other = connect(&s).await;
     other
         .publish("after.restart", "after".into())
         .await
         .unwrap();
-    other.flush().await.unwrap();
+    round_trip(&other).await;
     let m = next(&mut sub).await;
     assert_eq!(m.payload, Bytes::from("after"));
     // And the reconnected client can publish.

@@ -129,7 +129,15 @@ async fn client_b_status_never_reaches_client_a() {
         server_error(&mut b_events).await,
         "Permissions Violation for Publish to \"service.a.heartbeat\""
     );
-    expect_none(&a, &mut a_all).await;
+    // Tenants may not use _INBOX (no round_trip); a's own message on its own subjects proves order
+    // instead: anything b had leaked to a would arrive before it.
+    a.publish("service.a.sync", "sync".into()).await.unwrap();
+    let m = next(&mut a_all).await;
+    assert_eq!(
+        m.subject.as_str(),
+        "service.a.sync",
+        "only a's own message may arrive"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -55,6 +55,9 @@ pub struct Delivery {
     pub plain: bool,
     /// Queue groups this shard was chosen for: deliver to exactly one local member of each.
     pub queues: Vec<Bytes>,
+    /// Times this delivery was passed on because the chosen shard had lost its last member of a group
+    /// (at most once: see `Shard::on_delivery`).
+    pub hops: u8,
 }
 
 impl Delivery {
@@ -80,6 +83,7 @@ impl Delivery {
             headers_len: headers.map(|h| h.len() as u32),
             plain: false,
             queues: Vec::new(),
+            hops: 0,
         }
     }
 

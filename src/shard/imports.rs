@@ -141,12 +141,13 @@ impl Shard {
                     }
                     None => None,
                 };
+                let info = request_info_headers(headers, &a.name);
                 reached |= self.route(
                     None,
                     si.exporter,
                     &s,
                     new_reply.as_deref(),
-                    headers,
+                    Some(&info),
                     payload,
                 );
             }
@@ -248,6 +249,24 @@ impl Shard {
     }
 }
 
+/// The request's header block with `Nats-Request-Info: {"acc":"<importer>"}` added, as nats-server adds it
+/// to every service-import request (a plain PUB becomes a header message).
+fn request_info_headers(headers: Option<&[u8]>, importer: &str) -> Vec<u8> {
+    let base: &[u8] = match headers {
+        // Drop the block's final empty line; the new header goes before it.
+        Some(h) if h.len() >= 4 && h.ends_with(b"\r\n\r\n") => &h[..h.len() - 2],
+        Some(h) if !h.is_empty() => h,
+        _ => b"NATS/1.0\r\n",
+    };
+    let acc = serde_json::to_string(importer).unwrap_or_else(|_| "\"\"".to_string());
+    let mut out = Vec::with_capacity(base.len() + acc.len() + 40);
+    out.extend_from_slice(base);
+    out.extend_from_slice(b"Nats-Request-Info: {\"acc\":");
+    out.extend_from_slice(acc.as_bytes());
+    out.extend_from_slice(b"}\r\n\r\n");
+    out
+}
+
 fn parse_base62(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 11 {
         return None;
@@ -273,6 +292,18 @@ mod tests {
         }
         assert_eq!(parse_base62(b""), None);
         assert_eq!(parse_base62(b"a.b"), None);
+    }
+
+    #[test]
+    fn request_info_header_is_added() {
+        assert_eq!(
+            request_info_headers(None, "B"),
+            b"NATS/1.0\r\nNats-Request-Info: {\"acc\":\"B\"}\r\n\r\n".to_vec()
+        );
+        assert_eq!(
+            request_info_headers(Some(b"NATS/1.0\r\nX: y\r\n\r\n"), "acc:b"),
+            b"NATS/1.0\r\nX: y\r\nNats-Request-Info: {\"acc\":\"acc:b\"}\r\n\r\n".to_vec()
+        );
     }
 
     #[test]

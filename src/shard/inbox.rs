@@ -33,14 +33,14 @@ pub async fn inbox_task(shard: ShardRef, inbox: Inbox) {
             let stop = {
                 let mut sh = shard.borrow_mut();
                 sh.end_batch();
-                sh.stopped
+                sh.finished()
             };
             if stop {
                 break;
             }
             continue;
         }
-        if shard.borrow().stopped {
+        if shard.borrow().finished() {
             break;
         }
         // Optional bounded spin: trades idle CPU for a cheaper hop (trading deployments).
@@ -62,8 +62,13 @@ pub async fn inbox_task(shard: ShardRef, inbox: Inbox) {
             continue;
         }
         let park = poll_fn(|cx| inbox.bell.poll_park(cx, || !inbox.rx.is_empty()));
-        if shard.borrow().lame_duck.is_some() {
-            // Lame duck ends on the timers task (`stopped`), which rings no bell: look again each tick.
+        let (lame_duck, stopped) = {
+            let sh = shard.borrow();
+            (sh.lame_duck.is_some(), sh.stopped)
+        };
+        if lame_duck || stopped {
+            // Lame duck ends on the timers task, and the last shard to stop rings no bell here:
+            // look again each tick.
             runtime::timeout(Duration::from_millis(100), park).await;
         } else {
             park.await;
@@ -129,7 +134,7 @@ impl Shard {
             Control::Snapshot(req) => self.snapshot(req),
             Control::Shutdown => {
                 self.draining = true;
-                self.stopped = true;
+                self.mark_stopped();
                 self.listener_stop.notify();
                 let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
                 for k in keys {

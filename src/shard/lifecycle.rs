@@ -39,7 +39,7 @@ impl Shard {
         };
         // As nats-server: with no client anywhere there is no grace period to wait for.
         if ld.initial.is_none() && self.conns.is_empty() && self.globals.connections() == 0 {
-            self.stopped = true;
+            self.mark_stopped();
             return;
         }
         let grace = self.rt.lame_duck_grace_period;
@@ -78,7 +78,7 @@ impl Shard {
             ld.closed += closed;
         }
         if self.conns.iter().all(|(_, c)| c.phase == Phase::Closing) && elapsed >= total {
-            self.stopped = true;
+            self.mark_stopped();
         }
     }
 

@@ -183,6 +183,20 @@ impl Shard {
         self.end_batch_for(None);
     }
 
+    /// This shard is done (shutdown, or lame duck closed its last client). It keeps applying its inbox
+    /// (answering other shards' barriers) until every shard is done; see `Globals::shard_stopped`.
+    pub fn mark_stopped(&mut self) {
+        if !self.stopped {
+            self.stopped = true;
+            self.globals.shard_stopped();
+        }
+    }
+
+    /// True once this shard and every other shard are done: the executor may end.
+    pub fn finished(&self) -> bool {
+        self.stopped && self.globals.stopped_shards() >= self.nr_shards
+    }
+
     /// Flushes touched connections (inline when their writer is idle), without sending the outbox.
     pub fn wake_writers(&mut self) {
         for key in std::mem::take(&mut self.touched) {

@@ -233,16 +233,40 @@ impl Shard {
             }
         }
         for q in d.queues.iter() {
-            if let Some(g) = find_group(&local.queues, q) {
-                if g.members.is_empty() {
-                    continue;
+            match find_group(&local.queues, q).filter(|g| !g.members.is_empty()) {
+                Some(g) => {
+                    let n = g.members.len();
+                    let i = self.fanout.as_mut().map_or(0, |f| f.pick(n));
+                    let m = g.members[i];
+                    self.deliver(m, subj, d.reply(), d.headers(), d.payload());
                 }
-                let n = g.members.len();
-                let i = self.fanout.as_mut().map_or(0, |f| f.pick(n));
-                let m = g.members[i];
-                self.deliver(m, subj, d.reply(), d.headers(), d.payload());
+                // The last local member left after the publisher chose this shard: pass the message on
+                // (once) to another shard that still has members, so the group still gets it.
+                None if d.hops == 0 => self.forward_queue(&d, q),
+                None => {}
             }
         }
+    }
+
+    /// Sends a queue delivery on to one other shard with members of group `q`, if any.
+    fn forward_queue(&mut self, d: &Delivery, q: &Bytes) {
+        let remote = self.tables(d.account).remote.matches(d.subject());
+        let Some(g) = find_group(&remote.queues, q).filter(|g| !g.members.is_empty()) else {
+            return;
+        };
+        let n = g.members.len();
+        let dst = g.members[self.fanout.as_mut().map_or(0, |f| f.pick(n))];
+        let fwd = Delivery {
+            account: d.account,
+            data: d.data.clone(),
+            subject_len: d.subject_len,
+            reply_len: d.reply_len,
+            headers_len: d.headers_len,
+            plain: false,
+            queues: vec![q.clone()],
+            hops: d.hops + 1,
+        };
+        self.outbox.push(dst, BusMsg::Deliver(fwd));
     }
 
     /// Appends one MSG/HMSG for subscription `r`. Returns false when the connection or sub is gone or the

@@ -67,9 +67,9 @@ pub async fn next(sub: &mut Subscriber) -> Message {
         .expect("subscription ended")
 }
 
-/// Proves `sub` has nothing pending: flush (a PING/PONG round trip), then a short poll.
+/// Proves `sub` has nothing pending: a server round trip on `client` (see `round_trip`), then a short poll.
 pub async fn expect_none(client: &Client, sub: &mut Subscriber) {
-    within("flush", client.flush()).await.unwrap();
+    round_trip(client).await;
     if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(50), sub.next()).await {
         panic!("unexpected message on {}: {:?}", m.subject, m.payload);
     }
