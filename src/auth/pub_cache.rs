@@ -23,8 +23,9 @@ pub const PUB_CACHE_PRUNE: usize = 32;
 pub struct PubCache {
     /// [`Permissions::generation`] the entries were computed against (0 = none yet).
     generation: u64,
-    /// Subject → allowed. Keys are owned copies, made only on a miss.
-    map: HashMap<Box<[u8]>, bool>,
+    /// Subject → allowed. Keys are owned copies, made only on a miss. Fast seeded hash: subjects come
+    /// from clients, and this runs on every publish.
+    map: HashMap<Box<[u8]>, bool, ahash::RandomState>,
 }
 
 impl PubCache {
@@ -39,14 +40,25 @@ impl PubCache {
         if perms.publish.is_none() {
             return true;
         }
-        if self.generation != perms.generation() {
+        self.check_with(perms.generation(), subject, || perms.can_publish(subject))
+    }
+
+    /// The same bounded cache for any per-subject verdict of one compiled `Permissions` (the engine also
+    /// keeps one for the subscribe-deny delivery filter): `compute` runs only on a miss.
+    pub fn check_with(
+        &mut self,
+        generation: u64,
+        subject: &[u8],
+        compute: impl FnOnce() -> bool,
+    ) -> bool {
+        if self.generation != generation {
             self.map.clear();
-            self.generation = perms.generation();
+            self.generation = generation;
         }
         if let Some(v) = self.map.get(subject) {
             return *v;
         }
-        let v = perms.can_publish(subject);
+        let v = compute();
         if self.map.len() >= PUB_CACHE_MAX {
             let mut seen = 0;
             self.map.retain(|_, _| {

@@ -704,7 +704,7 @@ fn letter_step(state: State, b: u8) -> Option<State> {
 /// Index of the first `\n` in `s`.
 #[inline]
 fn find_nl(s: &[u8]) -> Option<usize> {
-    s.iter().position(|&c| c == b'\n')
+    memchr::memchr(b'\n', s)
 }
 
 /// Splits `line` into fields separated by runs of blanks (and of `\r`/`\n` when `crlf`, as

@@ -135,6 +135,7 @@ impl Shard {
             c.account = login.account;
             c.perms = perms.clone();
             c.pub_cache = crate::auth::PubCache::new();
+            c.deny_cache = crate::auth::PubCache::new();
             match (
                 perms.as_ref().and_then(|p| p.has_responses()),
                 &mut c.reply_grants,

@@ -140,6 +140,13 @@ impl Shard {
         headers: Option<&[u8]>,
         payload: &[u8],
     ) -> bool {
+        {
+            // Nobody anywhere is subscribed in this account: nothing to match (telemetry-style traffic).
+            let t = self.tables(acc);
+            if t.local.count() == 0 && t.remote.count() == 0 {
+                return false;
+            }
+        }
         let no_echo = src
             .and_then(|k| self.conns.get(k))
             .map(|c| !c.session.echo)
@@ -296,7 +303,9 @@ impl Shard {
             if let Some(p) = &c.perms {
                 let allowed = match &sub.queue {
                     Some(q) => p.deliver_allowed_queue(subj, q),
-                    None => p.deliver_allowed(subj),
+                    None => c
+                        .deny_cache
+                        .check_with(p.generation(), subj, || p.deliver_allowed(subj)),
                 };
                 if !allowed {
                     return false;

@@ -88,32 +88,47 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
             c.last_activity = Instant::now();
         }
         loop {
+            // Dispatch ops with one borrow of the shard until one needs to wait (or the buffer ends).
             let flow = {
                 let mut sh = shard.borrow_mut();
-                let Some(c) = sh.conns.get_mut(key) else {
-                    break 'conn;
-                };
-                if c.phase == Phase::Closing {
-                    sh.end_batch_for(Some(key));
-                    break 'conn;
-                }
-                if c.max_payload as usize != max_payload {
-                    max_payload = c.max_payload as usize;
-                    parser.set_max_payload(max_payload);
-                }
-                match parser.parse(&buf[..n], &mut pos) {
-                    Ok(Some(op)) => {
-                        if sh.rt.trace {
-                            trace_op(&sh, key, &op);
+                let trace = sh.rt.trace;
+                let mut done = false;
+                let flow = loop {
+                    let Some(c) = sh.conns.get_mut(key) else {
+                        break 'conn;
+                    };
+                    if c.phase == Phase::Closing {
+                        sh.end_batch_for(Some(key));
+                        break 'conn;
+                    }
+                    if c.max_payload as usize != max_payload {
+                        max_payload = c.max_payload as usize;
+                        parser.set_max_payload(max_payload);
+                    }
+                    let f = match parser.parse(&buf[..n], &mut pos) {
+                        Ok(Some(op)) => {
+                            if trace {
+                                trace_op(&sh, key, &op);
+                            }
+                            sh.dispatch(key, op)
                         }
-                        sh.dispatch(key, op)
+                        Ok(None) => {
+                            done = true;
+                            Flow::Continue
+                        }
+                        Err(e) => {
+                            sh.parse_error(key, e);
+                            Flow::Close
+                        }
+                    };
+                    if done || !matches!(f, Flow::Continue) {
+                        break f;
                     }
-                    Ok(None) => break,
-                    Err(e) => {
-                        sh.parse_error(key, e);
-                        Flow::Close
-                    }
+                };
+                if done {
+                    break;
                 }
+                flow
             };
             if !run_flow(&shard, key, flow).await {
                 break 'conn;

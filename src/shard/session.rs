@@ -56,6 +56,7 @@ impl Shard {
             creds: None,
             perms: None,
             pub_cache: PubCache::new(),
+            deny_cache: PubCache::new(),
             reply_grants: None,
             nonce,
             subs: Slab::new(),
@@ -260,6 +261,7 @@ impl Shard {
         c.account = acc;
         c.perms = login.permissions.clone();
         c.pub_cache = PubCache::new();
+        c.deny_cache = PubCache::new();
         c.reply_grants = c
             .perms
             .as_ref()

@@ -109,6 +109,8 @@ def resolve_corenats(explicit, no_build):
 def flavor_of(binary):
     """'nats' for nats-server (GOMAXPROCS), 'corenats' for corenats (--cores)."""
     text = output([binary, "--version"]).lower()
+    if text.startswith("corenats") or Path(binary).name == "corenats":
+        return "corenats"
     if "nats-server" in text or Path(binary).name == "nats-server":
         return "nats"
     return "corenats"
@@ -229,10 +231,16 @@ def groups(quick):
         ("perm heavy (100 subjects)", ["--user", "heavy", "--pass", "heavy", "pubsub", "--subjects", "100"],
          "16,1024", "flow"),
     ]
+    # corenats with `bus_spin: "50us"` (its latency setting; nats-server has no such knob and runs as is).
+    spin = [
+        ("reqrep in-flight 1, corenats bus_spin 50us", ["reqrep", "--inflight", "1"], "128", "latency"),
+        ("one-way 10k msg/s, corenats bus_spin 50us", ["latency", "--rate", "10000"], "128", "latency"),
+    ]
     cross = [("cross 8:8, 2 cores", ["cross", "--pubs", "8", "--subs", "8"], sizes, "flow")]
     out = [
         {"name": "main", "cores": 1, "config": None, "runs": main},
         {"name": "perm", "cores": 1, "config": "perm", "runs": perm},
+        {"name": "spin", "cores": 1, "config": "spin", "runs": spin},
         {"name": "cross", "cores": 2, "config": None, "runs": cross},
         {"name": "idle1k", "cores": 1, "config": None, "runs": [("idle 1,000", ["idle", "--conns", "1000"], None, "idle")]},
     ]
@@ -446,7 +454,7 @@ def main():
     ap.add_argument("--corenats", default=os.environ.get("CORENATS_BIN"), help="B's binary")
     ap.add_argument("--baseline", default=os.environ.get("NATS_SERVER_BIN"), help="A's binary (nats-server)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench"), help="output folder")
-    ap.add_argument("--groups", help="comma-separated subset of: main,perm,cross,idle1k,idle10k")
+    ap.add_argument("--groups", help="comma-separated subset of: main,perm,spin,cross,idle1k,idle10k")
     ap.add_argument("--no-build", action="store_true", help="use already built binaries")
     args = ap.parse_args()
 
@@ -467,6 +475,8 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     logdir = Path(tempfile.mkdtemp(prefix="corenats-compare-"))
+    spin_conf = logdir / "spin.conf"
+    spin_conf.write_text('bus_spin: "50us"\n')
     perm_conf = logdir / "perm.conf"
     perm_conf.write_text(subprocess.run([str(loadgen), "perm-config"], check=True, capture_output=True,
                                         text=True).stdout)
@@ -483,7 +493,6 @@ def main():
     for rnd in range(1, rounds + 1):
         for g in selected:
             srv_cpus, lg_cpus = (one, lg_one) if g["cores"] == 1 else (two, lg_two)
-            config = perm_conf if g["config"] == "perm" else None
             servers = {}
             try:
                 # Both servers run for the whole group (the idle one costs nothing), so every
@@ -491,6 +500,9 @@ def main():
                 for side in ("a", "b"):
                     tag = f"r{rnd}-{g['name']}-{side}"
                     try:
+                        config = {"perm": perm_conf}.get(g["config"])
+                        if g["config"] == "spin" and flavors[side] == "corenats":
+                            config = spin_conf
                         servers[side] = Server(bins[side], flavors[side], srv_cpus, config, logdir, tag)
                     except RuntimeError as e:
                         log(str(e))
