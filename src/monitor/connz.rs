@@ -127,7 +127,7 @@ impl ConnInfo {
             last_activity: rfc3339(f.last_ns),
             stop: f.stop_ns.map(rfc3339),
             reason: f.reason.map(|r| reason_text(Some(r))),
-            rtt: go_duration(0),
+            rtt: go_duration(f.rtt_ns),
             uptime: uptime(f.uptime_ns),
             idle: uptime(f.idle_ns),
             pending_bytes: f.pending_bytes,

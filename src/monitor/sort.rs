@@ -52,7 +52,8 @@ impl SortBy {
     /// The order of two connections under this option (ties: ascending cid).
     pub fn compare(self, a: &ConnFigures, b: &ConnFigures) -> Ordering {
         let primary = match self {
-            SortBy::Cid | SortBy::Start | SortBy::Rtt => Ordering::Equal,
+            SortBy::Cid | SortBy::Start => Ordering::Equal,
+            SortBy::Rtt => b.rtt_ns.cmp(&a.rtt_ns),
             SortBy::Subs => b.num_subs.cmp(&a.num_subs),
             SortBy::Pending => b.pending_bytes.cmp(&a.pending_bytes),
             SortBy::MsgsTo => b.out_msgs.cmp(&a.out_msgs),

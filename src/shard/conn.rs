@@ -192,6 +192,10 @@ pub struct Conn {
     pub sent_connect_info: bool,
     /// Keep-alive: PINGs sent without a PONG, when the next PING is due, last client activity.
     pub pings_out: u32,
+    /// When the oldest unanswered server PING went out (for the round-trip time).
+    pub ping_sent: Option<Instant>,
+    /// Last measured round-trip time (server PING → client PONG), for `/connz`.
+    pub rtt: std::time::Duration,
     pub next_ping: Instant,
     pub last_activity: Instant,
     /// Authentication deadline while in `Phase::New` (None when no auth is required).

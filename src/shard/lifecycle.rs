@@ -23,6 +23,7 @@ impl Shard {
     pub fn start_lame_duck(&mut self) {
         self.draining = true;
         self.listener_stop.notify();
+        self.kick_timers(Instant::now());
         if self.lame_duck.is_none() {
             self.lame_duck = Some(LameDuck {
                 started: Instant::now(),

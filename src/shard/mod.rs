@@ -107,6 +107,10 @@ pub struct Shard {
     pub stopped: bool,
     /// Tells the accept task to stop.
     pub listener_stop: crate::runtime::Notify,
+    /// When the housekeeping task plans to wake next, whether it was kicked earlier, and its waker.
+    pub timer_at: std::time::Instant,
+    pub timer_kicked: bool,
+    pub timer_waker: Option<std::task::Waker>,
     /// Lame-duck schedule, once started.
     pub lame_duck: Option<lifecycle::LameDuck>,
     /// Per account: true when it has mappings, stream exports or service imports (the slow publish path).
@@ -146,6 +150,9 @@ impl Shard {
             draining: false,
             stopped: false,
             listener_stop: crate::runtime::Notify::default(),
+            timer_at: std::time::Instant::now(),
+            timer_kicked: false,
+            timer_waker: None,
             lame_duck: None,
             closed: std::collections::VecDeque::new(),
             account_flags: Vec::new(),
@@ -181,6 +188,17 @@ impl Shard {
     /// one bus batch per destination shard.
     pub fn end_batch(&mut self) {
         self.end_batch_for(None);
+    }
+
+    /// A connection now has a deadline at `at`: wake the housekeeping task early if it sleeps past it.
+    pub fn kick_timers(&mut self, at: std::time::Instant) {
+        if at < self.timer_at {
+            self.timer_at = at;
+            self.timer_kicked = true;
+            if let Some(w) = self.timer_waker.take() {
+                w.wake();
+            }
+        }
     }
 
     /// This shard is done (shutdown, or lame duck closed its last client). It keeps applying its inbox

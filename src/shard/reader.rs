@@ -326,6 +326,9 @@ impl Shard {
             ClientOp::Pong => {
                 if let Some(c) = self.conns.get_mut(key) {
                     c.pings_out = 0;
+                    if let Some(t) = c.ping_sent.take() {
+                        c.rtt = t.elapsed();
+                    }
                 }
                 Flow::Continue
             }

@@ -68,6 +68,8 @@ impl Shard {
             needs_barrier: false,
             sent_connect_info: false,
             pings_out: 0,
+            ping_sent: None,
+            rtt: Duration::ZERO,
             next_ping: now + self.rt.ping_interval.min(FIRST_PING),
             last_activity: now,
             auth_deadline,
@@ -78,6 +80,8 @@ impl Shard {
             counted_server: false,
         };
         let key = self.conns.insert(conn);
+        let first_deadline = auth_deadline.unwrap_or(now + self.rt.ping_interval.min(FIRST_PING));
+        self.kick_timers(first_deadline);
         self.stats.total_connections += 1;
         let info = self.info_json(key, false);
         self.send_raw(key, &info);
@@ -291,6 +295,8 @@ impl Shard {
         c.auth_deadline = None;
         let now = Instant::now();
         c.next_ping = now + rt.ping_interval.min(FIRST_PING);
+        let next_ping = c.next_ping;
+        self.kick_timers(next_ping);
         self.ensure_accounts();
         None
     }

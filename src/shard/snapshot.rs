@@ -51,6 +51,8 @@ pub struct ConnFigures {
     /// Now (or stop) minus start, and minus last activity.
     pub uptime_ns: u64,
     pub idle_ns: u64,
+    /// Last server PING → PONG round trip (0 until measured).
+    pub rtt_ns: u64,
     pub pending_bytes: u64,
     pub in_msgs: u64,
     pub in_bytes: u64,
@@ -174,6 +176,7 @@ impl Shard {
             reason: None,
             uptime_ns: now_i.saturating_duration_since(c.started).as_nanos() as u64,
             idle_ns: now_i.saturating_duration_since(c.last_activity).as_nanos() as u64,
+            rtt_ns: c.rtt.as_nanos() as u64,
             pending_bytes: c.pending_bytes() as u64,
             in_msgs: c.stats.in_msgs,
             in_bytes: c.stats.in_bytes,
@@ -362,6 +365,7 @@ impl ConnFigures {
             reason: self.reason,
             uptime_ns: self.uptime_ns,
             idle_ns: self.idle_ns,
+            rtt_ns: self.rtt_ns,
             pending_bytes: self.pending_bytes,
             in_msgs: self.in_msgs,
             in_bytes: self.in_bytes,

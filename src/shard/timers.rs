@@ -1,26 +1,66 @@
 //! Per-shard housekeeping: authentication deadlines, server PINGs and stale connections, and the lame-duck
-//! closing schedule. One task per shard ticking over the shard's connections (no timer per connection).
+//! closing schedule. One task per shard (no timer per connection) that sleeps until the earliest deadline
+//! of any of its connections — at most `MAX_SLEEP` — and is kicked awake when a new connection brings an
+//! earlier one (`Shard::kick_timers`). An idle server therefore wakes about once a second per shard.
 
 use super::conn::{CloseReason, Phase};
 use super::ShardRef;
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::writer as w;
 use crate::runtime;
+use futures_lite::future::poll_fn;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
-/// Tick while connections exist; idle shards tick rarely so an idle server uses no measurable CPU.
-const TICK: Duration = Duration::from_millis(100);
-const IDLE_TICK: Duration = Duration::from_secs(1);
+/// Longest sleep between two housekeeping passes.
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+/// Shortest sleep (deadlines closer than this are handled together).
+const MIN_SLEEP: Duration = Duration::from_millis(5);
+/// Pass interval while lame duck spreads its closes.
+const LAME_DUCK_TICK: Duration = Duration::from_millis(100);
+
+/// When the next pass is due: the earliest auth deadline or PING time of any connection, clamped.
+fn next_wake(sh: &super::Shard, now: Instant) -> Instant {
+    let mut at = now + MAX_SLEEP;
+    if sh.lame_duck.is_some() {
+        at = at.min(now + LAME_DUCK_TICK);
+    }
+    for (_, c) in sh.conns.iter() {
+        match c.phase {
+            Phase::New => {
+                if let Some(d) = c.auth_deadline {
+                    at = at.min(d);
+                }
+            }
+            Phase::Open => at = at.min(c.next_ping),
+            Phase::Closing => {}
+        }
+    }
+    at.max(now + MIN_SLEEP)
+}
 
 pub async fn timers_task(shard: ShardRef) {
     loop {
-        let d = if shard.borrow().conns.is_empty() {
-            IDLE_TICK
-        } else {
-            TICK
+        let wake = {
+            let mut sh = shard.borrow_mut();
+            let at = next_wake(&sh, Instant::now());
+            sh.timer_at = at;
+            sh.timer_kicked = false;
+            at
         };
-        runtime::sleep(d).await;
+        let kicked = poll_fn(|cx| {
+            let mut sh = shard.borrow_mut();
+            if sh.timer_kicked {
+                Poll::Ready(())
+            } else {
+                sh.timer_waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        });
+        let until = wake.saturating_duration_since(Instant::now());
+        runtime::timeout(until, kicked).await;
         let mut sh = shard.borrow_mut();
+        sh.timer_waker = None;
         if sh.stopped {
             break;
         }
@@ -50,6 +90,7 @@ pub async fn timers_task(shard: ShardRef) {
                         stale.push(k);
                     } else {
                         c.pings_out += 1;
+                        c.ping_sent.get_or_insert(now);
                         ping.push(k);
                     }
                 }
