@@ -13,6 +13,9 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 
+/// Outbound buffer capacity a connection keeps after an inline flush drains it (memory per connection).
+const KEEP_OUT_CAPACITY: usize = 256 * 1024;
+
 /// Why a connection was closed (for logs and, later, `/connz?state=closed`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {
@@ -238,6 +241,10 @@ impl Conn {
             match crate::runtime::try_send(self.fd, &self.out) {
                 Ok(n) if n == self.out.len() => {
                     self.out.clear();
+                    if self.out.capacity() > KEEP_OUT_CAPACITY {
+                        // A burst grew the buffer: give the memory back once it is drained.
+                        self.out = Vec::new();
+                    }
                     return;
                 }
                 Ok(n) => {
