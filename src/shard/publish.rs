@@ -6,7 +6,7 @@
 //!    again against its own `local` table (`Shard::on_delivery`).
 //!
 //! Queue groups span shards: for each group the publishing shard picks one shard among those holding
-//! members (this one included), and that shard picks one member.
+//! members (this one included), weighted by member count, and that shard picks one member.
 
 use super::conn::{Phase, SubRef};
 use super::reader::Flow;
@@ -184,14 +184,15 @@ impl Shard {
                 .as_ref()
                 .and_then(|rm| find_group(&rm.queues, &g.name));
             let nr_remote = remote_g.map_or(0, |rg| rg.members.len());
-            let nr_local = usize::from(eligible > 0);
+            // Remote entries are one per member on that shard, so one draw over local and remote
+            // members picks a shard weighted by its member count, then the member.
+            let nr_local = eligible;
             if nr_local + nr_remote == 0 {
                 continue;
             }
             let choice = fan.pick(nr_local + nr_remote);
             if choice < nr_local {
-                let nth = fan.pick(eligible);
-                if let Some(m) = g.members.iter().filter(|r| !skip(r)).nth(nth).copied() {
+                if let Some(m) = g.members.iter().filter(|r| !skip(r)).nth(choice).copied() {
                     reached |= self.deliver(m, subj, reply, headers, payload);
                 }
             } else if let Some(rg) = remote_g {

@@ -156,7 +156,9 @@ impl Shard {
         );
         let n = self.tables(acc).interest.entry(k.clone()).or_insert(0);
         *n += 1;
-        if *n == 1 && self.nr_shards > 1 {
+        // Plain interest is announced on 0→1 only; every queue member is announced, so other shards
+        // can weight their choice of shard by member count.
+        if (*n == 1 || k.1.is_some()) && self.nr_shards > 1 {
             self.announce(acc, k.0, k.1, true);
             return true;
         }
@@ -170,10 +172,11 @@ impl Shard {
             queue.map(Bytes::copy_from_slice),
         );
         let t = self.tables(acc);
+        let queue_member = k.1.is_some();
         let gone = match t.interest.get_mut(&k) {
             Some(n) if *n > 1 => {
                 *n -= 1;
-                false
+                queue_member
             }
             Some(_) => {
                 t.interest.remove(&k);
