@@ -150,15 +150,16 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static)
     glommio::executor().spawn_blocking(f).await
 }
 
-/// A one-shot, shard-local notification (e.g. "stop accepting"). Cheap to clone.
+/// A one-shot, shard-local notification with a single waiter (e.g. "stop accepting"). Cheap to clone.
+/// Holds at most one waker, so a waiter polled again and again does not accumulate them.
 #[derive(Clone, Default)]
-pub struct Notify(Rc<RefCell<(bool, Vec<std::task::Waker>)>>);
+pub struct Notify(Rc<RefCell<(bool, Option<std::task::Waker>)>>);
 
 impl Notify {
     pub fn notify(&self) {
         let mut s = self.0.borrow_mut();
         s.0 = true;
-        for w in s.1.drain(..) {
+        if let Some(w) = s.1.take() {
             w.wake();
         }
     }
@@ -169,7 +170,7 @@ impl Notify {
             if s.0 {
                 std::task::Poll::Ready(())
             } else {
-                s.1.push(cx.waker().clone());
+                s.1 = Some(cx.waker().clone());
                 std::task::Poll::Pending
             }
         })

@@ -126,6 +126,9 @@ impl Shard {
             None => subj,
         };
         let mut reached = self.route(src, acc, subj, reply, headers, payload);
+        // Deliveries into other accounts carry no echo source, but the publisher's next PONG must still
+        // wait for the shards they went to.
+        self.barrier_for = src;
         for r in a.stream_routes_for(subj) {
             let mut s = Vec::new();
             if r.transform.apply(subj, &mut s) {
@@ -152,6 +155,7 @@ impl Shard {
                 );
             }
         }
+        self.barrier_for = None;
         reached
     }
 

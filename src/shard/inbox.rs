@@ -102,7 +102,7 @@ impl Shard {
                     }
                 }
                 BusMsg::SyncAck { token } => {
-                    if let Some((left, waker)) = self.barriers.get_mut(&token) {
+                    if let Some((left, waker, _)) = self.barriers.get_mut(&token) {
                         *left = left.saturating_sub(1);
                         if *left == 0 {
                             if let Some(w) = waker.take() {

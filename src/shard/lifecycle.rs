@@ -126,9 +126,12 @@ impl Shard {
 
     /// Applies new permissions to a connection that keeps its login; drops subscriptions they forbid.
     fn relogin(&mut self, k: usize, login: crate::auth::Login) {
-        let same_account = self.conns[k].account == login.account;
-        if !same_account {
-            self.remove_all_subs(k);
+        if self.conns[k].account != login.account {
+            // Moved to another account: the same path as a login (subscriptions of the old account
+            // dropped, account connection counts and limits moved, closed if the new account is full).
+            let creds = self.conns[k].creds.take();
+            let _ = self.apply_login(k, login, creds);
+            return;
         }
         let perms = login.permissions.clone();
         {

@@ -98,7 +98,14 @@ pub struct Shard {
     /// Connections with new outbound bytes in this batch; flushed (writer woken) once at its end.
     pub touched: Vec<ConnKey>,
     /// Visibility barriers in progress: token → acks still missing, and the waiting task.
-    pub barriers: HashMap<u64, (usize, Option<std::task::Waker>)>,
+    pub barriers: HashMap<u64, (usize, Option<std::task::Waker>, u64)>,
+    /// Interest announcements sent so far, and how many of them a completed barrier has covered
+    /// (`announced > synced` means some may not be applied on other shards yet).
+    pub announced: u64,
+    pub synced: u64,
+    /// During `publish_in`'s cross-account routes: the publishing connection, whose PONG must wait for
+    /// the shards those deliveries went to.
+    pub barrier_for: Option<ConnKey>,
     pub next_token: u64,
     pub stats: ShardStats,
     /// Set once lame duck / shutdown starts: the listener stops accepting.
@@ -145,6 +152,9 @@ impl Shard {
             outbox: Outbox::new(id, bus),
             touched: Vec::new(),
             barriers: HashMap::new(),
+            announced: 0,
+            synced: 0,
+            barrier_for: None,
             next_token: 1,
             stats: ShardStats::default(),
             draining: false,

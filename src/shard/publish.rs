@@ -191,14 +191,31 @@ impl Shard {
                 continue;
             }
             let choice = fan.pick(nr_local + nr_remote);
+            let mut delivered = false;
             if choice < nr_local {
-                if let Some(m) = g.members.iter().filter(|r| !skip(r)).nth(choice).copied() {
-                    reached |= self.deliver(m, subj, reply, headers, payload);
+                // Like nats-server: if the chosen member refuses (a delivery-time deny, a sub that just
+                // went), try the next one, so the group still gets the message.
+                for k in 0..nr_local {
+                    let nth = (choice + k) % nr_local;
+                    if let Some(m) = g.members.iter().filter(|r| !skip(r)).nth(nth).copied() {
+                        if self.deliver(m, subj, reply, headers, payload) {
+                            delivered = true;
+                            break;
+                        }
+                    }
                 }
-            } else if let Some(rg) = remote_g {
-                let dst = rg.members[choice - nr_local];
-                fan.mark(dst);
-                fan.queues[dst as usize].push(Bytes::copy_from_slice(&g.name));
+                reached |= delivered;
+            }
+            if !delivered && nr_remote > 0 {
+                if let Some(rg) = remote_g {
+                    let dst = if choice >= nr_local {
+                        rg.members[choice - nr_local]
+                    } else {
+                        rg.members[fan.pick(nr_remote)]
+                    };
+                    fan.mark(dst);
+                    fan.queues[dst as usize].push(Bytes::copy_from_slice(&g.name));
+                }
             }
         }
         if let Some(remote) = &remote {
@@ -215,7 +232,7 @@ impl Shard {
         // One delivery per interested shard. The publisher's next PONG waits until they are applied
         // (as with nats-server, a flushed publish has reached every subscriber's buffer).
         if !fan.dsts.is_empty() {
-            if let Some(c) = src.and_then(|k| self.conns.get_mut(k)) {
+            if let Some(c) = src.or(self.barrier_for).and_then(|k| self.conns.get_mut(k)) {
                 c.needs_barrier = true;
             }
         }
@@ -244,9 +261,14 @@ impl Shard {
             match find_group(&local.queues, q).filter(|g| !g.members.is_empty()) {
                 Some(g) => {
                     let n = g.members.len();
-                    let i = self.fanout.as_mut().map_or(0, |f| f.pick(n));
-                    let m = g.members[i];
-                    self.deliver(m, subj, d.reply(), d.headers(), d.payload());
+                    let start = self.fanout.as_mut().map_or(0, |f| f.pick(n));
+                    let taken = (0..n).any(|k| {
+                        let m = g.members[(start + k) % n];
+                        self.deliver(m, subj, d.reply(), d.headers(), d.payload())
+                    });
+                    if !taken && d.hops == 0 {
+                        self.forward_queue(&d, q);
+                    }
                 }
                 // The last local member left after the publisher chose this shard: pass the message on
                 // (once) to another shard that still has members, so the group still gets it.

@@ -246,7 +246,8 @@ pub async fn barrier(shard: &ShardRef, key: ConnKey) {
         let token = sh.next_token;
         sh.next_token += 1;
         let others = sh.nr_shards - 1;
-        sh.barriers.insert(token, (others, None));
+        let covers = sh.announced;
+        sh.barriers.insert(token, (others, None, covers));
         for dst in 0..sh.nr_shards as u16 {
             if dst != sh.id {
                 sh.outbox.push(dst, crate::bus::BusMsg::Sync { token });
@@ -258,11 +259,14 @@ pub async fn barrier(shard: &ShardRef, key: ConnKey) {
     poll_fn(|cx| {
         let mut sh = shard.borrow_mut();
         match sh.barriers.get_mut(&token) {
-            Some((0, _)) | None => {
+            Some((0, _, covers)) => {
+                let covers = *covers;
                 sh.barriers.remove(&token);
+                sh.synced = sh.synced.max(covers);
                 Poll::Ready(())
             }
-            Some((_, waker)) => {
+            None => Poll::Ready(()),
+            Some((_, waker, _)) => {
                 *waker = Some(cx.waker().clone());
                 Poll::Pending
             }

@@ -221,7 +221,7 @@ impl Shard {
     }
 
     /// Puts a logged-in connection into its account (leaving the previous one on a second CONNECT).
-    fn apply_login(
+    pub(crate) fn apply_login(
         &mut self,
         key: ConnKey,
         login: Login,

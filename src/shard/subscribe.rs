@@ -75,7 +75,10 @@ impl Shard {
             sub: idx as u32,
         };
         let _ = self.tables(acc).local.insert(subj, queue, r);
-        if self.add_interest(acc, subj, queue) {
+        self.add_interest(acc, subj, queue);
+        // Another connection's announcement of the same interest may still be on its way: any SUB made
+        // while this shard has announcements no barrier has covered yet waits for one.
+        if self.announced > self.synced {
             if let Some(c) = self.conns.get_mut(key) {
                 c.needs_barrier = true;
             }
@@ -192,6 +195,7 @@ impl Shard {
     }
 
     fn announce(&mut self, account: AccountId, subject: Bytes, queue: Option<Bytes>, add: bool) {
+        self.announced += 1;
         for dst in 0..self.nr_shards as u16 {
             if dst == self.id {
                 continue;

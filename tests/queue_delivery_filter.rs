@@ -1,0 +1,82 @@
+//! A queue member whose delivery-time deny filter refuses a message does not swallow it: another member
+//! of the group gets it (nats-server tries the next member too). And a second subscriber of a subject that
+//! another connection on the same shard just announced still gets the SUB → PING → PONG guarantee.
+mod common;
+use common::*;
+
+const CONF: &str = r#"
+authorization {
+  users: [
+    { user: limited, password: l, permissions: { subscribe: { deny: ["work.secret"] } } }
+    { user: open, password: o }
+  ]
+}
+"#;
+
+fn login(s: &Server, user: &str, pass: &str) -> Raw {
+    let mut c = s.raw();
+    c.send(
+        format!(
+            "CONNECT {{\"verbose\":false,\"pedantic\":false,\"user\":\"{user}\",\"pass\":\"{pass}\"}}\r\n"
+        )
+        .as_bytes(),
+    );
+    c.ping_pong();
+    c
+}
+
+#[test]
+fn a_member_refusing_by_deny_filter_passes_the_message_to_another() {
+    let s = Server::start(ServerOpts {
+        config: Some(CONF.to_string()),
+        cores: Some(1),
+        ..ServerOpts::default()
+    });
+    let mut limited = login(&s, "limited", "l");
+    let mut open = login(&s, "open", "o");
+    // `work.*` overlaps the deny entry: accepted, filtered at delivery.
+    limited.send(b"SUB work.* grp 1\r\n");
+    limited.ping_pong();
+    open.send(b"SUB work.* grp 1\r\n");
+    open.ping_pong();
+    let mut publisher = login(&s, "open", "o");
+    let n = 200;
+    let mut batch = Vec::new();
+    for _ in 0..n {
+        batch.extend_from_slice(b"PUB work.secret 1\r\nx\r\n");
+    }
+    publisher.send(&batch);
+    publisher.ping_pong();
+    for _ in 0..n {
+        let m = open.read_msg();
+        assert_eq!(m.subject, "work.secret");
+    }
+    open.expect_nothing();
+    limited.expect_nothing();
+}
+
+#[test]
+fn second_subscriber_on_a_shard_waits_for_the_first_ones_announcement() {
+    let s = Server::start(ServerOpts {
+        cores: Some(2),
+        ..ServerOpts::default()
+    });
+    // Many rounds with fresh subjects: two subscribers (likely on the same shard now and then) subscribe
+    // back to back; the second one's PONG must mean a publisher anywhere reaches it.
+    let mut conns: Vec<Raw> = (0..8).map(|_| s.ready()).collect();
+    for round in 0..300 {
+        let subj = format!("vis.{round}");
+        let (ia, ib, ip) = (round % 8, (round + 1) % 8, (round + 2) % 8);
+        conns[ia].send(format!("SUB {subj} 1\r\n").as_bytes());
+        conns[ib].send(format!("SUB {subj} 2\r\nPING\r\n").as_bytes());
+        conns[ib].expect(b"PONG\r\n");
+        conns[ip].send(format!("PUB {subj} 1\r\nx\r\n").as_bytes());
+        assert_eq!(conns[ib].read_msg().subject, subj);
+        assert_eq!(conns[ia].read_msg().subject, subj);
+        conns[ia].send(b"UNSUB 1\r\n");
+        conns[ib].send(b"UNSUB 2\r\n");
+    }
+    for c in conns.iter_mut() {
+        c.expect_nothing();
+    }
+}
