@@ -13,7 +13,10 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 
-/// Outbound buffer capacity a connection keeps after an inline flush drains it (memory per connection).
+/// Outbound buffer capacity above which a drained buffer is shrunk (memory per connection after a
+/// burst), and what it keeps. Steady high-rate traffic stays below it: shrinking on every batch would
+/// re-grow (and page-fault) the buffer each time.
+const SHRINK_OUT_ABOVE: usize = 4 << 20;
 const KEEP_OUT_CAPACITY: usize = 256 * 1024;
 
 /// Why a connection was closed (for logs and, later, `/connz?state=closed`).
@@ -241,9 +244,9 @@ impl Conn {
             match crate::runtime::try_send(self.fd, &self.out) {
                 Ok(n) if n == self.out.len() => {
                     self.out.clear();
-                    if self.out.capacity() > KEEP_OUT_CAPACITY {
-                        // A burst grew the buffer: give the memory back once it is drained.
-                        self.out = Vec::new();
+                    if self.out.capacity() > SHRINK_OUT_ABOVE {
+                        // A burst grew the buffer far beyond steady state: give most of it back.
+                        self.out.shrink_to(KEEP_OUT_CAPACITY);
                     }
                     return;
                 }
