@@ -4,12 +4,31 @@
 //! remove bumps the generation, so an entry with an older stamp is simply a miss (it is overwritten when that
 //! subject is matched again, or swept when the cache is full). Nothing ever hunts entries down on a change.
 
-use std::collections::HashMap;
-
-/// A fast hasher with a random per-process seed: subjects come from clients, so it must resist
-/// collision flooding, and it runs on every publish.
-type FastHash = ahash::RandomState;
+use hashbrown::HashTable;
 use std::sync::Arc;
+
+/// Byte equality for short keys (subjects) without a library call: 8 bytes at a time as integers. The
+/// hash maps on the publish path use it so a cache hit does not pay for a `memcmp` call.
+#[inline]
+pub fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        let (Ok(x), Ok(y)) = (<[u8; 8]>::try_from(x), <[u8; 8]>::try_from(y)) else {
+            return false;
+        };
+        if u64::from_ne_bytes(x) != u64::from_ne_bytes(y) {
+            return false;
+        }
+    }
+    ca.remainder()
+        .iter()
+        .zip(cb.remainder())
+        .all(|(x, y)| x == y)
+}
 
 use super::sublist::MatchResult;
 
@@ -29,8 +48,11 @@ struct Entry<T> {
 /// `capacity - capacity/4` remain. One sweep therefore buys room for at least a quarter of the capacity,
 /// so the O(capacity) sweep cost is amortised over many inserts.
 pub(crate) struct MatchCache<T> {
-    /// Subject bytes → result. Keys are owned copies of the matched subject.
-    map: HashMap<Box<[u8]>, Entry<T>, FastHash>,
+    /// (subject bytes, result). Keys are owned copies of the matched subject. A raw table with an inlined
+    /// key comparison ([`short_eq`]) and a fast hasher with a random per-process seed: subjects come from
+    /// clients, so it must resist collision flooding, and it runs on every publish.
+    map: HashTable<(Box<[u8]>, Entry<T>)>,
+    hasher: ahash::RandomState,
     /// Maximum number of entries in `map`; 0 means caching is off.
     capacity: usize,
 }
@@ -39,7 +61,8 @@ impl<T> MatchCache<T> {
     /// A cache holding at most `capacity` subjects (0 = disabled). Nothing is allocated until first use.
     pub(crate) fn new(capacity: usize) -> Self {
         MatchCache {
-            map: HashMap::default(),
+            map: HashTable::new(),
+            hasher: ahash::RandomState::new(),
             capacity,
         }
     }
@@ -51,8 +74,9 @@ impl<T> MatchCache<T> {
 
     /// The result for `subject` if it was computed at `generation`. Does not allocate.
     pub(crate) fn get(&self, subject: &[u8], generation: u64) -> Option<&Arc<MatchResult<T>>> {
-        match self.map.get(subject) {
-            Some(e) if e.generation == generation => Some(&e.result),
+        let hash = self.hasher.hash_one(subject);
+        match self.map.find(hash, |(k, _)| short_eq(k, subject)) {
+            Some((_, e)) if e.generation == generation => Some(&e.result),
             _ => None,
         }
     }
@@ -62,7 +86,8 @@ impl<T> MatchCache<T> {
         if self.capacity == 0 {
             return;
         }
-        if let Some(e) = self.map.get_mut(subject) {
+        let hash = self.hasher.hash_one(subject);
+        if let Some((_, e)) = self.map.find_mut(hash, |(k, _)| short_eq(k, subject)) {
             e.generation = generation;
             e.result = result;
             return;
@@ -70,17 +95,21 @@ impl<T> MatchCache<T> {
         if self.map.len() >= self.capacity {
             self.shrink(generation);
         }
-        self.map
-            .insert(subject.into(), Entry { generation, result });
+        let hasher = &self.hasher;
+        self.map.insert_unique(
+            hash,
+            (subject.into(), Entry { generation, result }),
+            |(k, _)| hasher.hash_one(&k[..]),
+        );
     }
 
     /// Drops stale entries, then arbitrary ones, until at most `capacity - capacity/4` remain.
     fn shrink(&mut self, generation: u64) {
-        self.map.retain(|_, e| e.generation == generation);
+        self.map.retain(|(_, e)| e.generation == generation);
         let keep = self.capacity - (self.capacity / 4).max(1);
         let mut excess = self.map.len().saturating_sub(keep);
         if excess > 0 {
-            self.map.retain(|_, _| {
+            self.map.retain(|_| {
                 if excess > 0 {
                     excess -= 1;
                     false
@@ -94,9 +123,9 @@ impl<T> MatchCache<T> {
     /// The fresh (current-generation) results, for statistics.
     pub(crate) fn fresh(&self, generation: u64) -> impl Iterator<Item = &MatchResult<T>> {
         self.map
-            .values()
-            .filter(move |e| e.generation == generation)
-            .map(|e| &*e.result)
+            .iter()
+            .filter(move |(_, e)| e.generation == generation)
+            .map(|(_, e)| &*e.result)
     }
 
     /// Number of entries held, fresh or stale (never more than the capacity).
@@ -108,6 +137,17 @@ impl<T> MatchCache<T> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn short_eq_compares_every_byte() {
+        use super::short_eq;
+        assert!(short_eq(b"", b""));
+        assert!(short_eq(b"foo.bar.baz.qux", b"foo.bar.baz.qux"));
+        assert!(!short_eq(b"foo.bar.baz.qux", b"foo.bar.baz.quy"));
+        assert!(!short_eq(b"foo.bar.", b"foo.bax."));
+        assert!(!short_eq(b"foo", b"foo."));
+        assert!(!short_eq(b"a.b.c.d.e.f.g.h.i", b"a.b.c.d.e.f.g.h.j"));
+    }
+
     use super::*;
 
     fn result(n: u32) -> Arc<MatchResult<u32>> {

@@ -13,6 +13,7 @@ mod sublist;
 mod sublist_tests;
 mod validate;
 
+pub use cache::short_eq;
 pub use sublist::{
     InvalidSubject, MatchResult, QueueGroup, Sublist, SublistStats, DEFAULT_CACHE_CAPACITY,
 };
