@@ -2,7 +2,11 @@
 //! of the group gets it (nats-server tries the next member too). And a second subscriber of a subject that
 //! another connection on the same shard just announced still gets the SUB → PING → PONG guarantee.
 mod common;
+#[path = "common/tenancy.rs"]
+#[allow(dead_code)]
+mod tenancy;
 use common::*;
+use tenancy::login;
 
 const CONF: &str = r#"
 authorization {
@@ -12,18 +16,6 @@ authorization {
   ]
 }
 "#;
-
-fn login(s: &Server, user: &str, pass: &str) -> Raw {
-    let mut c = s.raw();
-    c.send(
-        format!(
-            "CONNECT {{\"verbose\":false,\"pedantic\":false,\"user\":\"{user}\",\"pass\":\"{pass}\"}}\r\n"
-        )
-        .as_bytes(),
-    );
-    c.ping_pong();
-    c
-}
 
 #[test]
 fn a_member_refusing_by_deny_filter_passes_the_message_to_another() {
