@@ -3,7 +3,6 @@
 //! another connection on the same shard just announced still gets the SUB → PING → PONG guarantee.
 mod common;
 #[path = "common/tenancy.rs"]
-#[allow(dead_code)]
 mod tenancy;
 use common::*;
 use tenancy::login;
@@ -55,17 +54,18 @@ fn second_subscriber_on_a_shard_waits_for_the_first_ones_announcement() {
     });
     // Many rounds with fresh subjects: two subscribers (likely on the same shard now and then) subscribe
     // back to back; the second one's PONG must mean a publisher anywhere reaches it.
+    // `firsts` only subscribe (their own SUB is not covered by any PING of theirs, so they may or may not
+    // get the message; they are never read); `conns` hold the second subscriber and the publisher.
+    let mut firsts: Vec<Raw> = (0..4).map(|_| s.ready()).collect();
     let mut conns: Vec<Raw> = (0..8).map(|_| s.ready()).collect();
     for round in 0..300 {
         let subj = format!("vis.{round}");
-        let (ia, ib, ip) = (round % 8, (round + 1) % 8, (round + 2) % 8);
-        conns[ia].send(format!("SUB {subj} 1\r\n").as_bytes());
+        let (ia, ib, ip) = (round % 4, round % 8, (round + 1) % 8);
+        firsts[ia].send(format!("SUB {subj} 1\r\n").as_bytes());
         conns[ib].send(format!("SUB {subj} 2\r\nPING\r\n").as_bytes());
         conns[ib].expect(b"PONG\r\n");
         conns[ip].send(format!("PUB {subj} 1\r\nx\r\n").as_bytes());
         assert_eq!(conns[ib].read_msg().subject, subj);
-        assert_eq!(conns[ia].read_msg().subject, subj);
-        conns[ia].send(b"UNSUB 1\r\n");
         conns[ib].send(b"UNSUB 2\r\n");
     }
     for c in conns.iter_mut() {
