@@ -122,10 +122,10 @@ impl Shard {
             self.touch(key);
         }
         let reached = self.publish_in(Some(key), acc, subj, reply, headers, payload);
-        if !reached && reply.is_some() {
-            self.no_responders(key, subj, reply.unwrap_or_default());
+        match reply {
+            Some(r) if !reached => self.no_responders(key, subj, r),
+            _ => Flow::Continue,
         }
-        Flow::Continue
     }
 
     /// Delivers a message published in `acc` to every local subscriber and to every interested shard.
@@ -366,18 +366,34 @@ impl Shard {
 
     /// No one was interested in a request: answer the requester with a 503 status, when it asked for
     /// no-responders and holds a subscription on the reply subject.
-    fn no_responders(&mut self, key: ConnKey, subj: &[u8], reply: &[u8]) {
+    fn no_responders(&mut self, key: ConnKey, subj: &[u8], reply: &[u8]) -> Flow {
         let Some(c) = self.conns.get(key) else {
-            return;
+            return Flow::Continue;
         };
         if !c.session.no_responders || !c.session.headers {
-            return;
+            return Flow::Continue;
         }
-        let acc = c.account;
+        let (acc, wait) = (c.account, c.needs_barrier && self.nr_shards > 1);
         let m = self.tables(acc).local.matches(reply);
         let Some(r) = m.plain.iter().find(|r| r.conn as usize == key).copied() else {
-            return;
+            return Flow::Continue;
         };
+        if wait {
+            // Earlier publishes of this connection went to other shards: the status comes after them.
+            return Flow::Barrier(super::reader::After::NoResponders(Box::new(
+                super::reader::NoResponders {
+                    sub: r,
+                    reply: reply.to_vec(),
+                    subject: subj.to_vec(),
+                },
+            )));
+        }
+        self.send_no_responders(r, reply, subj);
+        Flow::Continue
+    }
+
+    /// Delivers the 503 no-responders status (an empty message with `Nats-Subject`) to subscription `r`.
+    pub fn send_no_responders(&mut self, r: SubRef, reply: &[u8], subj: &[u8]) {
         let mut hdr = Vec::with_capacity(48 + subj.len());
         hdr.extend_from_slice(b"NATS/1.0 503\r\nNats-Subject: ");
         hdr.extend_from_slice(subj);
