@@ -354,30 +354,10 @@ impl Shard {
 impl ConnFigures {
     /// A copy without the subscription list (the ring keeps them; most requests do not want them).
     pub fn clone_without_subs(&self) -> ConnFigures {
+        // Monitor requests only (not the message path); the ring bounds `subs` to MAX_CLOSED_SUBS.
         ConnFigures {
-            cid: self.cid,
-            shard: self.shard,
-            ip: self.ip,
-            port: self.port,
-            start_ns: self.start_ns,
-            last_ns: self.last_ns,
-            stop_ns: self.stop_ns,
-            reason: self.reason,
-            uptime_ns: self.uptime_ns,
-            idle_ns: self.idle_ns,
-            rtt_ns: self.rtt_ns,
-            pending_bytes: self.pending_bytes,
-            in_msgs: self.in_msgs,
-            in_bytes: self.in_bytes,
-            out_msgs: self.out_msgs,
-            out_bytes: self.out_bytes,
-            num_subs: self.num_subs,
-            name: self.name.clone(),
-            lang: self.lang.clone(),
-            version: self.version.clone(),
-            account: self.account.clone(),
-            user: self.user.clone(),
             subs: Vec::new(),
+            ..self.clone()
         }
     }
 }
