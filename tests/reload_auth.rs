@@ -201,3 +201,42 @@ fn unparsable_config_changes_nothing() {
     a.expect_nothing();
     login(&s, "b", "pb").expect_nothing();
 }
+
+/// Publishes `x.secret` then `x.ok` as `p` and reads what `a`'s `SUB x.* 1` got: true when `x.secret` was
+/// filtered out (only `x.ok` arrived).
+fn secret_filtered(p: &mut Raw, a: &mut Raw) -> bool {
+    p.send(b"PUB x.secret 1\r\ns\r\nPUB x.ok 1\r\no\r\n");
+    p.ping_pong();
+    let first = a.read_msg();
+    if first.subject == "x.ok" {
+        return true;
+    }
+    assert_eq!(first.subject, "x.secret");
+    assert_eq!(a.read_msg().subject, "x.ok");
+    false
+}
+
+#[test]
+fn subscribe_deny_added_and_removed_by_reload_filters_existing_wildcard_subscription() {
+    const A_DENY_SECRET: &str = r#"{publish: ">", subscribe: {allow: ">", deny: "x.secret"}}"#;
+    let s = start(A_PUB_WIDE, "");
+    let mut a = login(&s, "a", "pa");
+    a.send(b"SUB x.* 1\r\n");
+    a.ping_pong();
+    let mut p = login(&s, "spy", "ps");
+    // Delivered (and the match for x.secret is now cached by the server).
+    assert!(!secret_filtered(&mut p, &mut a));
+    reload(&s, &conf(A_DENY_SECRET, ""));
+    // The wildcard subscription overlaps the new deny entry: it stays (no -ERR) and is filtered.
+    wait_until("x.secret to be filtered", || {
+        secret_filtered(&mut p, &mut a)
+    });
+    assert!(secret_filtered(&mut p, &mut a));
+    a.expect_nothing();
+    // Loosened again: the same subscription receives x.secret.
+    reload(&s, &conf(A_PUB_WIDE, ""));
+    wait_until("x.secret to be delivered", || {
+        !secret_filtered(&mut p, &mut a)
+    });
+    a.expect_nothing();
+}

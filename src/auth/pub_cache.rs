@@ -66,8 +66,8 @@ impl PubCache {
         self.check_with(perms.generation(), subject, || perms.can_publish(subject))
     }
 
-    /// The same bounded cache for any per-subject verdict of one compiled `Permissions` (the engine also
-    /// keeps one for the subscribe-deny delivery filter): `compute` runs only on a miss.
+    /// The same bounded cache for any per-subject verdict of one compiled `Permissions` (generation
+    /// `generation`): `compute` runs only on a miss.
     pub fn check_with(
         &mut self,
         generation: u64,

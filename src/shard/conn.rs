@@ -173,9 +173,6 @@ pub struct Conn {
     pub perms: Option<Arc<Permissions>>,
     /// Bounded cache of publish verdicts (see `auth::PubCache`).
     pub pub_cache: PubCache,
-    /// The same kind of bounded cache for the subscribe-deny delivery filter (wildcard subscriptions that
-    /// overlap a deny entry check every delivered subject).
-    pub deny_cache: PubCache,
     /// Temporary publish rights granted by `allow_responses` (only for users that have it).
     pub reply_grants: Option<ReplyGrants>,
     /// The nonce sent in INFO (nkey logins sign it).

@@ -134,12 +134,12 @@ impl Shard {
             return;
         }
         let perms = login.permissions.clone();
+        let login_account = login.account;
         {
             let c = &mut self.conns[k];
             c.account = login.account;
             c.perms = perms.clone();
             c.pub_cache = crate::auth::PubCache::new();
-            c.deny_cache = crate::auth::PubCache::new();
             match (
                 perms.as_ref().and_then(|p| p.has_responses()),
                 &mut c.reply_grants,
@@ -150,6 +150,8 @@ impl Shard {
             }
             c.login = Some(login);
         }
+        // The local match cache holds results filtered by the old permissions' subscribe-deny rules.
+        self.tables(login_account).local.invalidate_cache();
         let Some(p) = perms else {
             return;
         };

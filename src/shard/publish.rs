@@ -8,15 +8,17 @@
 //! Queue groups span shards: for each group the publishing shard picks one shard among those holding
 //! members (this one included), weighted by member count, and that shard picks one member.
 
-use super::conn::{Phase, SubRef};
+use super::conn::{Conn, Phase, SubRef};
 use super::reader::Flow;
 use super::{ConnKey, Shard};
 use crate::auth::AccountId;
 use crate::bus::{BusMsg, Delivery, ShardId};
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::writer as w;
-use crate::subject::{self, QueueGroup};
+use crate::subject::{self, MatchResult, QueueGroup};
 use bytes::Bytes;
+use slab::Slab;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Reply prefixes a client may not use (service-import replies, JetStream acks, gateway replies).
@@ -154,7 +156,7 @@ impl Shard {
         let skip = |r: &SubRef| no_echo && Some(r.conn as usize) == src;
         let mut reached = false;
 
-        let local = self.tables(acc).local.matches(subj);
+        let local = self.local_matches(acc, subj);
         for r in local.plain.iter() {
             if !skip(r) {
                 reached |= self.deliver(*r, subj, reply, headers, payload);
@@ -251,7 +253,7 @@ impl Shard {
     /// A message from another shard: match again locally and deliver.
     pub fn on_delivery(&mut self, d: Delivery) {
         let subj = d.subject();
-        let local = self.tables(d.account).local.matches(subj);
+        let local = self.local_matches(d.account, subj);
         if d.plain {
             for r in local.plain.iter() {
                 self.deliver(*r, subj, d.reply(), d.headers(), d.payload());
@@ -299,6 +301,19 @@ impl Shard {
         self.outbox.push(dst, BusMsg::Deliver(fwd));
     }
 
+    /// The subscriptions of account `acc` on this shard that receive `subj`: the local table's match with
+    /// every delivery a subscribe-deny rule forbids left out. The filter runs only when the match cache
+    /// misses, so a permission-heavy subscriber costs nothing extra per message; its inputs (a sub's
+    /// `filter_deny`, a connection's permissions) change only with a SUB/UNSUB (which makes the cache
+    /// stale) or a login/reload (which calls `invalidate_cache`).
+    pub fn local_matches(&mut self, acc: AccountId, subj: &[u8]) -> Arc<MatchResult<SubRef>> {
+        self.tables(acc);
+        let conns = &self.conns;
+        self.accounts[acc as usize]
+            .local
+            .matches_filtered(subj, |r| delivery_allowed(conns, *r, subj))
+    }
+
     /// Appends one MSG/HMSG for subscription `r`. Returns false when the connection or sub is gone or the
     /// delivery is filtered by a subscribe-deny rule.
     pub fn deliver(
@@ -319,22 +334,10 @@ impl Shard {
         if c.phase == Phase::Closing {
             return false;
         }
+        // Subscribe-deny filtering already happened in `local_matches`: `r` came from a filtered result.
         let Some(sub) = c.subs.get_mut(r.sub as usize) else {
             return false;
         };
-        if sub.filter_deny {
-            if let Some(p) = &c.perms {
-                let allowed = match &sub.queue {
-                    Some(q) => p.deliver_allowed_queue(subj, q),
-                    None => c
-                        .deny_cache
-                        .check_with(p.generation(), subj, || p.deliver_allowed(subj)),
-                };
-                if !allowed {
-                    return false;
-                }
-            }
-        }
         let size = payload.len() + headers.map_or(0, |h| h.len());
         match headers {
             Some(h) if c.session.headers => {
@@ -374,7 +377,7 @@ impl Shard {
             return Flow::Continue;
         }
         let (acc, wait) = (c.account, c.needs_barrier && self.nr_shards > 1);
-        let m = self.tables(acc).local.matches(reply);
+        let m = self.local_matches(acc, reply);
         let Some(r) = m.plain.iter().find(|r| r.conn as usize == key).copied() else {
             return Flow::Continue;
         };
@@ -394,6 +397,10 @@ impl Shard {
 
     /// Delivers the 503 no-responders status (an empty message with `Nats-Subject`) to subscription `r`.
     pub fn send_no_responders(&mut self, r: SubRef, reply: &[u8], subj: &[u8]) {
+        // `r` may have been matched before a barrier, and a reload since then may forbid it.
+        if !delivery_allowed(&self.conns, r, reply) {
+            return;
+        }
         let mut hdr = Vec::with_capacity(48 + subj.len());
         hdr.extend_from_slice(b"NATS/1.0 503\r\nNats-Subject: ");
         hdr.extend_from_slice(subj);
@@ -404,4 +411,26 @@ impl Shard {
 
 fn find_group<'a, T>(groups: &'a [QueueGroup<T>], name: &[u8]) -> Option<&'a QueueGroup<T>> {
     groups.iter().find(|g| &*g.name == name)
+}
+
+/// The subscribe-deny delivery filter: false when `r` is a wildcard subscription overlapping a
+/// subscribe-deny entry of its connection and `subj` is denied. Gone connections and subscriptions, and
+/// internal (service import) entries, pass: `deliver` handles them.
+fn delivery_allowed(conns: &Slab<Conn>, r: SubRef, subj: &[u8]) -> bool {
+    if r.conn == super::imports::INTERNAL_CONN {
+        return true;
+    }
+    let Some(c) = conns.get(r.conn as usize) else {
+        return true;
+    };
+    let (Some(sub), Some(p)) = (c.subs.get(r.sub as usize), &c.perms) else {
+        return true;
+    };
+    if !sub.filter_deny {
+        return true;
+    }
+    match &sub.queue {
+        Some(q) => p.deliver_allowed_queue(subj, q),
+        None => p.deliver_allowed(subj),
+    }
 }

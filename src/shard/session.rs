@@ -56,7 +56,6 @@ impl Shard {
             creds: None,
             perms: None,
             pub_cache: PubCache::new(),
-            deny_cache: PubCache::new(),
             reply_grants: None,
             nonce,
             subs: Slab::new(),
@@ -265,7 +264,6 @@ impl Shard {
         c.account = acc;
         c.perms = login.permissions.clone();
         c.pub_cache = PubCache::new();
-        c.deny_cache = PubCache::new();
         c.reply_grants = c
             .perms
             .as_ref()
@@ -298,6 +296,8 @@ impl Shard {
         let next_ping = c.next_ping;
         self.kick_timers(next_ping);
         self.ensure_accounts();
+        // Match results cached for this account were filtered with the connection's old permissions.
+        self.tables(acc).local.invalidate_cache();
         None
     }
 

@@ -453,6 +453,19 @@ impl<T: Clone + PartialEq> Sublist<T> {
     /// A subject that is empty or has an empty token matches nothing. No-interest results are not cached
     /// (they share one empty result), so a flood of unique unmatched subjects cannot churn the cache.
     pub fn matches(&mut self, subject: &[u8]) -> Arc<MatchResult<T>> {
+        self.matches_filtered(subject, |_| true)
+    }
+
+    /// [`Sublist::matches`] with the entries `keep` refuses left out (a queue group left with no member
+    /// is left out too). `keep` runs only when the result is computed, not on a cache hit, so the cached
+    /// result is the filtered one: `keep` must answer the same for the same entry and subject until the
+    /// caller calls [`Sublist::invalidate_cache`] (the shard filters deliveries its subscribe-deny rules
+    /// forbid this way, and invalidates when permissions change).
+    pub fn matches_filtered(
+        &mut self,
+        subject: &[u8],
+        mut keep: impl FnMut(&T) -> bool,
+    ) -> Arc<MatchResult<T>> {
         self.num_matches += 1;
         if self.count == 0 {
             return Arc::clone(&self.empty);
@@ -461,7 +474,12 @@ impl<T: Clone + PartialEq> Sublist<T> {
             self.cache_hits += 1;
             return Arc::clone(r);
         }
-        let r = self.matches_uncached(subject);
+        let mut r = self.matches_uncached(subject);
+        r.plain.retain(|e| keep(e));
+        r.queues.retain_mut(|g| {
+            g.members.retain(|e| keep(e));
+            !g.members.is_empty()
+        });
         if r.is_empty() {
             return Arc::clone(&self.empty);
         }
@@ -470,6 +488,11 @@ impl<T: Clone + PartialEq> Sublist<T> {
             self.cache.put(subject, self.generation, Arc::clone(&r));
         }
         r
+    }
+
+    /// Makes every cached result stale (for a [`Sublist::matches_filtered`] caller whose filter changed).
+    pub fn invalidate_cache(&mut self) {
+        self.generation += 1;
     }
 
     /// All entries matching the literal `subject`, computed from the trie (the cache is neither read nor

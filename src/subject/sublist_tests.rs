@@ -294,6 +294,44 @@ fn cache_hits_share_the_result_and_are_invalidated() {
 }
 
 #[test]
+fn filtered_matches_are_cached_until_invalidated() {
+    let mut sl = Sublist::new();
+    sl.insert(b"a.>", None, 1).unwrap();
+    sl.insert(b"a.*", None, 2).unwrap();
+    sl.insert(b"a.b", Some(b"q"), 3).unwrap();
+    sl.insert(b"a.b", Some(b"r"), 4).unwrap();
+    sl.insert(b"a.b", Some(b"r"), 5).unwrap();
+    let mut calls = 0;
+    let refuse = |deny: &[u32]| {
+        let deny = deny.to_vec();
+        move |e: &u32| !deny.contains(e)
+    };
+    let r = sl.matches_filtered(b"a.b", |e| {
+        calls += 1;
+        refuse(&[2, 3, 4])(e)
+    });
+    assert_eq!(calls, 5);
+    let c = canon(&r);
+    assert_eq!(c.0, vec![1]);
+    assert_eq!(
+        c.1,
+        vec![(b"r".to_vec(), vec![5])],
+        "q left out: no member kept"
+    );
+    // A hit does not run the filter: the filtered result is what was cached.
+    let again = sl.matches_filtered(b"a.b", |_| panic!("filter ran on a hit"));
+    assert!(Arc::ptr_eq(&r, &again));
+    // Everything refused: nothing is cached, and the shared empty result comes back.
+    let none = sl.matches_filtered(b"a.c", |_| false);
+    assert!(none.is_empty());
+    // After invalidation the filter runs again.
+    sl.invalidate_cache();
+    let fresh = sl.matches_filtered(b"a.b", refuse(&[]));
+    assert_eq!(canon(&fresh).0, vec![1, 2]);
+    assert_eq!(canon(&fresh).1.len(), 2);
+}
+
+#[test]
 fn hot_paths_do_not_allocate() {
     let mut sl = Sublist::new();
     sl.insert(b"foo.*", None, 1).unwrap();
