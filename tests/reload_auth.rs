@@ -240,3 +240,29 @@ fn subscribe_deny_added_and_removed_by_reload_filters_existing_wildcard_subscrip
     });
     a.expect_nothing();
 }
+
+#[test]
+fn login_being_checked_when_a_reload_lands_is_checked_again() {
+    // bcrypt of "old" at cost 12: slow enough (hundreds of ms) that the reload below lands while the
+    // CONNECT is still being checked.
+    const OLD: &str = "$2b$12$SsSGIClFi8LZmqewW0YdsObUnncy8f9Mgx/SqRR0.03ogVS3UAny2";
+    let s = start(A_WIDE, &format!(r#"{{user: pw, password: "{OLD}"}}"#));
+    let mut pw = s.raw();
+    pw.send(
+        format!(
+            "CONNECT {}\r\nPING\r\n",
+            connect_json(&user_pass("pw", "old"))
+        )
+        .as_bytes(),
+    );
+    reload(&s, &conf(A_WIDE, "{user: pw, password: new}"));
+    // Checked before the reload: logged in (PONG), then closed by the reload. Checked across it: refused
+    // (corenats checks again and answers the -ERR; nats-server closes it silently). Either way the old
+    // password does not outlive the reload.
+    let lines = pw.lines_until_closed();
+    let refused = ["-ERR 'Authorization Violation'".to_string()];
+    assert!(
+        lines.is_empty() || lines == refused || lines[1..] == refused && lines[0] == "PONG",
+        "{lines:?}"
+    );
+}

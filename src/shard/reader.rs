@@ -223,10 +223,16 @@ async fn run_flow(shard: &ShardRef, key: ConnKey, mut flow: Flow) -> bool {
                 return true;
             }
             Flow::Login(opts) => {
-                let pending = shard.borrow_mut().prepare_login(key, &opts);
-                let verdict = match pending {
-                    Some(job) => Some(runtime::blocking(job).await),
-                    None => None,
+                // The check runs on the blocking pool (bcrypt is slow); if a reload landed meanwhile, it
+                // runs again against the new configuration, so no login slips past a reload.
+                let verdict = loop {
+                    let Some((job, used)) = shard.borrow_mut().prepare_login(key, &opts) else {
+                        break None;
+                    };
+                    let verdict = runtime::blocking(job).await;
+                    if !shard.borrow().login_is_stale(&used) {
+                        break Some(verdict);
+                    }
                 };
                 flow = shard.borrow_mut().finish_login(key, &opts, verdict);
             }

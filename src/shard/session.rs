@@ -6,7 +6,7 @@
 use super::conn::{CloseReason, Conn, ConnStats, OwnedCreds, Phase, Session};
 use super::reader::Flow;
 use super::{ConnKey, Shard};
-use crate::auth::{AuthFailure, Credentials, Login, PubCache, ReplyGrants};
+use crate::auth::{Auth, AuthFailure, Credentials, Login, PubCache, ReplyGrants};
 use crate::protocol::connect::{parse_connect, ConnectOptions};
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::info::ServerInfo;
@@ -14,6 +14,7 @@ use crate::protocol::writer as w;
 use crate::runtime::Stream;
 use slab::Slab;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A login check that may run off the shard.
@@ -155,15 +156,28 @@ impl Shard {
         Flow::Login(Box::new(opts))
     }
 
-    /// The check to run for a CONNECT, if any (none when the server has no authentication at all).
-    pub fn prepare_login(&mut self, key: ConnKey, opts: &ConnectOptions) -> Option<LoginJob> {
+    /// The check to run for a CONNECT, with the configuration it checks against (`None` when the
+    /// connection is gone).
+    pub fn prepare_login(
+        &mut self,
+        key: ConnKey,
+        opts: &ConnectOptions,
+    ) -> Option<(LoginJob, Arc<Auth>)> {
         self.conns.get(key)?;
         let auth = self.auth.clone();
+        let used = auth.clone();
         let creds = OwnedCreds::from_connect(opts);
         let nonce = self.conns[key].nonce.clone();
-        Some(Box::new(move || {
+        let job: LoginJob = Box::new(move || {
             auth.authenticate(&creds.borrow(), nonce.as_deref().map(str::as_bytes))
-        }))
+        });
+        Some((job, used))
+    }
+
+    /// True when a login checked against `used` must be checked again: a reload replaced the
+    /// configuration while the check ran (a reload re-checks only connections already logged in).
+    pub fn login_is_stale(&self, used: &Arc<Auth>) -> bool {
+        !Arc::ptr_eq(used, &self.auth)
     }
 
     /// Applies a login verdict: moves the connection into its account with its permissions and limits.

@@ -633,6 +633,24 @@ impl Raw {
         }
     }
 
+    /// Every line received until the server closes the connection (panics if it stays open).
+    pub fn lines_until_closed(&mut self) -> Vec<String> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match self.fill(deadline) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::TimedOut => {
+                    panic!("connection still open after {:?}", self.timeout)
+                }
+                Err(_) => break, // reset
+            }
+        }
+        let text = String::from_utf8_lossy(&self.buf).into_owned();
+        self.buf.clear();
+        text.split_terminator("\r\n").map(str::to_string).collect()
+    }
+
     /// Expects `bytes`, then the close.
     pub fn expect_closed_after(&mut self, bytes: &[u8]) {
         self.expect(bytes);
