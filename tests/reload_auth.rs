@@ -1,4 +1,4 @@
-//! Config reload (SIGHUP) of users and permissions, seen by live connections: tightened subscribe
+//! Config reload (SIGHUP) of users, permissions and limits, seen by live connections: tightened subscribe
 //! permissions remove subscriptions with `(sid "n")` errors, loosened publish permissions apply to the next
 //! PUB, a removed user is closed silently, a changed password closes with an Authorization Violation, a new
 //! user can log in, and a broken file changes nothing (nats-behaviour.md §7).
@@ -265,4 +265,27 @@ fn login_being_checked_when_a_reload_lands_is_checked_again() {
         lines.is_empty() || lines == refused || lines[1..] == refused && lines[0] == "PONG",
         "{lines:?}"
     );
+}
+
+#[test]
+fn lowered_max_payload_applies_to_open_connections() {
+    let s = Server::start(ServerOpts::conf("max_payload: 100\n"));
+    let mut c = s.ready();
+    let pub_50 = format!("PUB a 50\r\n{}\r\nPING\r\n", "x".repeat(50));
+    c.send(pub_50.as_bytes());
+    c.expect(b"PONG\r\n");
+    reload(&s, "max_payload: 10\n");
+    // The same connection's next 50-byte PUB is over the new limit (polled: shards apply it in turn).
+    wait_until("the lowered max_payload", || {
+        c.send(pub_50.as_bytes());
+        match c.expect_line().as_str() {
+            "PONG" => false,
+            l => {
+                assert_eq!(l, "-ERR 'Maximum Payload Violation'");
+                true
+            }
+        }
+    });
+    c.expect_closed();
+    assert_eq!(s.ready().info["max_payload"], 10);
 }

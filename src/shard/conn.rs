@@ -206,7 +206,6 @@ pub struct Conn {
     /// Effective per-connection limits (server limits lowered by account limits after login).
     pub max_payload: u32,
     pub max_subs: u32,
-    /// Set when the reader should stop after the current op (its max_payload changed, etc.).
     pub stats: ConnStats,
     /// Counted against the server's `max_connections` (released on close).
     pub counted_server: bool,

@@ -121,6 +121,21 @@ impl Shard {
                 Some(Recheck::Keep(login)) => self.relogin(k, login),
             }
         }
+        // A changed `max_payload` (server or account) applies to the next PUB of every connection, as in
+        // nats-server (the reader picks the new value up before its next op).
+        for (_, c) in self.conns.iter_mut() {
+            c.max_payload = match c.phase {
+                Phase::Open => {
+                    let account_max = self
+                        .auth
+                        .accounts
+                        .get(c.account as usize)
+                        .and_then(|a| a.limits.max_payload);
+                    super::session::payload_limit(&self.rt, account_max)
+                }
+                _ => self.rt.max_payload,
+            };
+        }
         self.end_batch();
     }
 

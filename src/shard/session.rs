@@ -12,6 +12,7 @@ use crate::protocol::errors::ProtoErr;
 use crate::protocol::info::ServerInfo;
 use crate::protocol::writer as w;
 use crate::runtime::Stream;
+use crate::server::Runtime;
 use slab::Slab;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -289,10 +290,7 @@ impl Shard {
         c.span.record("user", login.label.as_str());
         c.login = Some(login);
         c.creds = creds;
-        c.max_payload = match limits.max_payload {
-            Some(m) if m >= 0 => (m as u32).min(rt.max_payload),
-            _ => rt.max_payload,
-        };
+        c.max_payload = payload_limit(&rt, limits.max_payload);
         c.max_subs = match limits.max_subscriptions {
             Some(m) if m > 0 => {
                 if rt.max_subscriptions == 0 {
@@ -334,4 +332,12 @@ pub fn new_nonce() -> String {
     use base64::Engine;
     let bytes: [u8; 11] = rand::random();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A logged-in connection's payload limit: the server's `max_payload`, lowered by its account's.
+pub(crate) fn payload_limit(rt: &Runtime, account_max: Option<i64>) -> u32 {
+    match account_max {
+        Some(m) if m >= 0 => (m as u32).min(rt.max_payload),
+        _ => rt.max_payload,
+    }
 }
