@@ -35,9 +35,15 @@ fn tenants() -> Server {
     Server::start(ServerOpts::conf(conf))
 }
 
+/// Logs in as a tenant. Tenants may not use `_INBOX`, so each gets an inbox prefix under its own subjects
+/// (`service.a.inbox` for `user:a`): requests, and so `round_trip`, work inside the tenant.
 async fn login(s: &Server, user: &str, pass: &str) -> (Client, UnboundedReceiver<Event>) {
-    let (opts, events) =
-        with_events(ConnectOptions::new().user_and_password(user.into(), pass.into()));
+    let tenant = user.trim_start_matches("user:");
+    let (opts, events) = with_events(
+        ConnectOptions::new()
+            .user_and_password(user.into(), pass.into())
+            .custom_inbox_prefix(format!("service.{tenant}.inbox")),
+    );
     (connect_with(s, opts).await, events)
 }
 
@@ -57,7 +63,7 @@ async fn without_accounts_one_shared_subject_space() {
     let s = Server::plain();
     let client_b = connect(&s).await;
     let mut sub = client_b.subscribe("updates.service.a").await.unwrap();
-    client_b.flush().await.unwrap();
+    round_trip(&client_b).await;
     let client_a = connect(&s).await;
     client_a
         .publish("updates.service.a", "hello".into())
@@ -70,8 +76,8 @@ async fn without_accounts_one_shared_subject_space() {
 async fn client_a_publishes_within_its_tenant() {
     let s = tenants();
     let (watcher, _) = login(&s, "user:a", "password-a").await;
-    let mut sub = watcher.subscribe("service.a.>").await.unwrap();
-    watcher.flush().await.unwrap();
+    let mut sub = watcher.subscribe("service.a.heartbeat").await.unwrap();
+    round_trip(&watcher).await;
     let (a, mut a_events) = login(&s, "user:a", "password-a").await;
     a.publish("service.a.heartbeat", "beat".into())
         .await
@@ -97,7 +103,7 @@ async fn client_b_subscription_to_a_is_denied_and_stays_open() {
     );
     // Still open and working inside its own tenant.
     let mut own = b.subscribe("service.b.status").await.unwrap();
-    b.flush().await.unwrap();
+    round_trip(&b).await;
     b.publish("service.b.status", "ok".into()).await.unwrap();
     assert_eq!(next(&mut own).await.payload, Bytes::from("ok"));
     assert!(matches!(
@@ -110,34 +116,35 @@ async fn client_b_subscription_to_a_is_denied_and_stays_open() {
 async fn client_b_status_never_reaches_client_a() {
     let s = tenants();
     let (a, mut a_events) = login(&s, "user:a", "password-a").await;
-    let mut a_all = a.subscribe("service.a.>").await.unwrap();
+    // Listening where b will try to publish (narrower than `service.a.>`, which would also catch a's own
+    // round-trip probes under `service.a.inbox`).
+    let mut a_sub = a.subscribe("service.a.heartbeat").await.unwrap();
     // a may not even listen on b's subjects.
     let _denied = a.subscribe("service.b.status").await.unwrap();
     assert_eq!(
         server_error(&mut a_events).await,
         "Permissions Violation for Subscription to \"service.b.status\""
     );
-    a.flush().await.unwrap();
+    // After this, a's subscription is live on every shard.
+    round_trip(&a).await;
     let (b, mut b_events) = login(&s, "user:b", "password-b").await;
     b.publish("service.b.status", "up".into()).await.unwrap();
     // b cannot reach into a's subjects by publishing either.
     b.publish("service.a.heartbeat", "spoof".into())
         .await
         .unwrap();
-    b.flush().await.unwrap();
+    // After this, everything b published has been delivered wherever it was going to be.
+    round_trip(&b).await;
     assert_eq!(
         server_error(&mut b_events).await,
         "Permissions Violation for Publish to \"service.a.heartbeat\""
     );
-    // Tenants may not use _INBOX (no round_trip); a's own message on its own subjects proves order
-    // instead: anything b had leaked to a would arrive before it.
-    a.publish("service.a.sync", "sync".into()).await.unwrap();
-    let m = next(&mut a_all).await;
-    assert_eq!(
-        m.subject.as_str(),
-        "service.a.sync",
-        "only a's own message may arrive"
-    );
+    // Anything b had leaked to a would arrive before a's own message.
+    a.publish("service.a.heartbeat", "a's own".into())
+        .await
+        .unwrap();
+    let m = next(&mut a_sub).await;
+    assert_eq!(m.payload, Bytes::from("a's own"), "b's message leaked to a");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
