@@ -228,15 +228,15 @@ fn main() -> ExitCode {
             }
         };
     }
-    let (mut cfg, warnings) = match &cli.config {
+    let (mut cfg, warnings, config_digest) = match &cli.config {
         Some(path) => match config::load(path) {
-            Ok(l) => (l.config, l.warnings),
+            Ok(l) => (l.config, l.warnings, l.digest),
             Err(e) => {
                 eprintln!("corenats: {e}");
                 return ExitCode::from(1);
             }
         },
-        None => (Config::default(), Vec::new()),
+        None => (Config::default(), Vec::new(), String::new()),
     };
     let apply = overrides(&cli);
     apply(&mut cfg);
@@ -258,6 +258,7 @@ fn main() -> ExitCode {
     let boot = server::Boot {
         config: cfg,
         config_path: cli.config.clone(),
+        config_digest,
         overrides: Box::new(apply),
     };
     match server::run(boot) {

@@ -44,6 +44,8 @@ pub struct Runtime {
     pub max_closed_clients: usize,
     /// Most tokens a SUB subject may have (0 = unlimited).
     pub max_sub_tokens: u8,
+    /// `sha256:<hex>` of the configuration file in force ("" without one), for the log and `/varz`.
+    pub config_digest: String,
 }
 
 impl Runtime {
@@ -71,6 +73,7 @@ impl Runtime {
             trace: cfg.trace,
             max_closed_clients: cfg.max_closed_clients,
             max_sub_tokens: cfg.max_sub_tokens,
+            config_digest: String::new(),
         }
     }
 }
@@ -143,6 +146,8 @@ impl Globals {
 pub struct Boot {
     pub config: Config,
     pub config_path: Option<PathBuf>,
+    /// `sha256:<hex>` of the configuration file ("" without one).
+    pub config_digest: String,
     /// Command-line settings re-applied over the file on every reload.
     pub overrides: Box<dyn Fn(&mut Config) + Send + Sync>,
 }
@@ -224,7 +229,9 @@ pub fn run(boot: Boot) -> Result<(), String> {
     }
     let port = probe.port();
     let server_id = new_server_id();
-    let rt = Arc::new(Runtime::from_config(&cfg, &server_id, port));
+    let mut rt = Runtime::from_config(&cfg, &server_id, port);
+    rt.config_digest = boot.config_digest.clone();
+    let rt = Arc::new(rt);
     let globals = Arc::new(Globals::default());
 
     tracing::info!("Starting nats-server");
@@ -232,8 +239,15 @@ pub fn run(boot: Boot) -> Result<(), String> {
     tracing::info!("  Git:      [corenats {}]", env!("CARGO_PKG_VERSION"));
     tracing::info!("  Name:     {}", rt.server_name);
     tracing::info!("  ID:       {}", server_id);
+    if auth.plaintext_passwords {
+        tracing::warn!("Plaintext passwords detected, use nkeys or bcrypt");
+    }
     if let Some(p) = &boot.config_path {
-        tracing::info!("Using configuration file: {}", p.display());
+        tracing::info!(
+            "Using configuration file: {} ({})",
+            p.display(),
+            rt.config_digest
+        );
     }
     if cfg.jetstream {
         tracing::warn!("JetStream is not supported by corenats yet; continuing without it");

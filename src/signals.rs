@@ -85,7 +85,8 @@ fn reload(
         None => (config::Config::default(), String::new()),
     };
     overrides(&mut cfg);
-    let new_rt = Runtime::from_config(&cfg, &rt.server_id, rt.port);
+    let mut new_rt = Runtime::from_config(&cfg, &rt.server_id, rt.port);
+    new_rt.config_digest = digest.clone();
     if new_rt.max_pending != rt.max_pending {
         return Err(format!(
             "config reload not supported for MaxPending: old={}, new={}",

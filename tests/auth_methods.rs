@@ -308,3 +308,19 @@ fn duplicate_user_is_a_config_error() {
         assert!(log.contains("Duplicate user \"x\" detected"), "{log}");
     }
 }
+
+#[test]
+fn plaintext_passwords_are_warned_about_once_at_startup() {
+    const WARNING: &str = "[WRN] Plaintext passwords detected, use nkeys or bcrypt";
+    let hash = bcrypt_2a("pw-hashed");
+    // A plain password among bcrypt ones: warned about.
+    let plain = users_server(&hash, true);
+    assert_eq!(log_count(&plain, WARNING), 1, "{}", plain.log());
+    // A plain token is not (nats-server checks passwords only), nor are bcrypt-only users.
+    let token = Server::start(ServerOpts::conf("authorization { token: \"s3cr3t\" }\n"));
+    assert_eq!(log_count(&token, WARNING), 0, "{}", token.log());
+    let hashed = Server::start(ServerOpts::conf(&format!(
+        "accounts {{ A {{ users: [ {{user: hashed, password: \"{hash}\"}} ] }} }}\n"
+    )));
+    assert_eq!(log_count(&hashed, WARNING), 0, "{}", hashed.log());
+}

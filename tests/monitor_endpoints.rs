@@ -4,6 +4,8 @@
 //! against nats-server (`CORENATS_TEST_SERVER=nats-server`) except where marked corenats-only.
 mod common;
 mod common_monitor;
+#[path = "common/tenancy.rs"]
+mod tenancy;
 use common::*;
 use common_monitor::*;
 
@@ -318,4 +320,30 @@ fn accounts_are_reported_separately() {
     }
     let cz = m.json("/connz");
     assert!(cz["connections"][0].get("authorized_user").is_none());
+}
+
+/// The `sha256:<hex>` digest in a log line that contains `prefix`.
+fn logged_digest(log: &str, prefix: &str) -> Option<String> {
+    let line = log.lines().rev().find(|l| l.contains(prefix))?;
+    let at = line.find("(sha256:")?;
+    Some(line[at + 1..].trim_end_matches(')').to_string())
+}
+
+#[test]
+fn varz_config_digest_matches_the_log_and_follows_a_reload() {
+    let m = Mon::start(ServerOpts::conf("max_payload: 1000\n"));
+    let started = logged_digest(&m.server.log(), "Using configuration file:")
+        .expect("the startup line names the digest");
+    assert!(
+        started.len() == 7 + 64 && started.starts_with("sha256:"),
+        "{started}"
+    );
+    assert_eq!(m.json("/varz")["config_digest"], started.as_str());
+    tenancy::reload(&m.server, "max_payload: 2000\n");
+    let reloaded = logged_digest(&m.server.log(), tenancy::RELOADED).unwrap();
+    assert_ne!(reloaded, started);
+    // The monitor sees the new configuration once the shards have applied it: poll.
+    tenancy::wait_until("the reloaded digest in /varz", || {
+        m.json("/varz")["config_digest"] == reloaded.as_str()
+    });
 }

@@ -71,7 +71,7 @@ pub struct Auth {
     auth_timeout: Duration,
     /// Some configured user name contains `:` (enables the colon rule in `authenticate`).
     pub(crate) colon_names: bool,
-    /// Plain-text passwords or tokens are configured (the server logs nats-server's warning).
+    /// Plain-text passwords are configured (the server logs nats-server's warning at startup; tokens do not count).
     pub plaintext_passwords: bool,
 }
 
@@ -349,11 +349,8 @@ impl Auth {
                 errors.push(at(&u.span, "User entry requires a user".to_string()));
             }
         }
-        let token = token.map(|t| {
-            let s = Secret::new(t);
-            plaintext_passwords |= s.is_plain();
-            s
-        });
+        // A plain token is not warned about (nats-server checks passwords only).
+        let token = token.map(Secret::new);
 
         // ---- no_auth_user ----
         let no_auth_user = match cfg.no_auth_user.as_deref().filter(|n| !n.is_empty()) {

@@ -141,6 +141,7 @@ pub fn build(m: &Monitor) -> Result<Varz, String> {
         cpu: m.cpu_percent(),
         http_req_stats: m.req_stats(),
         config_load_time: rfc3339(m.config_load_ns(&rt)),
+        config_digest: rt.config_digest.clone(),
         system_account: auth
             .accounts
             .iter()
