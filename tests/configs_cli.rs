@@ -7,7 +7,7 @@ mod common;
 mod tenancy;
 
 use common::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tenancy::*;
 
 fn configs_dir() -> PathBuf {
@@ -207,11 +207,12 @@ const BAD: &[Bad] = &[
 
 #[test]
 fn every_bad_config_file_fails_with_its_message_and_position() {
-    // Every file in the directory is in the table (include fragments are checked through their includer).
+    // Every file in the directory is in the table (include fragments are checked through their includer;
+    // `good/` holds the valid ones).
     let mut files: Vec<String> = std::fs::read_dir(configs_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.ends_with(".inc"))
+        .filter(|n| !n.ends_with(".inc") && n != "good")
         .collect();
     files.sort();
     let mut listed: Vec<String> = BAD.iter().map(|b| b.file.to_string()).collect();
@@ -264,135 +265,29 @@ fn seed_file_starts_with_four_warnings() {
     a.expect_nothing();
 }
 
-/// Good configs: the corrected seed (§5.2) and examples from the NATS documentation.
-const GOOD: &[(&str, &str)] = &[
-    (
-        "corrected_seed.conf",
-        r#"
-listen: 4222
-accounts {
-  a {
-    users = [
-      { user: "user-a", password: "password-a"
-        permissions { publish { allow: ["service.a.>"] }, subscribe { allow: ["service.a.>"] } } }
-    ]
-  }
-  b {
-    users = [
-      { user: "user-b", password: "password-b"
-        permissions { publish { allow: ["service.b.>"] }, subscribe { allow: ["service.b.>"] } } }
-    ]
-  }
+/// Good configs (`tests/configs/good/`): the corrected seed (§5.2) and examples from the NATS
+/// documentation, which the config unit tests (`src/config/tests/docs.rs`) also load.
+fn good_configs() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/good");
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect();
+    out.sort();
+    assert!(out.len() >= 9, "good configs missing: {out:?}");
+    out
 }
-"#,
-    ),
-    (
-        "docs_accounts.conf",
-        r#"
-accounts: {
-    A: {
-        users: [
-            {user: a, password: a}
-        ]
-        exports: [
-            {stream: puba.>}
-            {service: pubq.>}
-            {stream: b.>, accounts: [B]}
-            {service: q.b, accounts: [B]}
-        ]
-    },
-    B: {
-        users: [
-            {user: b, password: b}
-        ]
-        imports: [
-            {stream: {account: A, subject: b.>}}
-            {service: {account: A, subject: q.b}}
-        ]
-    }
-    C: {
-        users: [
-            {user: c, password: c}
-        ]
-        imports: [
-            {stream: {account: A, subject: puba.>}, prefix: from_a}
-            {service: {account: A, subject: pubq.C}, to: Q}
-        ]
-    }
-}
-no_auth_user: a
-"#,
-    ),
-    (
-        "docs_variables.conf",
-        r#"
-ADMIN_PASS: "s3cr3t"
-CLIENT_PASS: "cl1ent"
-authorization: {
-    default_permissions = {
-      publish = "SANDBOX.*"
-      subscribe = ["PUBLIC.>", "_INBOX.>"]
-    }
-    ADMIN = {
-      publish = ">"
-      subscribe = ">"
-    }
-    REQUESTOR = {
-      publish = ["req.a", "req.b"]
-      subscribe = "_INBOX.>"
-    }
-    users = [
-      {user: admin,  password: $ADMIN_PASS, permissions: $ADMIN}
-      {user: client, password: $CLIENT_PASS, permissions: $REQUESTOR}
-      {user: other,  password: "0ther"}
-    ]
-}
-"#,
-    ),
-    (
-        "docs_allow_responses.conf",
-        r#"
-authorization: {
-    users: [
-        { user: a, password: a },
-        { user: b, password: b, permissions: {subscribe: "q", allow_responses: true } },
-        { user: c, password: c, permissions: {subscribe: "q", allow_responses: { max: 5, expires: "1m" } } }
-    ]
-}
-"#,
-    ),
-    (
-        "docs_token.conf",
-        "authorization {\n    token: \"s3cr3t\"\n}\n",
-    ),
-    (
-        // The docs' shape; their sample key fails its checksum on both servers, so NKEY is replaced by a
-        // freshly generated user key.
-        "docs_nkey.conf",
-        "authorization: {\n  users: [\n    { nkey: NKEY }\n  ]\n}\n",
-    ),
-    (
-        "limits_and_mappings.conf",
-        r#"
-max_payload: 2MB
-max_subscriptions: 100
-accounts {
-  A {
-    users: [ {user: a, password: $2a$11$9iBIupLqeXYRfx8SWy5l4ObMLjua8c4hSpvFIfLRRWy8Vjj8PSzIi} ]
-    limits { max_connections: 10, max_subs: 5, max_payload: 1KB }
-    mappings { "in.*": "out.$1" }
-  }
-}
-"#,
-    ),
-];
 
 #[test]
 fn good_configs_are_valid() {
     let dir = TempDir::new();
-    for (name, text) in GOOD {
+    for (name, text) in good_configs() {
         let text = text.replace("NKEY", &nkeys::KeyPair::new_user().public_key());
-        let path = dir.write(name, &text);
+        let path = dir.write(&name, &text);
         let (code, out) = check_file(&path);
         assert_eq!(code, Some(0), "{name}: {out}");
         let want = format!("configuration file {} is valid", path.display());
@@ -403,7 +298,9 @@ fn good_configs_are_valid() {
 #[test]
 fn docs_variables_example_works() {
     // The variables example above, live: permissions from variables, and the default for `other`.
-    let s = Server::start(ServerOpts::conf(GOOD[2].1));
+    let s = Server::start(ServerOpts::conf(include_str!(
+        "configs/good/docs_variables.conf"
+    )));
     let mut client = login(&s, "client", "cl1ent");
     client.send(b"PUB req.a 1\r\nz\r\nPUB SANDBOX.x 1\r\nz\r\n");
     client.expect_err(&pub_violation("SANDBOX.x"));

@@ -1,44 +1,12 @@
-//! Config examples from the NATS documentation (nats.docs), loaded in pedantic mode.
+//! Config examples from the NATS documentation (nats.docs), loaded in pedantic mode. The files live in
+//! `tests/configs/good/`, where the CLI tests also check them with `-t`.
 
 use super::*;
 use crate::config::{ExportKind, SubjectPermSpec};
 
 #[test]
 fn accounts_import_export_example() {
-    let text = r#"
-accounts: {
-    A: {
-        users: [
-            {user: a, password: a}
-        ]
-        exports: [
-            {stream: puba.>}
-            {service: pubq.>}
-            {stream: b.>, accounts: [B]}
-            {service: q.b, accounts: [B]}
-        ]
-    },
-    B: {
-        users: [
-            {user: b, password: b}
-        ]
-        imports: [
-            {stream: {account: A, subject: b.>}}
-            {service: {account: A, subject: q.b}}
-        ]
-    }
-    C: {
-        users: [
-            {user: c, password: c}
-        ]
-        imports: [
-            {stream: {account: A, subject: puba.>}, prefix: from_a}
-            {service: {account: A, subject: pubq.C}, to: Q}
-        ]
-    }
-}
-no_auth_user: a
-"#;
+    let text = include_str!("../../../tests/configs/good/docs_accounts.conf");
     let c = pedantic(text).unwrap_or_else(|e| panic!("{e}")).config;
     assert_eq!(c.accounts.len(), 3);
     assert_eq!(c.accounts[0].exports.len(), 4);
@@ -51,32 +19,7 @@ no_auth_user: a
 
 #[test]
 fn allow_deny_example() {
-    let text = r#"
-authorization: {
-    users = [
-        {
-            user: admin
-            password: secret
-            permissions: {
-                publish: ">"
-                subscribe: ">"
-            }
-        }
-        { 
-            user: test
-            password: test
-            permissions: {
-                publish: {
-                    deny: ">"
-                }, 
-                subscribe: {
-                    allow: "client.>"
-                }
-            }
-        }
-    ]
-}
-"#;
+    let text = include_str!("../../../tests/configs/good/docs_allow_deny.conf");
     let a = pedantic(text)
         .unwrap_or_else(|e| panic!("{e}"))
         .config
@@ -101,15 +44,7 @@ authorization: {
 
 #[test]
 fn allow_responses_example() {
-    let text = r#"
-authorization: {
-    users: [
-        { user: a, password: a },
-        { user: b, password: b, permissions: {subscribe: "q", allow_responses: true } },
-        { user: c, password: c, permissions: {subscribe: "q", allow_responses: { max: 5, expires: "1m" } } }
-    ]
-}
-"#;
+    let text = include_str!("../../../tests/configs/good/docs_allow_responses.conf");
     let a = pedantic(text)
         .unwrap_or_else(|e| panic!("{e}"))
         .config
@@ -127,31 +62,7 @@ authorization: {
 
 #[test]
 fn queue_permissions_example() {
-    // The docs' snippet misses a closing brace per user; fixed here.
-    let text = r#"
-authorization {
-users = [
-  {
-    user: "a", password: "a", permissions: {
-      sub: {
-        allow: ["foo queue"]
-     }
-    }
-  }
-  {
-    user: "b", password: "b", permissions: {
-      sub: {
-        # Allow plain subscription foo, but only v1 groups or *.dev queue groups
-        allow: ["foo", "foo v1", "foo v1.>", "foo *.dev"]
-
-        # Prevent queue subscriptions on prod groups
-        deny: ["> *.prod"]
-     }
-    }
-  }
-]
-}
-"#;
+    let text = include_str!("../../../tests/configs/good/docs_queue_permissions.conf");
     let a = pedantic(text)
         .unwrap_or_else(|e| panic!("{e}"))
         .config
@@ -170,14 +81,14 @@ users = [
 
 #[test]
 fn token_and_nkey_examples() {
-    let c = pedantic("authorization {\n    token: \"s3cr3t\"\n}\n")
+    let c = pedantic(include_str!("../../../tests/configs/good/docs_token.conf"))
         .unwrap()
         .config;
     assert_eq!(c.authorization.unwrap().token.as_deref(), Some("s3cr3t"));
-    let c = pedantic(
-        "authorization: {\n  users: [\n    { nkey: UDXU4RCSJNZOIQHZNWXHXMKZ3OUF23FGFS5YHMM6DSTB6JKNB6XPIKSB }\n  ]\n}\n",
-    )
-    .unwrap()
-    .config;
+    let nkey = include_str!("../../../tests/configs/good/docs_nkey.conf").replace(
+        "NKEY",
+        "UDXU4RCSJNZOIQHZNWXHXMKZ3OUF23FGFS5YHMM6DSTB6JKNB6XPIKSB",
+    );
+    let c = pedantic(&nkey).unwrap().config;
     assert!(c.authorization.unwrap().users[0].nkey.is_some());
 }
