@@ -156,28 +156,26 @@ fn deny_only_and_wildcard_deny_entries() {
     // `*.a` overlaps `x.*` without either containing the other: accepted, x.a filtered at delivery.
     check_sub(&mut c, "*.a", None, 4, true);
     check_sub(&mut c, "y.*", None, 5, true);
-    // `x.>` is wider than the deny entry `x.*`. Deliberate difference (subset semantics, as for allow):
-    // corenats accepts it and filters x.<one token> at delivery; nats-server matches the SUB's `>` as a
-    // literal token against `*` and refuses the subscription.
-    check_sub(&mut c, "x.>", None, 6, is_corenats());
+    // `x.>` is wider than the deny entry `x.*`, but the SUB's `>` is matched as a plain token, which the
+    // entry's `*` matches: refused (nats-server's rule).
+    check_sub(&mut c, "x.>", None, 6, false);
     let mut p = publisher(&s);
     p.send(b"PUB x.a 1\r\n1\r\nPUB x.a.b 1\r\n2\r\nPUB y.c 1\r\n3\r\nPUB z.a 1\r\n4\r\n");
     p.ping_pong();
-    let mut got: Vec<(String, String)> = Vec::new();
-    let n = if is_corenats() { 3 } else { 2 };
-    for _ in 0..n {
-        let m = c.read_msg();
-        got.push((m.subject, m.sid));
-    }
+    let mut got: Vec<(String, String)> = (0..2)
+        .map(|_| {
+            let m = c.read_msg();
+            (m.subject, m.sid)
+        })
+        .collect();
     got.sort();
-    let mut want = vec![
-        ("y.c".to_string(), "5".to_string()),
-        ("z.a".into(), "4".into()),
-    ];
-    if is_corenats() {
-        want.insert(0, ("x.a.b".into(), "6".into()));
-    }
-    assert_eq!(got, want);
+    assert_eq!(
+        got,
+        [
+            ("y.c".to_string(), "5".to_string()),
+            ("z.a".into(), "4".into())
+        ]
+    );
     c.expect_nothing();
 }
 
@@ -211,8 +209,8 @@ fn queue_qualified_entries() {
     check_sub(&mut q, "qq.x", None, 6, false);
     check_sub(&mut q, "qq.x", Some("grp2"), 8, false);
     check_sub(&mut q, "qq.*", Some("grp1"), 9, true);
-    // Subset semantics again (see wildcard_sub_against_a_narrower_allow): nats-server accepts this one.
-    check_sub(&mut q, "qq.>", Some("grp1"), 10, !is_corenats());
+    // Accepted (see wildcard_sub_against_a_narrower_allow); corenats delivers it only qq.<one token>.
+    check_sub(&mut q, "qq.>", Some("grp1"), 10, true);
     check_sub(&mut q, "plain.x", Some("anyq"), 11, true);
     // The allowed queue subscriptions receive.
     let mut p = login(&s, "spy", "x");
@@ -238,8 +236,31 @@ fn wildcard_sub_against_a_narrower_allow() {
     check_sub(&mut c, "svc.x.y", None, 3, false);
     check_sub(&mut c, "*.x", None, 4, false);
     check_sub(&mut c, ">", None, 5, false);
-    // Deliberate difference (src/auth/permissions.rs): corenats requires the SUB subject to be a subset of
-    // an allow entry, so allow `svc.*` does not permit `SUB svc.>`; nats-server matches the SUB's `>` as a
-    // literal token against `*` and accepts it.
-    check_sub(&mut c, "svc.>", None, 6, !is_corenats());
+    // The SUB's `>` is matched as a plain token, which the entry's `*` matches: accepted, as by nats-server.
+    check_sub(&mut c, "svc.>", None, 6, true);
+    let mut p = publisher(&s);
+    p.send(b"PUB svc.a 1\r\n1\r\nPUB svc.a.b 1\r\n2\r\nPUB svc.c 1\r\n3\r\n");
+    p.ping_pong();
+    // Deliberate difference (src/auth/permissions.rs): nats-server also delivers svc.a.b to sid 6, beyond
+    // what `svc.*` allows; corenats filters it at delivery.
+    let n = if is_corenats() { 4 } else { 5 };
+    let mut got: Vec<(String, String)> = (0..n)
+        .map(|_| {
+            let m = c.read_msg();
+            (m.subject, m.sid)
+        })
+        .collect();
+    got.sort();
+    let pair = |s: &str, sid: &str| (s.to_string(), sid.to_string());
+    let mut want = vec![
+        pair("svc.a", "2"),
+        pair("svc.a", "6"),
+        pair("svc.c", "2"),
+        pair("svc.c", "6"),
+    ];
+    if !is_corenats() {
+        want.insert(2, pair("svc.a.b", "6"));
+    }
+    assert_eq!(got, want);
+    c.expect_nothing();
 }

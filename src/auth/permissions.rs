@@ -9,9 +9,12 @@
 //! explicit publish allow turns publish allow into an empty list (deny-all except replies, which the engine
 //! checks with [`super::ReplyGrants`]).
 //!
-//! Subscribe is checked once at SUB time; a SUB subject's own wildcards are taken as tokens to be covered:
-//! allow `svc.a.>` permits `SUB svc.a.*` and `SUB svc.a.>` but not `SUB svc.*`. A wildcard SUB that overlaps a
-//! deny entry is allowed and flagged so the engine filters denied subjects at delivery.
+//! Subscribe is checked once at SUB time the way nats-server does it: the SUB subject's own wildcards are
+//! matched as plain tokens against the entries, so allow `svc.*` accepts `SUB svc.>` (the entry's `*` matches
+//! the token `>`) and deny `x.*` refuses `SUB x.>`. Where nats-server then delivers more than the rules allow
+//! (every `svc.a.b` to that `SUB svc.>`), corenats does not: a wildcard SUB that the allow entries do not
+//! cover as a subset, or that overlaps a deny entry, is accepted and flagged, and the engine delivers to it
+//! only the subjects the user could have subscribed to one by one ([`Permissions::deliver_allowed`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -51,9 +54,9 @@ impl ResponsePerm {
 pub enum SubVerdict {
     /// Create the subscription; no delivery filter needed.
     Allowed,
-    /// Create it, but check [`Permissions::deliver_allowed`] on every delivery (a wildcard SUB overlapping
-    /// a deny entry).
-    AllowedFilterDeny,
+    /// Create it, but deliver only subjects that pass [`Permissions::deliver_allowed`] (a wildcard SUB that
+    /// overlaps a deny entry, or that reaches beyond what the allow entries cover).
+    AllowedFiltered,
     /// Refuse: `-ERR 'Permissions Violation for Subscription to ...'`.
     Denied,
 }
@@ -77,8 +80,6 @@ pub struct Rules {
     allow_list: Vec<Entry>,
     /// The deny entries as written, for SUB-time checks of wildcard SUB subjects and the overlap test.
     deny_list: Vec<Entry>,
-    /// True if some deny entry is queue-qualified (then the delivery filter must tell them apart).
-    deny_has_queue: bool,
 }
 
 /// A user's compiled permissions. Shared as `Arc<Permissions>`; immutable.
@@ -142,66 +143,42 @@ impl Permissions {
         let Some(r) = &self.subscribe else {
             return SubVerdict::Allowed;
         };
+        let wildcard = has_wildcard(subject);
+        let mut filtered = false;
         if r.allow.is_some() {
-            let (plain, queues) = r.covering(true, subject);
-            // nats-server: a plain entry allows any queue, unless queue-qualified entries cover the subject,
-            // in which case a queue subscription must use one of their queues.
-            let mut allowed = plain;
-            if let Some(q) = queue {
-                if !queues.is_empty() {
-                    allowed = queue_matches(q, &queues);
-                }
-            }
-            if !allowed {
+            // nats-server: a plain entry allows any queue, unless queue-qualified entries also match, in
+            // which case a queue subscription must use one of their queues.
+            let permits = |(plain, queues): (bool, Vec<&[u8]>)| match queue {
+                Some(q) if !queues.is_empty() => queue_matches(q, &queues),
+                _ => plain,
+            };
+            if !permits(r.matching(true, subject)) {
                 return SubVerdict::Denied;
             }
+            filtered = wildcard && !permits(r.covering(true, subject));
         }
-        if r.deny.is_none() {
-            return SubVerdict::Allowed;
+        if r.deny.is_some() {
+            let (plain, queues) = r.matching(false, subject);
+            if plain || queue.is_some_and(|q| !queues.is_empty() && queue_matches(q, &queues)) {
+                return SubVerdict::Denied;
+            }
+            filtered |= wildcard
+                && r.deny_list
+                    .iter()
+                    .any(|e| applies_to(e, queue) && collide(&e.subject, subject));
         }
-        let (plain, queues) = r.covering(false, subject);
-        let denied =
-            plain || queue.is_some_and(|q| !queues.is_empty() && queue_matches(q, &queues));
-        if denied {
-            return SubVerdict::Denied;
-        }
-        if has_wildcard(subject)
-            && r.deny_list
-                .iter()
-                .any(|e| applies_to(e, queue) && collide(&e.subject, subject))
-        {
-            return SubVerdict::AllowedFilterDeny;
-        }
-        SubVerdict::Allowed
-    }
-
-    /// Delivery filter for a non-queue subscription flagged [`SubVerdict::AllowedFilterDeny`]: false if
-    /// `subject` is denied by a plain subscribe-deny entry. Allocates only if queue-qualified deny entries exist.
-    pub fn deliver_allowed(&self, subject: &[u8]) -> bool {
-        let Some(Rules {
-            deny: Some(d),
-            deny_has_queue,
-            ..
-        }) = &self.subscribe
-        else {
-            return true;
-        };
-        if *deny_has_queue {
-            d.matches_uncached(subject).plain.is_empty()
+        if filtered {
+            SubVerdict::AllowedFiltered
         } else {
-            !d.has_match(subject)
+            SubVerdict::Allowed
         }
     }
 
-    /// Delivery filter for a flagged queue subscription in group `queue`: plain deny entries and deny entries
-    /// qualified with a matching queue both filter. Allocates the match result.
-    pub fn deliver_allowed_queue(&self, subject: &[u8], queue: &[u8]) -> bool {
-        let Some(Rules { deny: Some(d), .. }) = &self.subscribe else {
-            return true;
-        };
-        let r = d.matches_uncached(subject);
-        let names: Vec<&[u8]> = r.queues.iter().map(|g| &*g.name).collect();
-        r.plain.is_empty() && !queue_matches(queue, &names)
+    /// Delivery filter for a subscription flagged [`SubVerdict::AllowedFiltered`] (in group `queue`, if
+    /// any): may a message on the literal `subject` reach it? Exactly when the user could subscribe to
+    /// `subject` itself. Runs when a match result is computed, not per message.
+    pub fn deliver_allowed(&self, subject: &[u8], queue: Option<&[u8]>) -> bool {
+        self.can_subscribe(subject, queue) != SubVerdict::Denied
     }
 
     /// `allow_responses`, if set.
@@ -211,10 +188,10 @@ impl Permissions {
 }
 
 impl Rules {
-    /// Which entries of the allow (`allow == true`) or deny list cover the SUB subject: whether a plain entry
-    /// does, and the queue names of the queue-qualified ones that do. Literal subjects use the trie; wildcard
-    /// subjects scan the list with `is_subset` (SUB time only, linear in the list).
-    fn covering<'a>(&'a self, allow: bool, subject: &[u8]) -> (bool, Vec<&'a [u8]>) {
+    /// Which entries of the allow (`allow == true`) or deny list match `subject` with its wildcards taken as
+    /// plain tokens (nats-server's SUB check): whether a plain entry does, and the queue names of the
+    /// queue-qualified ones that do.
+    fn matching<'a>(&'a self, allow: bool, subject: &[u8]) -> (bool, Vec<&'a [u8]>) {
         let (sl, list) = if allow {
             (&self.allow, &self.allow_list)
         } else {
@@ -223,19 +200,31 @@ impl Rules {
         let Some(sl) = sl else {
             return (false, Vec::new());
         };
-        if !has_wildcard(subject) {
-            let r = sl.matches_uncached(subject);
-            if r.queues.is_empty() {
-                return (!r.plain.is_empty(), Vec::new());
-            }
-            // Map the returned names back to borrowed names from the list (same bytes).
-            let names = list
-                .iter()
-                .filter_map(|e| e.queue.as_deref())
-                .filter(|q| r.queues.iter().any(|g| &*g.name == *q))
-                .collect();
-            return (!r.plain.is_empty(), names);
+        let r = sl.matches_uncached(subject);
+        if r.queues.is_empty() {
+            return (!r.plain.is_empty(), Vec::new());
         }
+        // Map the returned names back to borrowed names from the list (same bytes).
+        let names = list
+            .iter()
+            .filter_map(|e| e.queue.as_deref())
+            .filter(|q| r.queues.iter().any(|g| &*g.name == *q))
+            .collect();
+        (!r.plain.is_empty(), names)
+    }
+
+    /// Which entries of the allow (`allow == true`) or deny list cover every subject the SUB subject can
+    /// match (`is_subset`): whether a plain entry does, and the queue names of the queue-qualified ones that
+    /// do. Literal subjects use the trie; wildcard subjects scan the list (SUB time only, linear in it).
+    fn covering<'a>(&'a self, allow: bool, subject: &[u8]) -> (bool, Vec<&'a [u8]>) {
+        if !has_wildcard(subject) {
+            return self.matching(allow, subject);
+        }
+        let list = if allow {
+            &self.allow_list
+        } else {
+            &self.deny_list
+        };
         let mut plain = false;
         let mut names = Vec::new();
         for e in list.iter().filter(|e| is_subset(subject, &e.subject)) {
@@ -345,13 +334,11 @@ fn compile_rules(
         }
         None => (None, Vec::new()),
     };
-    let deny_has_queue = deny_list.iter().any(|e| e.queue.is_some());
     Some(Rules {
         allow,
         deny,
         allow_list,
         deny_list,
-        deny_has_queue,
     })
 }
 
@@ -394,7 +381,7 @@ mod tests {
         assert!(p.publish.is_none() && p.subscribe.is_none());
         assert!(p.can_publish(b"anything"));
         assert_eq!(p.can_subscribe(b">", None), Allowed);
-        assert!(p.deliver_allowed(b"x"));
+        assert!(p.deliver_allowed(b"x", None));
     }
 
     #[test]
@@ -454,7 +441,10 @@ mod tests {
         assert_eq!(p.can_subscribe(b"qq.x", None), Denied);
         assert_eq!(p.can_subscribe(b"qq.x", Some(b"grp2")), Denied);
         assert_eq!(p.can_subscribe(b"qq.*", Some(b"grp1")), Allowed);
-        assert_eq!(p.can_subscribe(b"qq.>", Some(b"grp1")), Denied);
+        // nats-server's literal-token rule lets `qq.>` through `qq.*`; only `qq.<one token>` is delivered.
+        assert_eq!(p.can_subscribe(b"qq.>", Some(b"grp1")), AllowedFiltered);
+        assert!(p.deliver_allowed(b"qq.x", Some(b"grp1")));
+        assert!(!p.deliver_allowed(b"qq.x.y", Some(b"grp1")));
         // Wildcard queue names in entries.
         let p = perms(None, sp(&["w.* grp.*"], &[]));
         assert_eq!(p.can_subscribe(b"w.x", Some(b"grp.a")), Allowed);
@@ -480,34 +470,55 @@ mod tests {
         assert_eq!(p.can_subscribe(b"d.x", Some(b"grp2")), Denied);
         // Delivery filter for a queue sub overlapping a queue-qualified deny.
         let p = perms(None, sp(&[], &["d.x grp1", "e.x"]));
-        assert_eq!(p.can_subscribe(b"d.*", Some(b"grp1")), AllowedFilterDeny);
+        assert_eq!(p.can_subscribe(b"d.*", Some(b"grp1")), AllowedFiltered);
         assert_eq!(p.can_subscribe(b"d.*", Some(b"grp2")), Allowed);
-        assert!(!p.deliver_allowed_queue(b"d.x", b"grp1"));
-        assert!(p.deliver_allowed_queue(b"d.x", b"grp2"));
-        assert!(!p.deliver_allowed_queue(b"e.x", b"grp2"));
-        assert!(p.deliver_allowed(b"d.x"));
-        assert!(!p.deliver_allowed(b"e.x"));
+        assert!(!p.deliver_allowed(b"d.x", Some(b"grp1")));
+        assert!(p.deliver_allowed(b"d.x", Some(b"grp2")));
+        assert!(!p.deliver_allowed(b"e.x", Some(b"grp2")));
+        assert!(p.deliver_allowed(b"d.x", None));
+        assert!(!p.deliver_allowed(b"e.x", None));
     }
 
     #[test]
     fn wildcard_sub_overlapping_deny_is_filtered() {
         // allow `>`, deny `svc.a.secret`: `SUB >` is accepted but never sees svc.a.secret.
         let p = perms(None, sp(&[">"], &["svc.a.secret"]));
-        assert_eq!(p.can_subscribe(b">", None), AllowedFilterDeny);
-        assert_eq!(p.can_subscribe(b"svc.a.*", None), AllowedFilterDeny);
+        assert_eq!(p.can_subscribe(b">", None), AllowedFiltered);
+        assert_eq!(p.can_subscribe(b"svc.a.*", None), AllowedFiltered);
         assert_eq!(p.can_subscribe(b"svc.b.*", None), Allowed);
         assert_eq!(p.can_subscribe(b"svc.a.secret", None), Denied);
         assert_eq!(p.can_subscribe(b"svc.a.public", None), Allowed);
-        assert!(!p.deliver_allowed(b"svc.a.secret"));
-        assert!(p.deliver_allowed(b"svc.a.public"));
+        assert!(!p.deliver_allowed(b"svc.a.secret", None));
+        assert!(p.deliver_allowed(b"svc.a.public", None));
         // Overlap without containment (nats-server misses this one; we filter it).
         let p = perms(None, sp(&[], &["svc.*.secret"]));
-        assert_eq!(p.can_subscribe(b"svc.a.>", None), AllowedFilterDeny);
+        assert_eq!(p.can_subscribe(b"svc.a.>", None), AllowedFiltered);
         // A SUB inside a deny wildcard is refused.
         let p = perms(None, sp(&[], &["svc.>"]));
         assert_eq!(p.can_subscribe(b"svc.*", None), Denied);
         assert_eq!(p.can_subscribe(b"svc.a.b", None), Denied);
-        assert_eq!(p.can_subscribe(b">", None), AllowedFilterDeny);
+        assert_eq!(p.can_subscribe(b">", None), AllowedFiltered);
+    }
+
+    #[test]
+    fn sub_wildcards_are_plain_tokens_as_in_nats_server() {
+        // allow `svc.*`: nats-server accepts `SUB svc.>` (its `*` matches the token `>`) and then delivers
+        // every svc.a.b to it; corenats accepts it too, but delivers only what `svc.*` allows.
+        let p = perms(None, sp(&["svc.*"], &[]));
+        assert_eq!(p.can_subscribe(b"svc.>", None), AllowedFiltered);
+        assert_eq!(p.can_subscribe(b"svc.*", None), Allowed);
+        assert_eq!(p.can_subscribe(b"*.*", None), Denied);
+        assert!(p.deliver_allowed(b"svc.a", None));
+        assert!(!p.deliver_allowed(b"svc.a.b", None));
+        // deny `x.*`: `SUB x.>` is refused (nats-server: the entry matches the token `>`), as is `x.*`;
+        // `SUB >` overlaps and is filtered.
+        let p = perms(None, sp(&[], &["x.*", "a.*.*"]));
+        assert_eq!(p.can_subscribe(b"x.>", None), Denied);
+        assert_eq!(p.can_subscribe(b"x.*", None), Denied);
+        assert_eq!(p.can_subscribe(b"a.*.>", None), Denied);
+        assert_eq!(p.can_subscribe(b">", None), AllowedFiltered);
+        assert!(p.deliver_allowed(b"x.y.z", None));
+        assert!(!p.deliver_allowed(b"x.y", None));
     }
 
     #[test]

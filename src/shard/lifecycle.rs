@@ -200,7 +200,7 @@ impl Shard {
         let c = &mut self.conns[k];
         for (_, s) in c.subs.iter_mut() {
             s.filter_deny = p.can_subscribe(&s.subject, s.queue.as_deref())
-                == crate::auth::SubVerdict::AllowedFilterDeny;
+                == crate::auth::SubVerdict::AllowedFiltered;
         }
     }
 }

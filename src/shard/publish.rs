@@ -413,8 +413,8 @@ fn find_group<'a, T>(groups: &'a [QueueGroup<T>], name: &[u8]) -> Option<&'a Que
     groups.iter().find(|g| &*g.name == name)
 }
 
-/// The subscribe-deny delivery filter: false when `r` is a wildcard subscription overlapping a
-/// subscribe-deny entry of its connection and `subj` is denied. Gone connections and subscriptions, and
+/// The subscribe-permission delivery filter: false when `r` is a wildcard subscription its connection's
+/// subscribe rules only partly permit (see `SubVerdict::AllowedFiltered`) and `subj` is not permitted. Gone connections and subscriptions, and
 /// internal (service import) entries, pass: `deliver` handles them.
 fn delivery_allowed(conns: &Slab<Conn>, r: SubRef, subj: &[u8]) -> bool {
     if r.conn == super::imports::INTERNAL_CONN {
@@ -429,8 +429,5 @@ fn delivery_allowed(conns: &Slab<Conn>, r: SubRef, subj: &[u8]) -> bool {
     if !sub.filter_deny {
         return true;
     }
-    match &sub.queue {
-        Some(q) => p.deliver_allowed_queue(subj, q),
-        None => p.deliver_allowed(subj),
-    }
+    p.deliver_allowed(subj, sub.queue.as_deref())
 }

@@ -32,7 +32,7 @@ impl Shard {
         if let Some(p) = &c.perms {
             match p.can_subscribe(subj, queue) {
                 SubVerdict::Allowed => {}
-                SubVerdict::AllowedFilterDeny => filter_deny = true,
+                SubVerdict::AllowedFiltered => filter_deny = true,
                 SubVerdict::Denied => {
                     let acc = c.account;
                     // The connection's span names the account and user.
