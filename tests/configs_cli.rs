@@ -40,6 +40,23 @@ const MAP_ORDER: &str = "(depends on map order)";
 
 const BAD: &[Bad] = &[
     Bad {
+        file: "duplicate_user.conf",
+        // nats-server points at the `users` key of whichever account it reads second (Go map order);
+        // corenats at the later entry.
+        corenats: &["duplicate_user.conf:3:16: Duplicate user \"a\" detected"],
+        nats: Some("Duplicate user \"a\" detected"),
+    },
+    Bad {
+        file: "single_user_with_accounts.conf",
+        corenats: &["single_user_with_accounts.conf:1:1: Can not have a single user/pass and accounts"],
+        nats: Some("Can not have a single user/pass and accounts"),
+    },
+    Bad {
+        file: "token_with_accounts.conf",
+        corenats: &["token_with_accounts.conf:1:1: Can not have a token and accounts"],
+        nats: Some("Can not have a token and accounts"),
+    },
+    Bad {
         file: "allow_responses_expires_not_duration.conf",
         corenats: &["allow_responses_expires_not_duration.conf:2:71: error parsing expires, not a duration string"],
         nats: Some("error parsing expires, not a duration string"),
