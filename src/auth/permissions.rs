@@ -155,7 +155,18 @@ impl Permissions {
             if !permits(r.matching(true, subject)) {
                 return SubVerdict::Denied;
             }
-            filtered = wildcard && !permits(r.covering(true, subject));
+            // Filter when the allow entries do not cover the whole wildcard, or when an entry for another
+            // queue restricts the queues allowed on part of it (allow `m.>` and `m.x g1`: `SUB m.* g2` is
+            // accepted, but m.x must not reach it).
+            let other_queue_entry = |q: &[u8]| {
+                r.allow_list.iter().any(|e| {
+                    e.queue
+                        .as_deref()
+                        .is_some_and(|eq| !queue_matches(q, &[eq]) && collide(&e.subject, subject))
+                })
+            };
+            filtered = wildcard
+                && (!permits(r.covering(true, subject)) || queue.is_some_and(other_queue_entry));
         }
         if r.deny.is_some() {
             let (plain, queues) = r.matching(false, subject);
@@ -457,6 +468,12 @@ mod tests {
         assert_eq!(p.can_subscribe(b"m.x", Some(b"grp1")), Allowed);
         assert_eq!(p.can_subscribe(b"m.x", Some(b"grp2")), Denied);
         assert_eq!(p.can_subscribe(b"m.y", Some(b"grp2")), Allowed);
+        // A wildcard queue SUB over a subject with queue-qualified entries: accepted, and m.x is delivered
+        // to it only in a queue the entries allow.
+        assert_eq!(p.can_subscribe(b"m.*", Some(b"grp2")), AllowedFiltered);
+        assert!(!p.deliver_allowed(b"m.x", Some(b"grp2")));
+        assert!(p.deliver_allowed(b"m.y", Some(b"grp2")));
+        assert_eq!(p.can_subscribe(b"m.*", None), Allowed);
     }
 
     #[test]
