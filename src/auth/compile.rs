@@ -180,7 +180,10 @@ impl Auth {
                     Some(claim(SYSTEM_ACCOUNT_NAME, &mut accounts, &mut account_ids))
                 }
                 None => {
-                    errors.push("error resolving system account: account missing".to_string());
+                    errors.push(at(
+                        &cfg.system_account_span,
+                        "error resolving system account: account missing".to_string(),
+                    ));
                     None
                 }
             },
@@ -357,8 +360,12 @@ impl Auth {
             Some(n) => match by_name.get(n).or_else(|| by_nkey.get(n)) {
                 Some(i) => Some(*i),
                 None => {
-                    errors.push(format!(
-                        "no_auth_user: {n:?} not present as user or nkey in authorization block or account configuration"
+                    errors.push(at(
+                        &cfg.no_auth_user_span,
+                        format!(
+                            "no_auth_user: {n:?} not present as user or nkey in authorization block \
+                             or account configuration"
+                        ),
                     ));
                     None
                 }

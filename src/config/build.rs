@@ -385,8 +385,14 @@ pub fn build(root: &Map, ctx: &mut Ctx) -> Config {
             "logtime" => set(&mut c.logtime, ctx.boolean(entry)),
             "log_file" | "logfile" => c.log_file = ctx.string(entry).map(PathBuf::from),
             "pid_file" | "pidfile" => c.pid_file = ctx.string(entry).map(PathBuf::from),
-            "no_auth_user" => c.no_auth_user = ctx.string(entry),
-            "system_account" | "system" => c.system_account = ctx.string(entry),
+            "no_auth_user" => {
+                c.no_auth_user = ctx.string(entry);
+                c.no_auth_user_span = entry.value.span.clone();
+            }
+            "system_account" | "system" => {
+                c.system_account = ctx.string(entry);
+                c.system_account_span = entry.value.span.clone();
+            }
             "no_system_account" | "no_system" | "no_sys_acc" => {
                 set(&mut c.no_system_account, ctx.boolean(entry))
             }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::schema::Config;
+use super::schema::{Config, Span};
 
 /// Default client port.
 pub const DEFAULT_PORT: i32 = 4222;
@@ -47,7 +47,9 @@ impl Default for Config {
             log_file: None,
             pid_file: None,
             no_auth_user: None,
+            no_auth_user_span: Span::default(),
             system_account: None,
+            system_account_span: Span::default(),
             no_system_account: false,
             disable_sublist_cache: false,
             authorization: None,

@@ -51,7 +51,11 @@ pub struct Config {
     pub log_file: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
     pub no_auth_user: Option<String>,
+    /// Where `no_auth_user` was set (line 0 when not from a file), for the error naming an unknown user.
+    pub no_auth_user_span: Span,
     pub system_account: Option<String>,
+    /// Where `system_account` was set (line 0 when not from a file).
+    pub system_account_span: Span,
     pub no_system_account: bool,
     pub disable_sublist_cache: bool,
     /// Top-level `authorization { ... }`.
