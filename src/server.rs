@@ -134,6 +134,20 @@ impl Globals {
         true
     }
 
+    /// One connection of `acc` must go because the account is over `limit` (lowered by a reload): true
+    /// (and the count lowered) while it is over. Every shard asks for each of its connections; the lock
+    /// makes the shards together close exactly the excess.
+    pub fn shed_account(&self, acc: AccountId, limit: i64) -> bool {
+        let mut m = self.account_conns.lock().unwrap_or_else(|e| e.into_inner());
+        match m.get_mut(&acc) {
+            Some(n) if *n > limit.max(0) => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub fn account_closed(&self, acc: AccountId) {
         let mut m = self.account_conns.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(n) = m.get_mut(&acc) {

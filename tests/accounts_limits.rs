@@ -113,3 +113,61 @@ fn account_max_payload() {
     m.expect(format!("MSG big 1 101\r\n{ok}x\r\n").as_bytes());
     m.expect_nothing();
 }
+
+#[test]
+fn server_max_payload_below_the_account_one_wins() {
+    let s = Server::start(ServerOpts::conf(
+        "max_payload: 50\naccounts {\n  LP { users: [ {user: lp, password: x} ], limits: {max_payload: 100} }\n}\n",
+    ));
+    let mut c = s.raw();
+    assert_eq!(c.info["max_payload"], 50, "{}", c.info);
+    c.send(
+        format!(
+            "CONNECT {}\r\nPING\r\n",
+            connect_json(&format!(r#""protocol":1,{}"#, user_pass("lp", "x")))
+        )
+        .as_bytes(),
+    );
+    c.expect(b"PONG\r\n");
+    // The post-CONNECT INFO carries the connection's limit: the lower of the server's and the account's.
+    let info = c.expect_info();
+    assert_eq!(info["max_payload"], 50, "{info}");
+    assert_eq!(info["remote_account"], "LP", "{info}");
+    let ok = "x".repeat(50);
+    c.send(format!("SUB big 1\r\nPUB big 50\r\n{ok}\r\n").as_bytes());
+    c.expect(format!("MSG big 1 50\r\n{ok}\r\n").as_bytes());
+    c.send(format!("PUB big 60\r\n{}\r\n", "y".repeat(60)).as_bytes());
+    c.expect_err_closed("Maximum Payload Violation");
+}
+
+#[test]
+fn account_max_connections_counted_across_shards() {
+    // With two shards (corenats `--cores 2`) and sixteen connections, both shards surely hold some: the
+    // account's limit is one count for the whole server, not one per shard.
+    let s = Server::start(ServerOpts {
+        cores: Some(2),
+        ..ServerOpts::conf(
+            "accounts {\n  LC { users: [ {user: lc, password: x} ], limits: {max_connections: 16} }\n  M { users: [ {user: m, password: x} ] }\n}\n",
+        )
+    });
+    let exceeded = "-ERR 'maximum account active connections exceeded'".to_string();
+    let mut conns: Vec<Raw> = (0..16).map(|_| login(&s, "lc", "x")).collect();
+    for _ in 0..4 {
+        assert_eq!(try_login(&s, "lc", "x").err(), Some(exceeded.clone()));
+    }
+    // Other accounts are not affected.
+    let _m: Vec<Raw> = (0..4).map(|_| login(&s, "m", "x")).collect();
+    // A closed connection frees exactly one place (the server notices the close asynchronously: poll).
+    drop(conns.pop());
+    let mut again = None;
+    wait_until("a free account connection slot", || {
+        again = try_login(&s, "lc", "x").ok();
+        again.is_some()
+    });
+    for _ in 0..4 {
+        assert_eq!(try_login(&s, "lc", "x").err(), Some(exceeded.clone()));
+    }
+    for c in conns.iter_mut() {
+        c.expect_nothing();
+    }
+}

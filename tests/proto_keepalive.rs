@@ -74,3 +74,25 @@ fn client_ping_answered_before_connect() {
     c.send(b"PING\r\nPING\r\n");
     c.expect(b"PONG\r\nPONG\r\n");
 }
+
+#[test]
+fn ping_max_counts_unanswered_pings_before_stale_connection() {
+    // ping_max 4 (not the default 2): a client that never answers gets exactly four PINGs, then the
+    // -ERR and the close on the fifth tick.
+    let s = Server::start(ServerOpts::conf("ping_interval: \"300ms\"\nping_max: 4\n"));
+    let t0 = Instant::now();
+    let mut c = s.raw();
+    c.auto_pong = false;
+    c.send(b"CONNECT {\"verbose\":false}\r\n");
+    let lines = c.lines_until_closed();
+    let took = t0.elapsed();
+    assert_eq!(
+        lines,
+        ["PING", "PING", "PING", "PING", "-ERR 'Stale Connection'"]
+    );
+    // Four full intervals at least lie between the first tick and the one that closes.
+    assert!(
+        took >= Duration::from_millis(1200),
+        "stale too early: {took:?}"
+    );
+}

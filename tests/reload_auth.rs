@@ -1,7 +1,10 @@
 //! Config reload (SIGHUP) of users, permissions and limits, seen by live connections: tightened subscribe
 //! permissions remove subscriptions with `(sid "n")` errors, loosened publish permissions apply to the next
 //! PUB, a removed user is closed silently, a changed password closes with an Authorization Violation, a new
-//! user can log in, and a broken file changes nothing (nats-behaviour.md §7).
+//! user can log in, and a broken file changes nothing (nats-behaviour.md §7). Accounts: a user moved to
+//! another account and the users of a removed account are closed silently (the moved user logs in to its
+//! new account), a changed token closes with an Authorization Violation, and a lowered account
+//! `max_connections` closes the connections over it with `maximum account active connections exceeded`.
 //!
 //! Reloads are observed through the log line both servers print, then (corenats applies a reload on each
 //! shard just after logging it) by polling the effect with round trips, never with fixed sleeps.
@@ -10,6 +13,7 @@ mod common;
 mod tenancy;
 
 use common::*;
+use std::time::Duration;
 use tenancy::*;
 
 fn conf(a_perms: &str, extra_users: &str) -> String {
@@ -63,6 +67,13 @@ fn tightened_subscribe_permissions_remove_subscriptions() {
         ]
     );
     a.expect_nothing();
+    // Both servers log each removal (polled: the log is read from the process's pipe by another thread).
+    for line in [
+        r#"[INF] Removed sub "other.y" (sid "2") for User "a" - not authorized"#,
+        r#"[INF] Removed sub "other.z" using queue "q" (sid "3") for User "a" - not authorized"#,
+    ] {
+        wait_until(line, || log_count(&s, line) == 1);
+    }
     let mut p = login(&s, "spy", "ps");
     p.send(b"PUB other.y 1\r\n1\r\nPUB other.z 1\r\n2\r\nPUB a.x 1\r\n3\r\n");
     p.ping_pong();
@@ -288,4 +299,232 @@ fn lowered_max_payload_applies_to_open_connections() {
     });
     c.expect_closed();
     assert_eq!(s.ready().info["max_payload"], 10);
+}
+
+/// Accounts A (user `a`, and `spy`), B (user `b`) with extra users appended to each list, and any further
+/// accounts given as config text.
+fn accounts_conf(a_extra: &str, b_extra: &str, more_accounts: &str) -> String {
+    format!(
+        r#"
+accounts {{
+  A {{ users: [
+    {{user: a, password: pa}}, {{user: spy, password: ps}}
+    {a_extra}
+  ] }}
+  B {{ users: [
+    {{user: b, password: pb}}
+    {b_extra}
+  ] }}
+  {more_accounts}
+}}
+"#
+    )
+}
+
+/// Logs in as a protocol-1 client and returns the connection and the account named by the INFO the
+/// server sends after the CONNECT's PONG.
+fn login_account(s: &Server, user: &str, pass: &str) -> (Raw, String) {
+    let mut c = s.raw();
+    let json = connect_json(&format!(r#""protocol":1,{}"#, user_pass(user, pass)));
+    c.send(format!("CONNECT {json}\r\nPING\r\n").as_bytes());
+    c.expect(b"PONG\r\n");
+    let info = c.expect_info();
+    let acc = info["remote_account"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    (c, acc)
+}
+
+#[test]
+fn user_moved_to_another_account_is_closed_and_logs_in_to_the_new_one() {
+    let mv_user = "{user: mv, password: pm}";
+    let s = Server::start(ServerOpts::conf(&accounts_conf(mv_user, "", "")));
+    let (mut mv, acc) = login_account(&s, "mv", "pm");
+    assert_eq!(acc, "A");
+    mv.send(b"SUB m.> 1\r\n");
+    mv.ping_pong();
+    let mut spy = spy(&s);
+    let mut a = login(&s, "a", "pa");
+    let mut b = login(&s, "b", "pb");
+    let mut bsub = login(&s, "b", "pb");
+    bsub.send(b"SUB m.> 1\r\n");
+    bsub.ping_pong();
+    // Before: mv lives in A (A's publisher reaches it, its publishes reach A's spy, not B).
+    a.send(b"PUB m.a 1\r\n1\r\n");
+    a.ping_pong();
+    mv.expect(b"MSG m.a 1 1\r\n1\r\n");
+    spy.expect(b"MSG m.a 1 1\r\n1\r\n");
+    mv.send(b"PUB m.mv 1\r\n2\r\n");
+    mv.expect(b"MSG m.mv 1 1\r\n2\r\n");
+    mv.ping_pong();
+    spy.expect(b"MSG m.mv 1 1\r\n2\r\n");
+    bsub.expect_nothing();
+
+    reload(&s, &accounts_conf("", mv_user, ""));
+
+    // A new login of mv lands in B (polled: another shard may apply the reload a moment later).
+    let mut moved = None;
+    wait_until("mv's login to land in account B", || {
+        let (c, acc) = login_account(&s, "mv", "pm");
+        assert!(acc == "A" || acc == "B", "{acc}");
+        moved = (acc == "B").then_some(c);
+        moved.is_some()
+    });
+    let mut moved = moved.unwrap();
+    moved.send(b"SUB m.> 1\r\n");
+    moved.ping_pong();
+    // A B publisher reaches its fresh subscription; an A publisher does not.
+    a.send(b"PUB m.a 1\r\n3\r\n");
+    a.ping_pong();
+    spy.expect(b"MSG m.a 1 1\r\n3\r\n");
+    b.send(b"PUB m.b 1\r\n4\r\n");
+    b.ping_pong();
+    moved.expect(b"MSG m.b 1 1\r\n4\r\n");
+    bsub.expect(b"MSG m.b 1 1\r\n4\r\n");
+    // Its publishes reach B's member, not A's spy.
+    moved.send(b"PUB m.mv 1\r\n5\r\n");
+    moved.expect(b"MSG m.mv 1 1\r\n5\r\n");
+    bsub.expect(b"MSG m.mv 1 1\r\n5\r\n");
+    moved.expect_nothing();
+    bsub.expect_nothing();
+    spy.expect_nothing();
+    // The connection made in A was closed by the reload, silently (nats-server closes every client whose
+    // user now belongs to another account, with no -ERR, so that it reconnects and subscribes again in the
+    // new account; its subscriptions in A went with it). Checked last so that everything above is
+    // checked even where this fails.
+    mv.expect_closed();
+    a.expect_nothing();
+    b.expect_nothing();
+}
+
+#[test]
+fn removed_account_closes_its_users_silently() {
+    let c_acc = "C { users: [ {user: c, password: pc}, {user: c2, password: pc2} ] }";
+    let s = Server::start(ServerOpts::conf(&accounts_conf("", "", c_acc)));
+    let mut c = login(&s, "c", "pc");
+    c.send(b"SUB x 1\r\n");
+    c.ping_pong();
+    let mut c2 = login(&s, "c2", "pc2");
+    let mut spy = spy(&s);
+    let mut a = login(&s, "a", "pa");
+    let mut b = login(&s, "b", "pb");
+    b.send(b"SUB x 1\r\n");
+    b.ping_pong();
+    reload(&s, &accounts_conf("", "", ""));
+    // Both of C's users are closed without an -ERR (their users no longer exist).
+    c.expect_closed();
+    c2.expect_closed();
+    // (Another shard may apply the reload a moment later: poll.) Then their logins are refused.
+    wait_until("C's user login to fail", || {
+        match try_login(&s, "c", "pc") {
+            Ok(_) => false,
+            Err(line) => {
+                assert_eq!(line, "-ERR 'Authorization Violation'");
+                true
+            }
+        }
+    });
+    wait_until("C's second user login to fail", || {
+        try_login(&s, "c2", "pc2").is_err()
+    });
+    // A and B are untouched: their connections and subscriptions still work.
+    a.send(b"PUB x 1\r\n1\r\n");
+    a.ping_pong();
+    spy.expect(b"MSG x 1 1\r\n1\r\n");
+    b.send(b"PUB x 1\r\n2\r\n");
+    b.expect(b"MSG x 1 1\r\n2\r\n");
+    b.expect_nothing();
+    spy.expect_nothing();
+    a.expect_nothing();
+    login(&s, "b", "pb").expect_nothing();
+}
+
+#[test]
+fn changed_token_closes_with_authorization_violation() {
+    let conf = |token: &str, max_payload: u32| {
+        format!("authorization {{ token: {token} }}\nmax_payload: {max_payload}\n")
+    };
+    let token = |t: &str| connect_json(&format!(r#""auth_token":"{t}""#));
+    // One shard, so that a fresh connection seeing the reloaded max_payload proves the reload reached
+    // the old connection's shard too.
+    let s = Server::start(ServerOpts {
+        cores: Some(1),
+        ..ServerOpts::conf(&conf("old", 1000))
+    });
+    let mut t = Raw::ready_with(s.port(), &token("old"));
+    t.send(b"SUB x 1\r\n");
+    t.ping_pong();
+    // A reload that keeps the token keeps the connection.
+    reload(&s, &conf("old", 2000));
+    wait_until("the reloaded max_payload", || {
+        s.raw().info["max_payload"] == 2000
+    });
+    t.send(b"PUB x 1\r\n1\r\n");
+    t.expect(b"MSG x 1 1\r\n1\r\n");
+    t.expect_nothing();
+    // A changed token closes it with an Authorization Violation.
+    reload(&s, &conf("new", 2000));
+    t.expect_err_closed("Authorization Violation");
+    wait_until("the new token to work", || {
+        try_login_json(&s, &token("new")).is_ok()
+    });
+    assert_login_refused(&s, &token("old"));
+}
+
+#[test]
+fn lowered_account_max_connections_closes_the_excess() {
+    let conf = |max: u32| {
+        format!(
+            "accounts {{\n  L {{ users: [ {{user: l, password: x}} ], limits: {{max_connections: {max}}} }}\n  M {{ users: [ {{user: m, password: x}} ] }}\n}}\n"
+        )
+    };
+    const EXCEEDED: &str = "maximum account active connections exceeded";
+    let s = Server::start(ServerOpts::conf(&conf(4)));
+    let mut open: Vec<Raw> = (0..4).map(|_| login(&s, "l", "x")).collect();
+    let mut m = login(&s, "m", "x");
+    assert_eq!(
+        try_login(&s, "l", "x").err().as_deref(),
+        Some(&*format!("-ERR '{EXCEEDED}'"))
+    );
+    reload(&s, &conf(2));
+    // nats-server re-registers every client with its account: the ones over the new limit (any two of
+    // the four) get the -ERR and are closed, the others stay.
+    let mut closed = Vec::new();
+    wait_until(
+        "two connections over the lowered limit to be closed",
+        || {
+            let mut i = 0;
+            while i < open.len() {
+                if open[i].closed_within(Duration::from_millis(5)) {
+                    closed.push(open.remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+            closed.len() >= 2
+        },
+    );
+    assert_eq!(closed.len(), 2);
+    for c in closed.iter_mut() {
+        c.expect_err_closed(EXCEEDED);
+    }
+    for c in open.iter_mut() {
+        c.expect_nothing();
+    }
+    // At the limit: new connections are refused; one closed frees a place.
+    assert_eq!(
+        try_login(&s, "l", "x").err().as_deref(),
+        Some(&*format!("-ERR '{EXCEEDED}'"))
+    );
+    drop(open.pop());
+    let mut again = None;
+    wait_until("a free account connection slot", || {
+        again = try_login(&s, "l", "x").ok();
+        again.is_some()
+    });
+    assert!(try_login(&s, "l", "x").is_err());
+    // Another account is untouched.
+    m.expect_nothing();
+    let _more: Vec<Raw> = (0..3).map(|_| login(&s, "m", "x")).collect();
 }

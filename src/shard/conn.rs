@@ -48,8 +48,9 @@ pub struct Sub {
     pub delivered: u64,
     /// Auto-unsubscribe after this many deliveries in total.
     pub max: Option<u64>,
-    /// A wildcard subscription that overlaps a subscribe-deny entry: check each delivery.
-    pub filter_deny: bool,
+    /// A wildcard subscription the subscribe rules permit only in part (`SubVerdict::AllowedFiltered`):
+    /// deliveries are filtered when the account's match results are computed (`Shard::local_matches`).
+    pub filtered: bool,
 }
 
 /// What the account sublists store for a client subscription: slab keys of the connection and of the sub.

@@ -2,7 +2,7 @@
 
 use super::conn::{CloseReason, Phase};
 use super::Shard;
-use crate::auth::{Auth, Recheck};
+use crate::auth::{AccountId, Auth, Principal, Recheck};
 use crate::protocol::errors::ProtoErr;
 use crate::server::Runtime;
 use std::sync::Arc;
@@ -136,16 +136,45 @@ impl Shard {
                 _ => self.rt.max_payload,
             };
         }
+        self.shed_over_account_limits();
         self.end_batch();
+    }
+
+    /// After a reload lowered an account's `max_connections`, closes connections over it with nats-server's
+    /// error, as nats-server does; which ones go is not specified (there: map order; here: slot order per
+    /// shard, shards racing for the excess).
+    fn shed_over_account_limits(&mut self) {
+        let open: Vec<(usize, AccountId)> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.phase == Phase::Open)
+            .map(|(k, c)| (k, c.account))
+            .collect();
+        for (k, acc) in open {
+            let limit = self
+                .auth
+                .accounts
+                .get(acc as usize)
+                .and_then(|a| a.limits.max_connections);
+            let Some(limit) = limit.filter(|l| *l >= 0) else {
+                continue;
+            };
+            if self.globals.shed_account(acc, limit) {
+                self.send_err(k, &ProtoErr::MaxAccountConnections);
+                // Counted off already: close without counting it again.
+                self.conns[k].phase = Phase::New;
+                self.close_conn(k, CloseReason::MaxConnectionsExceeded);
+            }
+        }
     }
 
     /// Applies new permissions to a connection that keeps its login; drops subscriptions they forbid.
     fn relogin(&mut self, k: usize, login: crate::auth::Login) {
         if self.conns[k].account != login.account {
-            // Moved to another account: the same path as a login (subscriptions of the old account
-            // dropped, account connection counts and limits moved, closed if the new account is full).
-            let creds = self.conns[k].creds.take();
-            let _ = self.apply_login(k, login, creds);
+            // Moved to another account: closed silently, as nats-server does, so the client reconnects
+            // and subscribes again in its new account (keeping the connection would drop its
+            // subscriptions without telling it).
+            self.close_conn(k, CloseReason::ClientClosed);
             return;
         }
         let perms = login.permissions.clone();
@@ -187,6 +216,21 @@ impl Shard {
             .collect();
         for (idx, subject, queue, sid) in revoked {
             self.remove_sub(k, idx);
+            // nats-server names the user (or nkey) as logged in.
+            let user = match self.conns[k].login.as_ref().map(|l| &l.principal) {
+                Some(Principal::User(n) | Principal::Nkey(n)) => n.to_string(),
+                _ => String::new(),
+            };
+            let qtext = queue.as_deref().map_or(String::new(), |q| {
+                format!(" using queue {:?}", String::from_utf8_lossy(q))
+            });
+            tracing::info!(
+                "Removed sub {:?}{} (sid {:?}) for User {:?} - not authorized",
+                String::from_utf8_lossy(&subject),
+                qtext,
+                String::from_utf8_lossy(&sid),
+                user
+            );
             self.send_err(
                 k,
                 &ProtoErr::SubRevoked {
@@ -199,7 +243,7 @@ impl Shard {
         // Re-evaluate delivery-time deny filters for the remaining subscriptions.
         let c = &mut self.conns[k];
         for (_, s) in c.subs.iter_mut() {
-            s.filter_deny = p.can_subscribe(&s.subject, s.queue.as_deref())
+            s.filtered = p.can_subscribe(&s.subject, s.queue.as_deref())
                 == crate::auth::SubVerdict::AllowedFiltered;
         }
     }

@@ -304,7 +304,7 @@ impl Shard {
     /// The subscriptions of account `acc` on this shard that receive `subj`: the local table's match with
     /// every delivery a subscribe-deny rule forbids left out. The filter runs only when the match cache
     /// misses, so a permission-heavy subscriber costs nothing extra per message; its inputs (a sub's
-    /// `filter_deny`, a connection's permissions) change only with a SUB/UNSUB (which makes the cache
+    /// `filtered`, a connection's permissions) change only with a SUB/UNSUB (which makes the cache
     /// stale) or a login/reload (which calls `invalidate_cache`).
     pub fn local_matches(&mut self, acc: AccountId, subj: &[u8]) -> Arc<MatchResult<SubRef>> {
         self.tables(acc);
@@ -426,7 +426,7 @@ fn delivery_allowed(conns: &Slab<Conn>, r: SubRef, subj: &[u8]) -> bool {
     let (Some(sub), Some(p)) = (c.subs.get(r.sub as usize), &c.perms) else {
         return true;
     };
-    if !sub.filter_deny {
+    if !sub.filtered {
         return true;
     }
     p.deliver_allowed(subj, sub.queue.as_deref())

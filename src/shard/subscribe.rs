@@ -28,11 +28,11 @@ impl Shard {
         let Some(c) = self.conns.get_mut(key) else {
             return Flow::Close;
         };
-        let mut filter_deny = false;
+        let mut filtered = false;
         if let Some(p) = &c.perms {
             match p.can_subscribe(subj, queue) {
                 SubVerdict::Allowed => {}
-                SubVerdict::AllowedFiltered => filter_deny = true,
+                SubVerdict::AllowedFiltered => filtered = true,
                 SubVerdict::Denied => {
                     let acc = c.account;
                     // The connection's span names the account and user.
@@ -66,7 +66,7 @@ impl Shard {
             queue: queue.map(Into::into),
             delivered: 0,
             max: None,
-            filter_deny,
+            filtered,
         });
         c.sids.insert(sid.into(), idx);
         let acc = c.account;
