@@ -2,7 +2,7 @@
 //! included), turned into a `Config` and handed to `server::run`.
 
 use clap::Parser;
-use corenats::auth::Auth;
+use corenats::auth::{load_error_report, Auth};
 use corenats::config::{self, Config};
 use corenats::{logging, server, signals};
 use std::path::PathBuf;
@@ -223,22 +223,23 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("corenats: {e}");
+                let report = load_error_report(&e, |cfg| cfg.no_auth_user = None);
+                eprintln!("corenats: {report}");
                 ExitCode::from(1)
             }
         };
     }
+    let apply = overrides(&cli);
     let (mut cfg, warnings, config_digest) = match &cli.config {
         Some(path) => match config::load(path) {
             Ok(l) => (l.config, l.warnings, l.digest),
             Err(e) => {
-                eprintln!("corenats: {e}");
+                eprintln!("corenats: {}", load_error_report(&e, &apply));
                 return ExitCode::from(1);
             }
         },
         None => (Config::default(), Vec::new(), String::new()),
     };
-    let apply = overrides(&cli);
     apply(&mut cfg);
     if let Err(e) = logging::init(&logging::Settings {
         debug: cfg.debug,

@@ -79,7 +79,8 @@ fn reload(
 ) -> Result<(Arc<Runtime>, Arc<Auth>, String), String> {
     let (mut cfg, digest) = match path {
         Some(p) => {
-            let loaded = config::load(p).map_err(|e| e.to_string())?;
+            let loaded =
+                config::load(p).map_err(|e| crate::auth::load_error_report(&e, overrides))?;
             (loaded.config, loaded.digest)
         }
         None => (config::Config::default(), String::new()),

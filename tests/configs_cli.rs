@@ -40,6 +40,15 @@ const MAP_ORDER: &str = "(depends on map order)";
 
 const BAD: &[Bad] = &[
     Bad {
+        file: "mixed_errors.conf",
+        // A config error does not hide an accounts error: both in one run (nats-server reports both too).
+        corenats: &[
+            "mixed_errors.conf:2:7: invalid value for \"port\": expected a port number, got a string \"x\"",
+            "mixed_errors.conf:5:16: Duplicate user \"a\" detected",
+        ],
+        nats: Some("Duplicate user \"a\" detected"),
+    },
+    Bad {
         file: "duplicate_user.conf",
         // nats-server points at the `users` key of whichever account it reads second (Go map order);
         // corenats at the later entry.
@@ -379,4 +388,20 @@ fn hcl_config_end_to_end() {
     b.expect(b"MSG fromA.pub.news 1 1\r\n4\r\n");
     b.expect_nothing();
     assert_login_refused(&s, &connect_json(&user_pass("a", "pb")));
+}
+
+#[test]
+fn startup_reports_config_and_accounts_errors_together() {
+    let path = configs_dir().join("mixed_errors.conf");
+    let log = Server::try_start(ServerOpts::args(&["-c", path.to_str().unwrap()]))
+        .err()
+        .expect("a broken config must not start");
+    for want in [
+        "invalid value for \"port\"",
+        "Duplicate user \"a\" detected",
+    ] {
+        if is_corenats() || !want.contains("port") {
+            assert!(log.contains(want), "want {want:?} in:\n{log}");
+        }
+    }
 }

@@ -14,7 +14,7 @@ use super::account::Account;
 use super::permissions::Permissions;
 use super::secret::Secret;
 use super::{imports, AccountId, GLOBAL_ACCOUNT, GLOBAL_ACCOUNT_NAME, SYSTEM_ACCOUNT_NAME};
-use crate::config::{AuthorizationSpec, Config, PermissionsSpec, Span, UserSpec};
+use crate::config::{AuthorizationSpec, Config, ConfigError, PermissionsSpec, Span, UserSpec};
 
 /// Default `authorization.timeout`.
 pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -92,6 +92,24 @@ struct UserSource<'a> {
 }
 
 /// Prefixes `msg` with `file:line:col: ` when the config gave a position.
+/// The report for a configuration that failed to load: its own errors, then the account and user errors
+/// its partly built form still shows, so one run reports every error it can find. `adjust` applies what
+/// the caller applies to a loaded configuration (command-line overrides; `-t`'s exemptions).
+pub fn load_error_report(e: &ConfigError, adjust: impl FnOnce(&mut Config)) -> String {
+    let mut report = e.to_string();
+    if let Some(partial) = &e.partial {
+        let mut cfg = (**partial).clone();
+        adjust(&mut cfg);
+        if let Err(errors) = Auth::compile(&cfg, None) {
+            for error in errors {
+                report.push('\n');
+                report.push_str(&error);
+            }
+        }
+    }
+    report
+}
+
 fn at(span: &Span, msg: String) -> String {
     if span.line > 0 {
         format!("{}:{}:{}: {msg}", span.file.display(), span.line, span.col)

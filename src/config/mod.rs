@@ -72,6 +72,9 @@ pub struct Loaded {
 #[derive(Debug, Clone, thiserror::Error)]
 pub struct ConfigError {
     pub diagnostics: Vec<Diagnostic>,
+    /// The configuration as far as it could be built (none when the text did not even parse), so the
+    /// caller can still check accounts and users and report their errors in the same run.
+    pub partial: Option<Box<Config>>,
 }
 
 impl fmt::Display for ConfigError {
@@ -107,6 +110,7 @@ fn load_file(path: &Path, pedantic: bool) -> Result<Loaded, ConfigError> {
             message: format!("error opening config file: {e}"),
             severity: Severity::Error,
         }],
+        partial: None,
     })?;
     let text = String::from_utf8_lossy(&bytes);
     let env = |name: &str| std::env::var(name).ok();
@@ -138,6 +142,7 @@ pub(crate) fn load_text(
     };
     let parsed = parsed.map_err(|d| ConfigError {
         diagnostics: vec![d],
+        partial: None,
     })?;
     let mut ctx = build::Ctx::new(parsed.nonstandard);
     let config = build::build(&parsed.root, &mut ctx);
@@ -156,6 +161,7 @@ pub(crate) fn load_text(
         });
         return Err(ConfigError {
             diagnostics: errors,
+            partial: Some(Box::new(config)),
         });
     }
     Ok(Loaded {
