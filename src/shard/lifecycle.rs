@@ -194,7 +194,7 @@ impl Shard {
             }
             c.login = Some(login);
         }
-        // The local match cache holds results filtered by the old permissions' subscribe-deny rules.
+        // The local match cache holds results filtered by the old permissions' subscribe rules.
         self.tables(login_account).local.invalidate_cache();
         let Some(p) = perms else {
             return;
@@ -240,7 +240,7 @@ impl Shard {
                 },
             );
         }
-        // Re-evaluate delivery-time deny filters for the remaining subscriptions.
+        // Re-evaluate delivery filters for the remaining subscriptions.
         let c = &mut self.conns[k];
         for (_, s) in c.subs.iter_mut() {
             s.filtered = p.can_subscribe(&s.subject, s.queue.as_deref())

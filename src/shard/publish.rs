@@ -302,7 +302,7 @@ impl Shard {
     }
 
     /// The subscriptions of account `acc` on this shard that receive `subj`: the local table's match with
-    /// every delivery a subscribe-deny rule forbids left out. The filter runs only when the match cache
+    /// every delivery its subscribe permissions forbid left out. The filter runs only when the match cache
     /// misses, so a permission-heavy subscriber costs nothing extra per message; its inputs (a sub's
     /// `filtered`, a connection's permissions) change only with a SUB/UNSUB (which makes the cache
     /// stale) or a login/reload (which calls `invalidate_cache`).
@@ -315,7 +315,7 @@ impl Shard {
     }
 
     /// Appends one MSG/HMSG for subscription `r`. Returns false when the connection or sub is gone or the
-    /// delivery is filtered by a subscribe-deny rule.
+    /// delivery is filtered by the subscriber's subscribe permissions.
     pub fn deliver(
         &mut self,
         r: SubRef,
@@ -334,7 +334,7 @@ impl Shard {
         if c.phase == Phase::Closing {
             return false;
         }
-        // Subscribe-deny filtering already happened in `local_matches`: `r` came from a filtered result.
+        // Subscribe-permission filtering already happened in `local_matches`: `r` came from a filtered result.
         let Some(sub) = c.subs.get_mut(r.sub as usize) else {
             return false;
         };
