@@ -302,7 +302,7 @@ impl Shard {
     }
 
     /// The subscriptions of account `acc` on this shard that receive `subj`: the local table's match with
-    /// every delivery its subscribe permissions forbid left out. The filter runs only when the match cache
+    /// every subscription whose subscribe permissions forbid `subj` left out. The filter runs only when the match cache
     /// misses, so a permission-heavy subscriber costs nothing extra per message; its inputs (a sub's
     /// `filtered`, a connection's permissions) change only with a SUB/UNSUB (which makes the cache
     /// stale) or a login/reload (which calls `invalidate_cache`).
