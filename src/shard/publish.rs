@@ -301,8 +301,8 @@ impl Shard {
         self.outbox.push(dst, BusMsg::Deliver(fwd));
     }
 
-    /// The subscriptions of account `acc` on this shard that receive `subj`: the local table's match with
-    /// every subscription whose subscribe permissions forbid `subj` left out. The filter runs only when the match cache
+    /// The subscriptions of account `acc` on this shard that receive `subj`: the local table's match
+    /// without those whose subscribe permissions forbid `subj`. The filter runs only when the match cache
     /// misses, so a permission-heavy subscriber costs nothing extra per message; its inputs (a sub's
     /// `filtered`, a connection's permissions) change only with a SUB/UNSUB (which makes the cache
     /// stale) or a login/reload (which calls `invalidate_cache`).
