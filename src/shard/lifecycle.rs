@@ -178,7 +178,6 @@ impl Shard {
             return;
         }
         let perms = login.permissions.clone();
-        let login_account = login.account;
         {
             let c = &mut self.conns[k];
             c.account = login.account;
@@ -194,9 +193,8 @@ impl Shard {
             }
             c.login = Some(login);
         }
-        // The local match cache holds results filtered by the old permissions' subscribe rules.
-        self.tables(login_account).local.invalidate_cache();
         let Some(p) = perms else {
+            self.refilter_subs(k);
             return;
         };
         let revoked: Vec<Revoked> = self.conns[k]
@@ -240,11 +238,24 @@ impl Shard {
                 },
             );
         }
-        // Re-evaluate delivery filters for the remaining subscriptions.
-        let c = &mut self.conns[k];
+        self.refilter_subs(k);
+    }
+
+    /// Re-derives every subscription's delivery filter from the connection's current permissions, and
+    /// makes the account's cached match results (filtered with the old ones) stale. A subscription the
+    /// permissions now refuse outright is flagged too, so it receives only what they allow: a reload
+    /// revokes such subscriptions first, a second CONNECT keeps them (as nats-server does).
+    pub(crate) fn refilter_subs(&mut self, key: usize) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        let perms = c.perms.clone();
         for (_, s) in c.subs.iter_mut() {
-            s.filtered = p.can_subscribe(&s.subject, s.queue.as_deref())
-                == crate::auth::SubVerdict::AllowedFiltered;
+            s.filtered = perms.as_ref().is_some_and(|p| {
+                p.can_subscribe(&s.subject, s.queue.as_deref()) != crate::auth::SubVerdict::Allowed
+            });
         }
+        let acc = c.account;
+        self.tables(acc).local.invalidate_cache();
     }
 }

@@ -308,8 +308,8 @@ impl Shard {
         let next_ping = c.next_ping;
         self.kick_timers(next_ping);
         self.ensure_accounts();
-        // Match results cached for this account were filtered with the connection's old permissions.
-        self.tables(acc).local.invalidate_cache();
+        // A second CONNECT may change the permissions of subscriptions it keeps.
+        self.refilter_subs(key);
         None
     }
 
