@@ -224,15 +224,20 @@ async fn run_flow(shard: &ShardRef, key: ConnKey, mut flow: Flow) -> bool {
             }
             Flow::Login(opts) => {
                 // The check runs on the blocking pool (bcrypt is slow); if a reload landed meanwhile, it
-                // runs again against the new configuration, so no login slips past a reload.
+                // is checked again against the new configuration, so no login slips past a reload.
+                let mut previous = None;
                 let verdict = loop {
-                    let Some((job, used)) = shard.borrow_mut().prepare_login(key, &opts) else {
+                    let pending = shard
+                        .borrow_mut()
+                        .prepare_login(key, &opts, previous.take());
+                    let Some((job, used)) = pending else {
                         break None;
                     };
                     let verdict = runtime::blocking(job).await;
                     if !shard.borrow().login_is_stale(&used) {
                         break Some(verdict);
                     }
+                    previous = Some(verdict);
                 };
                 flow = shard.borrow_mut().finish_login(key, &opts, verdict);
             }

@@ -6,7 +6,7 @@
 use super::conn::{CloseReason, Conn, ConnStats, OwnedCreds, Phase, Session};
 use super::reader::Flow;
 use super::{ConnKey, Shard};
-use crate::auth::{Auth, AuthFailure, Credentials, Login, PubCache, ReplyGrants};
+use crate::auth::{Auth, AuthFailure, Credentials, Login, PubCache, Recheck, ReplyGrants};
 use crate::protocol::connect::{parse_connect, ConnectOptions};
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::info::ServerInfo;
@@ -158,19 +158,32 @@ impl Shard {
     }
 
     /// The check to run for a CONNECT, with the configuration it checks against (`None` when the
-    /// connection is gone).
+    /// connection is gone or closing). `previous`: the verdict of a check against a configuration a reload
+    /// has replaced since; a login it granted is re-checked the way a reload re-checks live connections
+    /// (no second bcrypt when the user's secret did not change).
     pub fn prepare_login(
         &mut self,
         key: ConnKey,
         opts: &ConnectOptions,
+        previous: Option<Result<Login, AuthFailure>>,
     ) -> Option<(LoginJob, Arc<Auth>)> {
-        self.conns.get(key)?;
+        let c = self.conns.get(key)?;
+        if c.phase == Phase::Closing {
+            return None;
+        }
         let auth = self.auth.clone();
         let used = auth.clone();
         let creds = OwnedCreds::from_connect(opts);
-        let nonce = self.conns[key].nonce.clone();
+        let nonce = c.nonce.clone();
         let job: LoginJob = Box::new(move || {
-            auth.authenticate(&creds.borrow(), nonce.as_deref().map(str::as_bytes))
+            let nonce = nonce.as_deref().map(str::as_bytes);
+            match previous {
+                Some(Ok(login)) => match auth.recheck(&login, &creds.borrow(), nonce) {
+                    Recheck::Keep(l) => Ok(l),
+                    Recheck::Removed | Recheck::CredentialsChanged => Err(AuthFailure),
+                },
+                _ => auth.authenticate(&creds.borrow(), nonce),
+            }
         });
         Some((job, used))
     }
