@@ -91,25 +91,57 @@ struct UserSource<'a> {
     default: Option<&'a Option<Arc<Permissions>>>,
 }
 
-/// Prefixes `msg` with `file:line:col: ` when the config gave a position.
-/// The report for a configuration that failed to load: its own errors, then the account and user errors
-/// its partly built form still shows, so one run reports every error it can find. `adjust` applies what
-/// the caller applies to a loaded configuration (command-line overrides; `-t`'s exemptions).
+/// The report for a configuration that failed to load: its own errors, and the account and user errors
+/// its partly built form still shows, in file order, so one run reports every error it can find. `adjust`
+/// applies what the caller applies to a loaded configuration (command-line overrides; `-t`'s exemptions).
+///
+/// Left out: errors already reported, and errors about a name that is missing (an account, the system
+/// account, the `no_auth_user`), which an entry dropped for its own error would cause.
 pub fn load_error_report(e: &ConfigError, adjust: impl FnOnce(&mut Config)) -> String {
-    let mut report = e.to_string();
+    const FOLLOW_ON: [&str; 4] = [
+        "not defined",
+        "not present as user or nkey",
+        "error resolving system account",
+        "account missing",
+    ];
+    let mut lines: Vec<String> = e.diagnostics.iter().map(|d| d.to_string()).collect();
     if let Some(partial) = &e.partial {
         let mut cfg = (**partial).clone();
         adjust(&mut cfg);
-        if let Err(errors) = Auth::compile(&cfg, None) {
-            for error in errors {
-                report.push('\n');
-                report.push_str(&error);
+        for error in Auth::compile(&cfg, None).err().unwrap_or_default() {
+            let repeated = lines.iter().any(|l| message_of(l) == message_of(&error));
+            if !repeated && !FOLLOW_ON.iter().any(|f| error.contains(f)) {
+                lines.push(error);
             }
         }
     }
-    report
+    lines.sort_by_key(|l| position_key(l));
+    lines.join("\n")
 }
 
+/// The message of a `file:line:col: message` line (the whole line when it has no position).
+fn message_of(line: &str) -> &str {
+    match line.split_once(": ") {
+        Some((_, msg)) if !position_key(line).0 => msg,
+        _ => line,
+    }
+}
+
+/// `(file, line, col)` of a `file:line:col: message` line; lines without one sort last.
+fn position_key(line: &str) -> (bool, String, u32, u32) {
+    let parsed = line.split_once(": ").and_then(|(at, _)| {
+        let mut parts = at.rsplitn(3, ':');
+        let col = parts.next()?.parse().ok()?;
+        let row = parts.next()?.parse().ok()?;
+        Some((parts.next()?.to_string(), row, col))
+    });
+    match parsed {
+        Some((file, row, col)) => (false, file, row, col),
+        None => (true, String::new(), 0, 0),
+    }
+}
+
+/// Prefixes `msg` with `file:line:col: ` when the config gave a position.
 fn at(span: &Span, msg: String) -> String {
     if span.line > 0 {
         format!("{}:{}:{}: {msg}", span.file.display(), span.line, span.col)
@@ -496,6 +528,41 @@ impl Auth {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn load_error_report_adds_account_errors_once_in_file_order() {
+        let report = |text: &str| {
+            let e = crate::config::parse_str(text, std::path::Path::new("t.conf"), false)
+                .expect_err("the text is broken");
+            load_error_report(&e, |_| {})
+        };
+        // A config error and an accounts error, in file order.
+        let r = report(
+            "accounts {\n  A { users: [ {user: a, password: a} ] }\n  B { users: [ {user: a, password: b} ] }\n}\nport: \"x\"\n",
+        );
+        let lines: Vec<&str> = r.lines().collect();
+        assert_eq!(lines.len(), 2, "{r}");
+        assert!(
+            lines[0].starts_with("t.conf:3:")
+                && lines[0].ends_with("Duplicate user \"a\" detected"),
+            "{r}"
+        );
+        assert!(
+            lines[1].starts_with("t.conf:5:7: invalid value for \"port\""),
+            "{r}"
+        );
+        // Reported by both layers: once.
+        let r = report("authorization { token: \"t\", users: [ {user: a, password: a} ] }\n");
+        assert_eq!(
+            r.matches("Can not have a token and a users array").count(),
+            1,
+            "{r}"
+        );
+        // An account dropped for its own error does not also show up as "not defined" / "missing".
+        let r = report("accounts {\n  C: \"notamap\"\n  D: { imports: [ { stream: { account: C, subject: \"s.>\" } } ] }\n}\nsystem_account: C\n");
+        assert_eq!(r.lines().count(), 1, "{r}");
+        assert!(r.contains("Expected map entries for accounts"), "{r}");
+    }
+
     use super::super::test_support::*;
     use super::*;
 
