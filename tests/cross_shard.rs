@@ -289,3 +289,49 @@ fn sub_then_request_on_same_connection_gets_reply() {
     stop.ping_pong();
     resp.join().unwrap();
 }
+
+#[test]
+fn no_responders_when_the_only_subscriber_on_another_shard_may_not_receive_it() {
+    // `limited` holds `SUB work.*` but may not receive work.secret: a request on work.secret has no
+    // responder, wherever the requester's shard is. 16 requesters: both shards surely hold some.
+    let s = Server::start(ServerOpts {
+        cores: Some(2),
+        config: Some(
+            r#"authorization { users: [
+                 {user: limited, password: l, permissions: {subscribe: {deny: ["work.secret"]}}}
+                 {user: open, password: o}
+               ] }"#
+                .to_string(),
+        ),
+        ..ServerOpts::default()
+    });
+    let connect = |user: &str, pass: &str| {
+        Raw::ready_with(
+            s.port(),
+            &format!(
+                r#"{{"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"user":"{user}","pass":"{pass}"}}"#
+            ),
+        )
+    };
+    let mut responder = connect("limited", "l");
+    responder.send(b"SUB work.* 1\r\n");
+    responder.ping_pong();
+    for i in 0..CONNS {
+        let mut r = connect("open", "o");
+        r.send(format!("SUB _INBOX.{i} 9\r\nPUB work.secret _INBOX.{i} 1\r\nx\r\n").as_bytes());
+        let m = r.read_msg();
+        assert_eq!(
+            (m.subject.as_str(), m.sid.as_str()),
+            (&*format!("_INBOX.{i}"), "9")
+        );
+        let h = m.header.expect("a 503 status");
+        assert!(h.starts_with(b"NATS/1.0 503\r\n"), "{}", show(&h));
+        // And a request the responder may receive is delivered, not answered with 503.
+        r.send(format!("PUB work.open _INBOX.{i} 1\r\ny\r\n").as_bytes());
+        r.ping_pong();
+        r.expect_nothing();
+        let got = responder.read_msg();
+        assert_eq!((got.subject.as_str(), got.sid.as_str()), ("work.open", "1"));
+    }
+    responder.expect_nothing();
+}

@@ -37,6 +37,16 @@ pub enum BusMsg {
     SyncAck {
         token: u64,
     },
+    /// No-responders probe for a request (see `Shard::finish_probe`): answer `Reached { token, delivered:
+    /// false }` to the source once everything before it is applied.
+    Probe {
+        token: u64,
+    },
+    /// The answer to a `Delivery` with `ask` set, or to a `Probe`: whether anyone here took the message.
+    Reached {
+        token: u64,
+        delivered: bool,
+    },
     /// Process-wide commands (from the signal thread or a reload).
     Control(Control),
 }
@@ -58,6 +68,8 @@ pub struct Delivery {
     /// Times this delivery was passed on because the chosen shard had lost its last member of a group
     /// (at most once: see `Shard::on_delivery`).
     pub hops: u8,
+    /// Set for a request whose publisher wants a no-responders status: answer `Reached { token, .. }`.
+    pub ask: Option<u64>,
 }
 
 impl Delivery {
@@ -84,6 +96,7 @@ impl Delivery {
             plain: false,
             queues: Vec::new(),
             hops: 0,
+            ask: None,
         }
     }
 

@@ -95,7 +95,14 @@ impl Shard {
                         t.remote.remove(&subject, queue.as_deref(), &src);
                     }
                 }
-                BusMsg::Deliver(d) => self.on_delivery(d),
+                BusMsg::Deliver(d) => self.on_delivery(d, src),
+                BusMsg::Probe { token } => {
+                    if src != CONTROL_SRC {
+                        let delivered = false;
+                        self.outbox.push(src, BusMsg::Reached { token, delivered });
+                    }
+                }
+                BusMsg::Reached { token, delivered } => self.on_reached(token, delivered),
                 BusMsg::Sync { token } => {
                     if src != CONTROL_SRC {
                         self.outbox.push(src, BusMsg::SyncAck { token });

@@ -128,6 +128,12 @@ pub struct Shard {
     pub closed: std::collections::VecDeque<snapshot::ClosedConn>,
     /// Scratch: per-destination shard marks for one publish (reused to avoid allocation).
     pub(crate) fanout: Option<publish::Fanout>,
+    /// While a request that wants a no-responders status is being routed: where it went.
+    pub(crate) probe: Option<publish::Probe>,
+    /// Requests waiting for other shards to say whether anyone took them (token → state). Bound: one
+    /// entry per such request in flight; every shard answers (its inbox is FIFO and drops nothing), so
+    /// an entry lives about one bus round trip.
+    pub(crate) probes: HashMap<u64, publish::PendingProbe>,
 }
 
 pub type ShardRef = Rc<RefCell<Shard>>;
@@ -168,6 +174,8 @@ impl Shard {
             account_flags: Vec::new(),
             replies: imports::ServiceReplies::new(id),
             fanout: Some(publish::Fanout::new(nr_shards)),
+            probe: None,
+            probes: HashMap::new(),
         };
         s.ensure_accounts();
         s

@@ -25,6 +25,27 @@ use std::time::Instant;
 /// (Observed on nats-server 2.15.1: `$GNR.` is NOT reserved, `_GR_.` and `$GR.` are.)
 const RESERVED_REPLY_PREFIXES: [&[u8]; 4] = [b"_R_.", b"$JS.ACK.", b"_GR_.", b"$GR."];
 
+/// A request being routed whose publisher wants a no-responders status (multi-shard servers only).
+pub struct Probe {
+    /// Names the answers (`BusMsg::Reached`).
+    pub token: u64,
+    /// A subscriber on this shard took it.
+    pub local: bool,
+    /// Per shard: a delivery that asks for an answer went there.
+    pub asked: Vec<bool>,
+}
+
+/// A request waiting for other shards' answers; whether any took it decides the 503.
+pub struct PendingProbe {
+    waiting: usize,
+    taken: bool,
+    /// The requester (`cid` guards against a reused connection slot) and its reply subscription.
+    cid: u64,
+    sub: SubRef,
+    reply: Box<[u8]>,
+    subject: Box<[u8]>,
+}
+
 /// Scratch space for one publish's cross-shard fan-out, reused between publishes (no allocation once warm).
 pub struct Fanout {
     /// Per destination shard: deliver to its plain subscribers.
@@ -119,15 +140,29 @@ impl Shard {
             }
         }
         let c = &mut self.conns[key];
+        // A request whose publisher wants a no-responders status, on a multi-shard server: note where
+        // it goes, to learn whether anyone took it (`finish_probe`).
+        let probing =
+            reply.is_some() && self.nr_shards > 1 && c.session.no_responders && c.session.headers;
         if c.session.verbose {
             c.out.extend_from_slice(w::OK);
             self.touch(key);
         }
-        let reached = self.publish_in(Some(key), acc, subj, reply, headers, payload);
-        match reply {
-            Some(r) if !reached => self.no_responders(key, subj, r),
-            _ => Flow::Continue,
+        if probing {
+            self.next_token += 1;
+            self.probe = Some(Probe {
+                token: self.next_token,
+                local: false,
+                asked: vec![false; self.nr_shards],
+            });
         }
+        let reached = self.publish_in(Some(key), acc, subj, reply, headers, payload);
+        match (reply, self.probe.take()) {
+            (Some(r), Some(p)) => self.finish_probe(key, p, subj, r),
+            (Some(r), None) if !reached => self.no_responders(key, subj, r),
+            _ => {}
+        }
+        Flow::Continue
     }
 
     /// Delivers a message published in `acc` to every local subscriber and to every interested shard.
@@ -238,11 +273,18 @@ impl Shard {
                 c.needs_barrier = true;
             }
         }
+        if let Some(p) = self.probe.as_mut() {
+            p.local |= reached;
+        }
         for dst in std::mem::take(&mut fan.dsts) {
             let d = dst as usize;
             let mut del = Delivery::new(acc, subj, reply, headers, payload);
             del.plain = std::mem::take(&mut fan.plain[d]);
             del.queues = std::mem::take(&mut fan.queues[d]);
+            if let Some(p) = self.probe.as_mut() {
+                del.ask = Some(p.token);
+                p.asked[d] = true;
+            }
             self.outbox.push(dst, BusMsg::Deliver(del));
             reached = true;
         }
@@ -250,13 +292,14 @@ impl Shard {
         reached
     }
 
-    /// A message from another shard: match again locally and deliver.
-    pub fn on_delivery(&mut self, d: Delivery) {
+    /// A message from shard `src`: match again locally and deliver; answer `src` if it asked.
+    pub fn on_delivery(&mut self, d: Delivery, src: ShardId) {
         let subj = d.subject();
         let local = self.local_matches(d.account, subj);
+        let mut taken = false;
         if d.plain {
             for r in local.plain.iter() {
-                self.deliver(*r, subj, d.reply(), d.headers(), d.payload());
+                taken |= self.deliver(*r, subj, d.reply(), d.headers(), d.payload());
             }
         }
         for q in d.queues.iter() {
@@ -264,27 +307,38 @@ impl Shard {
                 Some(g) => {
                     let n = g.members.len();
                     let start = self.fanout.as_mut().map_or(0, |f| f.pick(n));
-                    let taken = (0..n).any(|k| {
+                    let got = (0..n).any(|k| {
                         let m = g.members[(start + k) % n];
                         self.deliver(m, subj, d.reply(), d.headers(), d.payload())
                     });
-                    if !taken && d.hops == 0 {
-                        self.forward_queue(&d, q);
+                    taken |= got;
+                    if !got && d.hops == 0 {
+                        taken |= self.forward_queue(&d, q);
                     }
                 }
                 // The last local member left after the publisher chose this shard: pass the message on
                 // (once) to another shard that still has members, so the group still gets it.
-                None if d.hops == 0 => self.forward_queue(&d, q),
+                None if d.hops == 0 => taken |= self.forward_queue(&d, q),
                 None => {}
             }
         }
+        if let Some(token) = d.ask {
+            self.outbox.push(
+                src,
+                BusMsg::Reached {
+                    token,
+                    delivered: taken,
+                },
+            );
+        }
     }
 
-    /// Sends a queue delivery on to one other shard with members of group `q`, if any.
-    fn forward_queue(&mut self, d: &Delivery, q: &Bytes) {
+    /// Sends a queue delivery on to one other shard with members of group `q`, if any (true when sent;
+    /// a no-responders probe then counts it as taken).
+    fn forward_queue(&mut self, d: &Delivery, q: &Bytes) -> bool {
         let remote = self.tables(d.account).remote.matches(d.subject());
         let Some(g) = find_group(&remote.queues, q).filter(|g| !g.members.is_empty()) else {
-            return;
+            return false;
         };
         let n = g.members.len();
         let dst = g.members[self.fanout.as_mut().map_or(0, |f| f.pick(n))];
@@ -297,8 +351,11 @@ impl Shard {
             plain: false,
             queues: vec![q.clone()],
             hops: d.hops + 1,
+            // The shard passing it on already answered "taken" for it.
+            ask: None,
         };
         self.outbox.push(dst, BusMsg::Deliver(fwd));
+        true
     }
 
     /// The subscriptions of account `acc` on this shard that receive `subj`: the local table's match
@@ -367,37 +424,91 @@ impl Shard {
         true
     }
 
-    /// No one was interested in a request: answer the requester with a 503 status, when it asked for
-    /// no-responders and holds a subscription on the reply subject.
-    fn no_responders(&mut self, key: ConnKey, subj: &[u8], reply: &[u8]) -> Flow {
-        let Some(c) = self.conns.get(key) else {
-            return Flow::Continue;
-        };
+    /// The requester's own subscription on `reply`, when it asked for no-responders statuses.
+    fn no_responders_sub(&mut self, key: ConnKey, reply: &[u8]) -> Option<SubRef> {
+        let c = self.conns.get(key)?;
         if !c.session.no_responders || !c.session.headers {
-            return Flow::Continue;
+            return None;
         }
-        let (acc, wait) = (c.account, c.needs_barrier && self.nr_shards > 1);
-        let m = self.local_matches(acc, reply);
-        let Some(r) = m.plain.iter().find(|r| r.conn as usize == key).copied() else {
-            return Flow::Continue;
+        let m = self.local_matches(c.account, reply);
+        m.plain.iter().find(|r| r.conn as usize == key).copied()
+    }
+
+    /// No one was interested in a request (single shard): answer the requester with a 503 status, when
+    /// it asked for no-responders and holds a subscription on the reply subject.
+    fn no_responders(&mut self, key: ConnKey, subj: &[u8], reply: &[u8]) {
+        if let Some(r) = self.no_responders_sub(key, reply) {
+            self.send_no_responders(r, reply, subj);
+        }
+    }
+
+    /// After routing a request on a multi-shard server: the 503 is due when nobody took it. Taken here:
+    /// done. Otherwise every shard it went to answers whether a subscriber took it (one may have gone,
+    /// or refuse it by its permissions); when earlier publishes of this connection crossed shards, every
+    /// other shard is probed as well, so the status follows all of them, as nats-server answers only
+    /// after delivering the connection's earlier messages. The last answer decides (`on_reached`).
+    fn finish_probe(&mut self, key: ConnKey, p: Probe, subj: &[u8], reply: &[u8]) {
+        if p.local {
+            return;
+        }
+        let Some(r) = self.no_responders_sub(key, reply) else {
+            return;
         };
-        if wait {
-            // Earlier publishes of this connection went to other shards: the status comes after them.
-            return Flow::Barrier(super::reader::After::NoResponders(Box::new(
-                super::reader::NoResponders {
-                    sub: r,
-                    reply: reply.to_vec(),
-                    subject: subj.to_vec(),
-                },
-            )));
+        let (cid, ordered) = {
+            let c = &self.conns[key];
+            (c.cid, c.needs_barrier)
+        };
+        let mut waiting = 0;
+        for d in 0..self.nr_shards {
+            if p.asked[d] {
+                waiting += 1;
+            } else if ordered && d != self.id as usize {
+                self.outbox
+                    .push(d as ShardId, BusMsg::Probe { token: p.token });
+                waiting += 1;
+            }
         }
-        self.send_no_responders(r, reply, subj);
-        Flow::Continue
+        if waiting == 0 {
+            self.send_no_responders(r, reply, subj);
+            return;
+        }
+        let pending = PendingProbe {
+            waiting,
+            taken: false,
+            cid,
+            sub: r,
+            reply: reply.into(),
+            subject: subj.into(),
+        };
+        self.probes.insert(p.token, pending);
+    }
+
+    /// Another shard's answer for a request of this shard (see `finish_probe`).
+    pub fn on_reached(&mut self, token: u64, delivered: bool) {
+        let Some(p) = self.probes.get_mut(&token) else {
+            return;
+        };
+        p.waiting -= 1;
+        p.taken |= delivered;
+        if p.waiting > 0 {
+            return;
+        }
+        let Some(p) = self.probes.remove(&token) else {
+            return;
+        };
+        // Still the same connection (slots are reused once a connection is gone)?
+        let same = self
+            .conns
+            .get(p.sub.conn as usize)
+            .is_some_and(|c| c.cid == p.cid);
+        if !p.taken && same {
+            self.send_no_responders(p.sub, &p.reply, &p.subject);
+        }
     }
 
     /// Delivers the 503 no-responders status (an empty message with `Nats-Subject`) to subscription `r`.
     pub fn send_no_responders(&mut self, r: SubRef, reply: &[u8], subj: &[u8]) {
-        // `r` may have been matched before a barrier, and a reload since then may forbid it.
+        // `r` may have been matched before other shards answered, and a reload since then may forbid it.
         if !delivery_allowed(&self.conns, r, reply) {
             return;
         }

@@ -39,17 +39,6 @@ pub enum Flow {
 pub enum After {
     Pong,
     Ok,
-    /// The no-responders status for a request (as nats-server, it follows every delivery of this
-    /// connection's earlier publishes, on every shard).
-    NoResponders(Box<NoResponders>),
-}
-
-/// A pending 503 reply: which subscription of the requester gets it, on what reply, for which subject.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NoResponders {
-    pub sub: super::conn::SubRef,
-    pub reply: Vec<u8>,
-    pub subject: Vec<u8>,
 }
 
 pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
@@ -370,7 +359,6 @@ impl Shard {
     pub fn send_after(&mut self, key: ConnKey, after: After) {
         match after {
             After::Ok => self.send_raw(key, w::OK),
-            After::NoResponders(nr) => self.send_no_responders(nr.sub, &nr.reply, &nr.subject),
             After::Pong => {
                 self.send_raw(key, w::PONG);
                 self.maybe_connect_info(key);
