@@ -177,7 +177,8 @@ pub fn new_server_id() -> String {
     id
 }
 
-/// The CPUs this process may run on (its affinity mask), limited to `cores` if given.
+/// The CPUs this process may run on (its affinity mask), limited to `cores` if given; asking for more shards
+/// than CPUs gives that many unpinned shards.
 fn shard_cpus(cores: Option<usize>) -> Vec<Option<usize>> {
     let ids = core_affinity::get_core_ids().unwrap_or_default();
     let mut cpus: Vec<Option<usize>> = ids.into_iter().map(|c| Some(c.id)).collect();
@@ -185,11 +186,30 @@ fn shard_cpus(cores: Option<usize>) -> Vec<Option<usize>> {
         let n = std::thread::available_parallelism().map_or(1, |n| n.get());
         cpus = (0..n).map(|_| None).collect();
     }
-    if let Some(n) = cores {
-        cpus.truncate(n.max(1));
+    match cores {
+        Some(n) if n > cpus.len() => {
+            // More shards than CPUs (useful to test many-shard behaviour on a small machine): none is
+            // pinned, so the OS spreads them.
+            let n = n.min(MAX_SHARDS);
+            tracing::warn!(
+                "{n} shards requested but {} CPUs available: shards are not pinned",
+                cpus.len()
+            );
+            vec![None; n]
+        }
+        Some(n) => {
+            cpus.truncate(n.max(1));
+            cpus
+        }
+        None => {
+            cpus.truncate(MAX_SHARDS);
+            cpus
+        }
     }
-    cpus
 }
+
+/// Most shards a server runs (shard ids are `u16`; per-publish scratch is sized by the shard count).
+const MAX_SHARDS: usize = 256;
 
 /// Resolves the listen address; checks that the port is free (glommio-style SO_REUSEPORT would silently
 /// share it with another server) and picks a random port for `-1`.

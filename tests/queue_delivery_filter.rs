@@ -72,3 +72,45 @@ fn second_subscriber_on_a_shard_waits_for_the_first_ones_announcement() {
         c.expect_nothing();
     }
 }
+
+#[test]
+fn queue_message_finds_the_one_member_allowed_to_take_it_across_three_shards() {
+    // Three shards (more than this machine may have CPUs: corenats then runs them unpinned). Nine
+    // members that may not receive work.secret and one that may: every message must reach the one,
+    // however many shards it has to pass through (nats-server tries every member too).
+    let s = Server::start(ServerOpts {
+        config: Some(CONF.to_string()),
+        cores: Some(3),
+        ..ServerOpts::default()
+    });
+    if is_corenats() {
+        assert!(s.log().contains("Starting 3 shard(s)"), "{}", s.log());
+    }
+    let mut refusing: Vec<Raw> = (0..9).map(|_| login(&s, "limited", "l")).collect();
+    for c in refusing.iter_mut() {
+        c.send(b"SUB work.* grp 1\r\n");
+        c.ping_pong();
+    }
+    let mut taker = login(&s, "open", "o");
+    taker.send(b"SUB work.* grp 1\r\n");
+    taker.ping_pong();
+    // Several publishers, so that some surely sit on a shard without the taker.
+    let per_pub = 50;
+    let mut pubs: Vec<Raw> = (0..6).map(|_| login(&s, "open", "o")).collect();
+    for p in pubs.iter_mut() {
+        let mut batch = Vec::new();
+        for _ in 0..per_pub {
+            batch.extend_from_slice(b"PUB work.secret 1\r\nx\r\n");
+        }
+        p.send(&batch);
+        p.ping_pong();
+    }
+    for _ in 0..pubs.len() * per_pub {
+        assert_eq!(taker.read_msg().subject, "work.secret");
+    }
+    taker.ping_pong();
+    taker.expect_nothing();
+    for c in refusing.iter_mut() {
+        c.expect_nothing();
+    }
+}

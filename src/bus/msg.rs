@@ -65,9 +65,10 @@ pub struct Delivery {
     pub plain: bool,
     /// Queue groups this shard was chosen for: deliver to exactly one local member of each.
     pub queues: Vec<Bytes>,
-    /// Times this delivery was passed on because the chosen shard had lost its last member of a group
-    /// (at most once: see `Shard::on_delivery`).
-    pub hops: u8,
+    /// Shards whose members of the `queues` groups already had their chance: the publishing shard, then
+    /// each shard that passed the message on because none of its members took it (see
+    /// `Shard::forward_queue`). Empty without queues.
+    pub tried: Vec<ShardId>,
     /// Set for a request whose publisher wants a no-responders status: answer `Reached { token, .. }`.
     pub ask: Option<u64>,
 }
@@ -95,7 +96,7 @@ impl Delivery {
             headers_len: headers.map(|h| h.len() as u32),
             plain: false,
             queues: Vec::new(),
-            hops: 0,
+            tried: Vec::new(),
             ask: None,
         }
     }

@@ -281,6 +281,12 @@ impl Shard {
             let mut del = Delivery::new(acc, subj, reply, headers, payload);
             del.plain = std::mem::take(&mut fan.plain[d]);
             del.queues = std::mem::take(&mut fan.queues[d]);
+            if !del.queues.is_empty() && no_echo {
+                // A queue message passed back here could reach the publisher itself, which asked not to
+                // get its own messages (the member it skipped); otherwise the members here may get their
+                // chance if the chosen shard's refuse it.
+                del.tried.push(self.id);
+            }
             if let Some(p) = self.probe.as_mut() {
                 del.ask = Some(p.token);
                 p.asked[d] = true;
@@ -312,14 +318,13 @@ impl Shard {
                         self.deliver(m, subj, d.reply(), d.headers(), d.payload())
                     });
                     taken |= got;
-                    if !got && d.hops == 0 {
+                    if !got {
                         taken |= self.forward_queue(&d, q);
                     }
                 }
-                // The last local member left after the publisher chose this shard: pass the message on
-                // (once) to another shard that still has members, so the group still gets it.
-                None if d.hops == 0 => taken |= self.forward_queue(&d, q),
-                None => {}
+                // No local member left (gone since the publisher chose this shard, or none may receive
+                // this subject): pass the message on, so the group still gets it.
+                None => taken |= self.forward_queue(&d, q),
             }
         }
         if let Some(token) = d.ask {
@@ -333,15 +338,26 @@ impl Shard {
         }
     }
 
-    /// Sends a queue delivery on to one other shard with members of group `q`, if any (true when sent;
-    /// a no-responders probe then counts it as taken).
+    /// Sends a queue delivery on to another shard with members of group `q` that has not had its chance
+    /// yet (weighted by member count), if any: true when sent (a no-responders probe then counts it as
+    /// taken). Every hop adds a shard to `tried`, so a message visits each shard at most once.
     fn forward_queue(&mut self, d: &Delivery, q: &Bytes) -> bool {
+        let me = self.id;
         let remote = self.tables(d.account).remote.matches(d.subject());
-        let Some(g) = find_group(&remote.queues, q).filter(|g| !g.members.is_empty()) else {
+        let Some(g) = find_group(&remote.queues, q) else {
             return false;
         };
-        let n = g.members.len();
-        let dst = g.members[self.fanout.as_mut().map_or(0, |f| f.pick(n))];
+        let untried = |s: &ShardId| *s != me && !d.tried.contains(s);
+        let n = g.members.iter().filter(|s| untried(s)).count();
+        if n == 0 {
+            return false;
+        }
+        let pick = self.fanout.as_mut().map_or(0, |f| f.pick(n));
+        let Some(dst) = g.members.iter().filter(|s| untried(s)).nth(pick).copied() else {
+            return false;
+        };
+        let mut tried = d.tried.clone();
+        tried.push(me);
         let fwd = Delivery {
             account: d.account,
             data: d.data.clone(),
@@ -350,7 +366,7 @@ impl Shard {
             headers_len: d.headers_len,
             plain: false,
             queues: vec![q.clone()],
-            hops: d.hops + 1,
+            tried,
             // The shard passing it on already answered "taken" for it.
             ask: None,
         };
