@@ -84,21 +84,21 @@ fn server_max_subscriptions_without_accounts() {
     c.expect_nothing();
 }
 
+/// Logs `c` in as a protocol-1 client and returns the INFO the server sends after the PONG.
+fn connect_protocol_1(c: &mut Raw, user: &str, pass: &str) -> serde_json::Value {
+    let json = connect_json(&format!(r#""protocol":1,{}"#, user_pass(user, pass)));
+    c.send(format!("CONNECT {json}\r\nPING\r\n").as_bytes());
+    c.expect(b"PONG\r\n");
+    c.expect_info()
+}
+
 #[test]
 fn account_max_payload() {
     let s = server();
     let mut c = s.raw();
     assert_eq!(c.info["max_payload"], 1048576, "{}", c.info);
-    c.send(
-        format!(
-            "CONNECT {}\r\nPING\r\n",
-            connect_json(&format!(r#""protocol":1,{}"#, user_pass("lp", "x")))
-        )
-        .as_bytes(),
-    );
-    c.expect(b"PONG\r\n");
     // The post-CONNECT INFO carries the account's max_payload.
-    let info = c.expect_info();
+    let info = connect_protocol_1(&mut c, "lp", "x");
     assert_eq!(info["max_payload"], 100, "{info}");
     c.send(b"SUB big 1\r\n");
     let ok = "x".repeat(100);
@@ -121,16 +121,8 @@ fn server_max_payload_below_the_account_one_wins() {
     ));
     let mut c = s.raw();
     assert_eq!(c.info["max_payload"], 50, "{}", c.info);
-    c.send(
-        format!(
-            "CONNECT {}\r\nPING\r\n",
-            connect_json(&format!(r#""protocol":1,{}"#, user_pass("lp", "x")))
-        )
-        .as_bytes(),
-    );
-    c.expect(b"PONG\r\n");
     // The post-CONNECT INFO carries the connection's limit: the lower of the server's and the account's.
-    let info = c.expect_info();
+    let info = connect_protocol_1(&mut c, "lp", "x");
     assert_eq!(info["max_payload"], 50, "{info}");
     assert_eq!(info["remote_account"], "LP", "{info}");
     let ok = "x".repeat(50);
