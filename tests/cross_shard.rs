@@ -335,3 +335,54 @@ fn no_responders_when_the_only_subscriber_on_another_shard_may_not_receive_it() 
     }
     responder.expect_nothing();
 }
+
+#[test]
+fn no_503_when_an_imported_copy_of_the_request_is_taken_on_the_same_shard() {
+    // One request, two routes to the same shard: X's own refusing subscribers, and Y's subscriber through
+    // a stream import. Y takes it, so no requester may get a 503, whichever answer comes first.
+    let s = Server::start(ServerOpts {
+        cores: Some(2),
+        config: Some(
+            r#"accounts {
+                 X { users: [
+                       {user: limited, password: l, permissions: {subscribe: {deny: ["s.secret"]}}}
+                       {user: x, password: x} ]
+                     exports: [ {stream: "s.>"} ] }
+                 Y { users: [ {user: y, password: y} ]
+                     imports: [ {stream: {account: X, subject: "s.>"}} ] }
+               }"#
+            .to_string(),
+        ),
+        ..ServerOpts::default()
+    });
+    let connect = |user: &str, pass: &str| {
+        Raw::ready_with(
+            s.port(),
+            &format!(
+                r#"{{"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"user":"{user}","pass":"{pass}"}}"#
+            ),
+        )
+    };
+    let mut refusing: Vec<Raw> = (0..4).map(|_| connect("limited", "l")).collect();
+    for c in refusing.iter_mut() {
+        c.send(b"SUB s.* 1\r\n");
+        c.ping_pong();
+    }
+    let mut taker = connect("y", "y");
+    taker.send(b"SUB s.> 1\r\n");
+    taker.ping_pong();
+    for i in 0..CONNS {
+        let mut r = connect("x", "x");
+        r.send(format!("SUB _INBOX.{i} 9\r\nPUB s.secret _INBOX.{i} 1\r\nx\r\n").as_bytes());
+        r.ping_pong();
+        // The taker's copy arrived, and the requester got no 503 (a second PING round trip lets any
+        // late answer between shards land first).
+        let m = taker.read_msg();
+        assert_eq!(m.reply.as_deref(), Some(&*format!("_INBOX.{i}")));
+        r.ping_pong();
+        r.expect_nothing();
+    }
+    for c in refusing.iter_mut() {
+        c.expect_nothing();
+    }
+}

@@ -31,8 +31,9 @@ pub struct Probe {
     pub token: u64,
     /// A subscriber on this shard took it.
     pub local: bool,
-    /// Per shard: a delivery that asks for an answer went there.
-    pub asked: Vec<bool>,
+    /// Per shard: how many deliveries asking for an answer went there (one publish can route several
+    /// times: stream and service imports), so every answer is counted.
+    pub asked: Vec<u32>,
 }
 
 /// A request waiting for other shards' answers; whether any took it decides the 503.
@@ -153,7 +154,7 @@ impl Shard {
             self.probe = Some(Probe {
                 token: self.next_token,
                 local: false,
-                asked: vec![false; self.nr_shards],
+                asked: vec![0; self.nr_shards],
             });
         }
         let reached = self.publish_in(Some(key), acc, subj, reply, headers, payload);
@@ -289,7 +290,7 @@ impl Shard {
             }
             if let Some(p) = self.probe.as_mut() {
                 del.ask = Some(p.token);
-                p.asked[d] = true;
+                p.asked[d] += 1;
             }
             self.outbox.push(dst, BusMsg::Deliver(del));
             reached = true;
@@ -476,8 +477,8 @@ impl Shard {
         };
         let mut waiting = 0;
         for d in 0..self.nr_shards {
-            if p.asked[d] {
-                waiting += 1;
+            if p.asked[d] > 0 {
+                waiting += p.asked[d] as usize;
             } else if ordered && d != self.id as usize {
                 self.outbox
                     .push(d as ShardId, BusMsg::Probe { token: p.token });
@@ -504,7 +505,7 @@ impl Shard {
         let Some(p) = self.probes.get_mut(&token) else {
             return;
         };
-        p.waiting -= 1;
+        p.waiting = p.waiting.saturating_sub(1);
         p.taken |= delivered;
         if p.waiting > 0 {
             return;
