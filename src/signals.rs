@@ -8,6 +8,7 @@ use crate::server::Runtime;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
 use signal_hook::iterator::Signals;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 type Overrides = Box<dyn Fn(&mut config::Config) + Send + Sync>;
@@ -54,7 +55,10 @@ pub fn spawn(
                                 rt = new_rt;
                                 auth = new_auth;
                                 let (r, a) = (rt.clone(), auth.clone());
-                                bus.broadcast_control(|| Control::Reload(r.clone(), a.clone()));
+                                let round = Arc::new(AtomicUsize::new(bus.nr_shards()));
+                                bus.broadcast_control(|| {
+                                    Control::Reload(r.clone(), a.clone(), round.clone())
+                                });
                                 tracing::info!("Reloaded server configuration ({digest})");
                             }
                             Err(e) => {

@@ -528,3 +528,40 @@ fn lowered_account_max_connections_closes_the_excess() {
     m.expect_nothing();
     let _more: Vec<Raw> = (0..3).map(|_| login(&s, "m", "x")).collect();
 }
+
+#[test]
+fn lowered_account_limit_counts_users_moving_out_in_the_same_reload() {
+    // A holds five connections: three of `stay`, two of `mover`. One reload lowers A's limit to 3 and
+    // moves `mover` to B: the movers go (silently), which brings A down to its new limit, so none of
+    // the three that stay may be closed, whichever shard applies the reload first.
+    let conf = |max: u32, a_mover: &str, b_mover: &str| {
+        format!(
+            "accounts {{\n  A {{ users: [\n {{user: stay, password: x}}\n {a_mover}\n ], limits: {{max_connections: {max}}} }}\n  B {{ users: [\n {{user: b, password: x}}\n {b_mover}\n ] }}\n}}\n"
+        )
+    };
+    let mover = "{user: mover, password: x}";
+    let s = Server::start(ServerOpts {
+        cores: Some(2),
+        ..ServerOpts::conf(&conf(5, mover, ""))
+    });
+    let mut stay: Vec<Raw> = (0..3).map(|_| login(&s, "stay", "x")).collect();
+    let mut movers: Vec<Raw> = (0..2).map(|_| login(&s, "mover", "x")).collect();
+    reload(&s, &conf(3, "", mover));
+    for m in movers.iter_mut() {
+        m.expect_closed();
+    }
+    // Every shard has applied the reload once a new mover login lands in B.
+    wait_until("the reload on every shard", || {
+        let (_, acc) = login_account(&s, "mover", "x");
+        acc == "B"
+    });
+    for c in stay.iter_mut() {
+        c.ping_pong();
+        c.expect_nothing();
+    }
+    // A is at its limit now.
+    assert_eq!(
+        try_login(&s, "stay", "x").err().as_deref(),
+        Some("-ERR 'maximum account active connections exceeded'")
+    );
+}

@@ -124,8 +124,16 @@ impl Delivery {
 }
 
 pub enum Control {
-    /// A new compiled configuration: swap it in and re-check live connections.
-    Reload(Arc<crate::server::Runtime>, Arc<Auth>),
+    /// A new compiled configuration: swap it in and re-check live connections. The counter holds the
+    /// shards still re-checking; the last one sends `ShedOverLimits` to all.
+    Reload(
+        Arc<crate::server::Runtime>,
+        Arc<Auth>,
+        Arc<std::sync::atomic::AtomicUsize>,
+    ),
+    /// Every shard has re-checked its connections after a reload: close those over a lowered account
+    /// `max_connections`.
+    ShedOverLimits,
     /// Lame duck mode: stop accepting, tell clients, close them over the period.
     LameDuck,
     /// Close every connection and stop the shard.

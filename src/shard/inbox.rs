@@ -125,7 +125,11 @@ impl Shard {
 
     fn on_control(&mut self, c: Control) {
         match c {
-            Control::Reload(rt, auth) => self.reload(rt, auth),
+            Control::Reload(rt, auth, round) => self.reload(rt, auth, &round),
+            Control::ShedOverLimits => {
+                self.shed_over_account_limits();
+                self.end_batch();
+            }
             Control::LameDuck => {
                 self.start_lame_duck();
                 let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();

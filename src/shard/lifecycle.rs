@@ -3,8 +3,10 @@
 use super::conn::{CloseReason, Phase};
 use super::Shard;
 use crate::auth::{AccountId, Auth, Principal, Recheck};
+use crate::bus::{BusMsg, Control, ShardId};
 use crate::protocol::errors::ProtoErr;
 use crate::server::Runtime;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -86,7 +88,7 @@ impl Shard {
     /// A new configuration: swap it in and re-check every live connection against the new users and
     /// permissions. Removed users are closed silently; changed credentials get `Authorization Violation`;
     /// subscriptions no longer allowed are removed with the `(sid "n")` error.
-    pub fn reload(&mut self, rt: Arc<Runtime>, auth: Arc<Auth>) {
+    pub fn reload(&mut self, rt: Arc<Runtime>, auth: Arc<Auth>, round: &AtomicUsize) {
         self.rt = rt;
         self.auth = auth;
         self.ensure_accounts();
@@ -136,14 +138,22 @@ impl Shard {
                 _ => self.rt.max_payload,
             };
         }
-        self.shed_over_account_limits();
+        // Connections over a lowered account limit are counted once every shard has re-checked its own
+        // (users moved out of an account leave it first), so the shards together close only the excess.
+        if round.fetch_sub(1, Ordering::AcqRel) == 1 {
+            for d in (0..self.nr_shards as ShardId).filter(|d| *d != self.id) {
+                self.outbox
+                    .push(d, BusMsg::Control(Control::ShedOverLimits));
+            }
+            self.shed_over_account_limits();
+        }
         self.end_batch();
     }
 
     /// After a reload lowered an account's `max_connections`, closes connections over it with nats-server's
     /// error, as nats-server does; which ones go is not specified (there: map order; here: slot order per
     /// shard, shards racing for the excess).
-    fn shed_over_account_limits(&mut self) {
+    pub fn shed_over_account_limits(&mut self) {
         let open: Vec<(usize, AccountId)> = self
             .conns
             .iter()
