@@ -386,3 +386,82 @@ fn no_503_when_an_imported_copy_of_the_request_is_taken_on_the_same_shard() {
         c.expect_nothing();
     }
 }
+
+/// A server with a `limited` user who may not receive work.secret and an unrestricted `open` user.
+fn limited_server(cores: usize) -> Server {
+    Server::start(ServerOpts {
+        cores: Some(cores),
+        config: Some(
+            r#"authorization { users: [
+                 {user: limited, password: l, permissions: {subscribe: {deny: ["work.secret"]}}}
+                 {user: open, password: o}
+               ] }"#
+                .to_string(),
+        ),
+        ..ServerOpts::default()
+    })
+}
+
+/// A connection that wants no-responders statuses.
+fn nr_login(s: &Server, user: &str, pass: &str) -> Raw {
+    Raw::ready_with(
+        s.port(),
+        &format!(
+            r#"{{"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"user":"{user}","pass":"{pass}"}}"#
+        ),
+    )
+}
+
+#[test]
+fn no_responders_status_goes_to_the_sid_of_the_request_and_before_later_messages() {
+    let s = limited_server(2);
+    let mut responder = nr_login(&s, "limited", "l");
+    responder.send(b"SUB work.* 1\r\n");
+    responder.ping_pong();
+    let mut other = nr_login(&s, "open", "o");
+    other.send(b"SUB other 1\r\n");
+    other.ping_pong();
+    for _ in 0..CONNS {
+        let mut r = nr_login(&s, "open", "o");
+        // The reply subscription goes before the answers can come back, and a new one may take its
+        // slot: the status still names sid 1 (as nats-server). Then a message published after the
+        // request on the reply subject comes after the status, as with nats-server.
+        r.send(b"SUB r 1\r\nPUB other 1\r\na\r\nPUB work.secret r 0\r\n\r\nUNSUB 1\r\nSUB r 2\r\nPUB r 1\r\nx\r\nPING\r\n");
+        let m = r.read_msg();
+        assert_eq!((m.subject.as_str(), m.sid.as_str()), ("r", "1"));
+        let h = m.header.expect("a 503 status");
+        assert!(h.starts_with(b"NATS/1.0 503\r\n"), "{}", show(&h));
+        let m = r.read_msg();
+        assert_eq!(
+            (m.subject.as_str(), m.sid.as_str(), m.payload.as_slice()),
+            ("r", "2", &b"x"[..])
+        );
+        r.expect(b"PONG\r\n");
+        r.expect_nothing();
+        let m = other.read_msg();
+        assert_eq!(m.subject, "other");
+    }
+    responder.expect_nothing();
+}
+
+#[test]
+fn no_responders_when_queue_members_on_every_other_shard_refuse() {
+    // Three shards (unpinned on a small machine); refusing queue members everywhere: the message
+    // passes from shard to shard and nobody takes it, so every requester gets its 503.
+    let s = limited_server(3);
+    let mut members: Vec<Raw> = (0..9).map(|_| nr_login(&s, "limited", "l")).collect();
+    for c in members.iter_mut() {
+        c.send(b"SUB work.* q 1\r\n");
+        c.ping_pong();
+    }
+    for i in 0..CONNS {
+        let mut r = nr_login(&s, "open", "o");
+        r.send(format!("SUB _INBOX.{i} 9\r\nPUB work.secret _INBOX.{i} 1\r\nx\r\n").as_bytes());
+        let m = r.read_msg();
+        let h = m.header.expect("a 503 status");
+        assert!(h.starts_with(b"NATS/1.0 503\r\n"), "{}", show(&h));
+    }
+    for c in members.iter_mut() {
+        c.expect_nothing();
+    }
+}

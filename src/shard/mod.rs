@@ -11,6 +11,7 @@ pub mod imports;
 pub mod inbox;
 pub mod lifecycle;
 pub mod listener;
+pub mod no_responders;
 pub mod publish;
 pub mod reader;
 pub mod session;
@@ -129,11 +130,11 @@ pub struct Shard {
     /// Scratch: per-destination shard marks for one publish (reused to avoid allocation).
     pub(crate) fanout: Option<publish::Fanout>,
     /// While a request that wants a no-responders status is being routed: where it went.
-    pub(crate) probe: Option<publish::Probe>,
+    pub(crate) probe: Option<no_responders::Probe>,
     /// Requests waiting for other shards to say whether anyone took them (token → state). Bound: one
     /// entry per such request in flight; every shard answers (its inbox is FIFO and drops nothing), so
     /// an entry lives about one bus round trip.
-    pub(crate) probes: HashMap<u64, publish::PendingProbe>,
+    pub(crate) probes: HashMap<u64, no_responders::PendingProbe>,
 }
 
 pub type ShardRef = Rc<RefCell<Shard>>;

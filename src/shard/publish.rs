@@ -25,28 +25,6 @@ use std::time::Instant;
 /// (Observed on nats-server 2.15.1: `$GNR.` is NOT reserved, `_GR_.` and `$GR.` are.)
 const RESERVED_REPLY_PREFIXES: [&[u8]; 4] = [b"_R_.", b"$JS.ACK.", b"_GR_.", b"$GR."];
 
-/// A request being routed whose publisher wants a no-responders status (multi-shard servers only).
-pub struct Probe {
-    /// Names the answers (`BusMsg::Reached`).
-    pub token: u64,
-    /// A subscriber on this shard took it.
-    pub local: bool,
-    /// Per shard: how many deliveries asking for an answer went there (one publish can route several
-    /// times: stream and service imports), so every answer is counted.
-    pub asked: Vec<u32>,
-}
-
-/// A request waiting for other shards' answers; whether any took it decides the 503.
-pub struct PendingProbe {
-    waiting: usize,
-    taken: bool,
-    /// The requester (`cid` guards against a reused connection slot) and its reply subscription.
-    cid: u64,
-    sub: SubRef,
-    reply: Box<[u8]>,
-    subject: Box<[u8]>,
-}
-
 /// Scratch space for one publish's cross-shard fan-out, reused between publishes (no allocation once warm).
 pub struct Fanout {
     /// Per destination shard: deliver to its plain subscribers.
@@ -141,29 +119,16 @@ impl Shard {
             }
         }
         let c = &mut self.conns[key];
-        // A request whose publisher wants a no-responders status, on a multi-shard server: note where
-        // it goes, to learn whether anyone took it (`finish_probe`).
-        let probing =
-            reply.is_some() && self.nr_shards > 1 && c.session.no_responders && c.session.headers;
         if c.session.verbose {
             c.out.extend_from_slice(w::OK);
             self.touch(key);
         }
-        if probing {
-            self.next_token += 1;
-            self.probe = Some(Probe {
-                token: self.next_token,
-                local: false,
-                asked: vec![0; self.nr_shards],
-            });
-        }
+        self.start_probe(key, reply);
         let reached = self.publish_in(Some(key), acc, subj, reply, headers, payload);
-        match (reply, self.probe.take()) {
-            (Some(r), Some(p)) => self.finish_probe(key, p, subj, r),
-            (Some(r), None) if !reached => self.no_responders(key, subj, r),
-            _ => {}
+        match reply {
+            Some(r) => self.finish_request(key, subj, r, reached),
+            None => Flow::Continue,
         }
-        Flow::Continue
     }
 
     /// Delivers a message published in `acc` to every local subscriber and to every interested shard.
@@ -303,7 +268,8 @@ impl Shard {
     pub fn on_delivery(&mut self, d: Delivery, src: ShardId) {
         let subj = d.subject();
         let local = self.local_matches(d.account, subj);
-        let mut taken = false;
+        let relay = self.relay_token(d.ask);
+        let (mut taken, mut forwarded) = (false, 0);
         if d.plain {
             for r in local.plain.iter() {
                 taken |= self.deliver(*r, subj, d.reply(), d.headers(), d.payload());
@@ -319,30 +285,27 @@ impl Shard {
                         self.deliver(m, subj, d.reply(), d.headers(), d.payload())
                     });
                     taken |= got;
-                    if !got {
-                        taken |= self.forward_queue(&d, q);
+                    if !got && self.forward_queue(&d, q, relay) {
+                        forwarded += 1;
                     }
                 }
                 // No local member left (gone since the publisher chose this shard, or none may receive
                 // this subject): pass the message on, so the group still gets it.
-                None => taken |= self.forward_queue(&d, q),
+                None => {
+                    if self.forward_queue(&d, q, relay) {
+                        forwarded += 1;
+                    }
+                }
             }
         }
-        if let Some(token) = d.ask {
-            self.outbox.push(
-                src,
-                BusMsg::Reached {
-                    token,
-                    delivered: taken,
-                },
-            );
-        }
+        self.finish_relay(src, d.ask, relay, taken, forwarded);
     }
 
     /// Sends a queue delivery on to another shard with members of group `q` that has not had its chance
-    /// yet (weighted by member count), if any: true when sent (a no-responders probe then counts it as
-    /// taken). Every hop adds a shard to `tried`, so a message visits each shard at most once.
-    fn forward_queue(&mut self, d: &Delivery, q: &Bytes) -> bool {
+    /// yet (weighted by member count), if any: true when sent. The copy asks with `ask` (see
+    /// `Shard::finish_relay`). Every hop adds a shard to `tried`, so a message visits each shard at most
+    /// once.
+    fn forward_queue(&mut self, d: &Delivery, q: &Bytes, ask: Option<u64>) -> bool {
         let me = self.id;
         let remote = self.tables(d.account).remote.matches(d.subject());
         let Some(g) = find_group(&remote.queues, q) else {
@@ -368,8 +331,7 @@ impl Shard {
             plain: false,
             queues: vec![q.clone()],
             tried,
-            // The shard passing it on already answered "taken" for it.
-            ask: None,
+            ask,
         };
         self.outbox.push(dst, BusMsg::Deliver(fwd));
         true
@@ -439,101 +401,6 @@ impl Shard {
         }
         self.check_pending(key);
         true
-    }
-
-    /// The requester's own subscription on `reply`, when it asked for no-responders statuses.
-    fn no_responders_sub(&mut self, key: ConnKey, reply: &[u8]) -> Option<SubRef> {
-        let c = self.conns.get(key)?;
-        if !c.session.no_responders || !c.session.headers {
-            return None;
-        }
-        let m = self.local_matches(c.account, reply);
-        m.plain.iter().find(|r| r.conn as usize == key).copied()
-    }
-
-    /// No one was interested in a request (single shard): answer the requester with a 503 status, when
-    /// it asked for no-responders and holds a subscription on the reply subject.
-    fn no_responders(&mut self, key: ConnKey, subj: &[u8], reply: &[u8]) {
-        if let Some(r) = self.no_responders_sub(key, reply) {
-            self.send_no_responders(r, reply, subj);
-        }
-    }
-
-    /// After routing a request on a multi-shard server: the 503 is due when nobody took it. Taken here:
-    /// done. Otherwise every shard it went to answers whether a subscriber took it (one may have gone,
-    /// or refuse it by its permissions); when earlier publishes of this connection crossed shards, every
-    /// other shard is probed as well, so the status follows all of them, as nats-server answers only
-    /// after delivering the connection's earlier messages. The last answer decides (`on_reached`).
-    fn finish_probe(&mut self, key: ConnKey, p: Probe, subj: &[u8], reply: &[u8]) {
-        if p.local {
-            return;
-        }
-        let Some(r) = self.no_responders_sub(key, reply) else {
-            return;
-        };
-        let (cid, ordered) = {
-            let c = &self.conns[key];
-            (c.cid, c.needs_barrier)
-        };
-        let mut waiting = 0;
-        for d in 0..self.nr_shards {
-            if p.asked[d] > 0 {
-                waiting += p.asked[d] as usize;
-            } else if ordered && d != self.id as usize {
-                self.outbox
-                    .push(d as ShardId, BusMsg::Probe { token: p.token });
-                waiting += 1;
-            }
-        }
-        if waiting == 0 {
-            self.send_no_responders(r, reply, subj);
-            return;
-        }
-        let pending = PendingProbe {
-            waiting,
-            taken: false,
-            cid,
-            sub: r,
-            reply: reply.into(),
-            subject: subj.into(),
-        };
-        self.probes.insert(p.token, pending);
-    }
-
-    /// Another shard's answer for a request of this shard (see `finish_probe`).
-    pub fn on_reached(&mut self, token: u64, delivered: bool) {
-        let Some(p) = self.probes.get_mut(&token) else {
-            return;
-        };
-        p.waiting = p.waiting.saturating_sub(1);
-        p.taken |= delivered;
-        if p.waiting > 0 {
-            return;
-        }
-        let Some(p) = self.probes.remove(&token) else {
-            return;
-        };
-        // Still the same connection (slots are reused once a connection is gone)?
-        let same = self
-            .conns
-            .get(p.sub.conn as usize)
-            .is_some_and(|c| c.cid == p.cid);
-        if !p.taken && same {
-            self.send_no_responders(p.sub, &p.reply, &p.subject);
-        }
-    }
-
-    /// Delivers the 503 no-responders status (an empty message with `Nats-Subject`) to subscription `r`.
-    pub fn send_no_responders(&mut self, r: SubRef, reply: &[u8], subj: &[u8]) {
-        // `r` may have been matched before other shards answered, and a reload since then may forbid it.
-        if !delivery_allowed(&self.conns, r, reply) {
-            return;
-        }
-        let mut hdr = Vec::with_capacity(48 + subj.len());
-        hdr.extend_from_slice(b"NATS/1.0 503\r\nNats-Subject: ");
-        hdr.extend_from_slice(subj);
-        hdr.extend_from_slice(b"\r\n\r\n");
-        self.deliver(r, reply, None, Some(&hdr), b"");
     }
 }
 

@@ -32,6 +32,9 @@ pub enum Flow {
     Barrier(After),
     /// Authenticate (possibly slow: bcrypt) off the shard, then finish the CONNECT.
     Login(Box<ConnectOptions>),
+    /// Other shards must say whether anyone took this connection's request before its no-responders
+    /// status is settled; nothing later of the connection is handled before (see `no_responders`).
+    AwaitStatus(u64),
 }
 
 /// The reply that waits for a visibility barrier.
@@ -209,6 +212,19 @@ async fn run_flow(shard: &ShardRef, key: ConnKey, mut flow: Flow) -> bool {
             Flow::Barrier(after) => {
                 barrier(shard, key).await;
                 shard.borrow_mut().send_after(key, after);
+                return true;
+            }
+            Flow::AwaitStatus(token) => {
+                // Send the questions before waiting for the answers.
+                shard.borrow_mut().end_batch_for(Some(key));
+                poll_fn(|cx| {
+                    if shard.borrow_mut().status_settled(token, cx.waker()) {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                })
+                .await;
                 return true;
             }
             Flow::Login(opts) => {

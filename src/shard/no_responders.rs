@@ -1,0 +1,280 @@
+//! The no-responders status (a 503 to a request nobody took), decided across shards.
+//!
+//! Runs on: every shard. On one shard the answer is known when the publish returns. On several, a
+//! request's deliveries to other shards carry a token ([`Probe`]), and each destination answers
+//! `Reached { token, delivered }` once it applied the delivery. A destination that passes a queue
+//! message on (none of its members could take it) waits for the copy's answer before answering itself
+//! ([`Then::Answer`]), so an answer always means "this branch is done". When earlier publishes of the
+//! connection crossed shards, every other shard also gets a `Probe { token }` and answers behind them,
+//! so the status follows those messages, as nats-server sends it only after delivering them. The
+//! requester's reader waits for the last answer before its next op, which keeps the status ahead of
+//! the connection's later messages, as with nats-server.
+
+use super::conn::{Phase, SubRef};
+use super::reader::Flow;
+use super::{ConnKey, Shard};
+use crate::bus::{BusMsg, ShardId};
+use crate::protocol::writer as w;
+use std::task::Waker;
+
+/// A request being routed whose publisher wants a no-responders status (multi-shard servers only).
+pub struct Probe {
+    /// Names the answers (`BusMsg::Reached`).
+    pub token: u64,
+    /// A subscriber on this shard took it.
+    pub local: bool,
+    /// Per shard: how many deliveries asking for an answer went there (one publish can route several
+    /// times: stream and service imports), so every answer is counted.
+    pub asked: Vec<u32>,
+}
+
+/// Answers still expected for one token, and what to do when the last is in.
+pub struct PendingProbe {
+    waiting: usize,
+    taken: bool,
+    then: Then,
+}
+
+/// What a completed [`PendingProbe`] does.
+enum Then {
+    /// A request of a connection on this shard: the 503 when nothing took it, written to the sid the
+    /// reply subscription had when the request was published (as nats-server, even if it is gone since),
+    /// then the connection's reader, waiting for this, goes on.
+    Status {
+        key: ConnKey,
+        /// Guards against a reused connection slot.
+        cid: u64,
+        sid: Box<[u8]>,
+        reply: Box<[u8]>,
+        subject: Box<[u8]>,
+        waker: Option<Waker>,
+    },
+    /// Queue copies this shard passed on: answer `token` to `shard` once they have answered.
+    Answer { shard: ShardId, token: u64 },
+}
+
+impl Shard {
+    /// Starts tracking a request if its publisher wants a no-responders status and other shards could
+    /// take it (`Shard::route` records where it went).
+    pub(crate) fn start_probe(&mut self, key: ConnKey, reply: Option<&[u8]>) {
+        let Some(c) = self.conns.get(key) else {
+            return;
+        };
+        if reply.is_none() || self.nr_shards < 2 || !c.session.no_responders || !c.session.headers {
+            return;
+        }
+        self.next_token += 1;
+        self.probe = Some(Probe {
+            token: self.next_token,
+            local: false,
+            asked: vec![0; self.nr_shards],
+        });
+    }
+
+    /// After publishing a request: the 503 now (nobody anywhere was interested), later (other shards
+    /// must answer first: the reader waits, see [`Flow::AwaitStatus`]), or never (taken here, or the
+    /// publisher did not ask for it). `reached`: `publish_in`'s verdict, used without a probe.
+    pub(crate) fn finish_request(
+        &mut self,
+        key: ConnKey,
+        subj: &[u8],
+        reply: &[u8],
+        reached: bool,
+    ) -> Flow {
+        let Some(p) = self.probe.take() else {
+            if !reached {
+                if let Some(r) = self.no_responders_sub(key, reply) {
+                    self.send_no_responders(r, reply, subj);
+                }
+            }
+            return Flow::Continue;
+        };
+        if p.local {
+            return Flow::Continue;
+        }
+        let Some(r) = self.no_responders_sub(key, reply) else {
+            return Flow::Continue;
+        };
+        let c = &self.conns[key];
+        let (cid, ordered) = (c.cid, c.needs_barrier);
+        let Some(sid) = c.subs.get(r.sub as usize).map(|s| s.sid.clone()) else {
+            return Flow::Continue;
+        };
+        let mut waiting = 0;
+        for d in 0..self.nr_shards {
+            if p.asked[d] > 0 {
+                waiting += p.asked[d] as usize;
+            } else if ordered && d != self.id as usize {
+                self.outbox
+                    .push(d as ShardId, BusMsg::Probe { token: p.token });
+                waiting += 1;
+            }
+        }
+        if waiting == 0 {
+            self.send_no_responders(r, reply, subj);
+            return Flow::Continue;
+        }
+        let then = Then::Status {
+            key,
+            cid,
+            sid,
+            reply: reply.into(),
+            subject: subj.into(),
+            waker: None,
+        };
+        let pending = PendingProbe {
+            waiting,
+            taken: false,
+            then,
+        };
+        self.probes.insert(p.token, pending);
+        Flow::AwaitStatus(p.token)
+    }
+
+    /// A token for the copies of an asking delivery this shard is about to pass on (see
+    /// [`Shard::finish_relay`]); `None` when the delivery did not ask.
+    pub(crate) fn relay_token(&mut self, ask: Option<u64>) -> Option<u64> {
+        ask.map(|_| {
+            self.next_token += 1;
+            self.next_token
+        })
+    }
+
+    /// Answers an asking delivery from `src`: now, or, when `forwarded` copies went on carrying
+    /// `relay` and nothing here took it, once they have answered.
+    pub(crate) fn finish_relay(
+        &mut self,
+        src: ShardId,
+        ask: Option<u64>,
+        relay: Option<u64>,
+        taken: bool,
+        forwarded: usize,
+    ) {
+        let Some(token) = ask else {
+            return;
+        };
+        match relay {
+            Some(relay) if forwarded > 0 && !taken => {
+                let then = Then::Answer { shard: src, token };
+                let pending = PendingProbe {
+                    waiting: forwarded,
+                    taken: false,
+                    then,
+                };
+                self.probes.insert(relay, pending);
+            }
+            _ => {
+                let delivered = taken;
+                self.outbox.push(src, BusMsg::Reached { token, delivered });
+            }
+        }
+    }
+
+    /// An answer for one of this shard's tokens.
+    pub fn on_reached(&mut self, token: u64, delivered: bool) {
+        let Some(p) = self.probes.get_mut(&token) else {
+            return;
+        };
+        p.waiting = p.waiting.saturating_sub(1);
+        p.taken |= delivered;
+        if p.waiting > 0 {
+            return;
+        }
+        let Some(p) = self.probes.remove(&token) else {
+            return;
+        };
+        match p.then {
+            Then::Answer { shard, token } => {
+                let delivered = p.taken;
+                self.outbox
+                    .push(shard, BusMsg::Reached { token, delivered });
+            }
+            Then::Status {
+                key,
+                cid,
+                sid,
+                reply,
+                subject,
+                waker,
+            } => {
+                if !p.taken {
+                    self.write_no_responders(key, cid, &sid, &reply, &subject);
+                }
+                if let Some(w) = waker {
+                    w.wake();
+                }
+            }
+        }
+    }
+
+    /// For the requester's reader: true once the status for `token` is settled; otherwise it registers
+    /// the reader's waker.
+    pub(crate) fn status_settled(&mut self, token: u64, waker: &Waker) -> bool {
+        match self.probes.get_mut(&token) {
+            Some(PendingProbe {
+                then: Then::Status { waker: w, .. },
+                ..
+            }) => {
+                *w = Some(waker.clone());
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// The requester's own subscription on `reply`, when it asked for no-responders statuses.
+    fn no_responders_sub(&mut self, key: ConnKey, reply: &[u8]) -> Option<SubRef> {
+        let c = self.conns.get(key)?;
+        if !c.session.no_responders || !c.session.headers {
+            return None;
+        }
+        let m = self.local_matches(c.account, reply);
+        m.plain.iter().find(|r| r.conn as usize == key).copied()
+    }
+
+    /// Delivers the 503 no-responders status (an empty message with `Nats-Subject`) to subscription `r`.
+    fn send_no_responders(&mut self, r: SubRef, reply: &[u8], subj: &[u8]) {
+        let hdr = status_503(subj);
+        self.deliver(r, reply, None, Some(&hdr), b"");
+    }
+
+    /// Writes the 503 for a request published earlier to `sid` of connection `key`, if it is still the
+    /// same connection.
+    fn write_no_responders(
+        &mut self,
+        key: ConnKey,
+        cid: u64,
+        sid: &[u8],
+        reply: &[u8],
+        subj: &[u8],
+    ) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        if c.cid != cid || c.phase == Phase::Closing {
+            return;
+        }
+        let hdr = status_503(subj);
+        w::write_hmsg(&mut c.out, reply, sid, None, &hdr, b"");
+        c.stats.out_msgs += 1;
+        c.stats.out_bytes += hdr.len() as u64;
+        let acc = c.account as usize;
+        if let Some(t) = self.accounts.get_mut(acc) {
+            t.stats.out_msgs += 1;
+            t.stats.out_bytes += hdr.len() as u64;
+        }
+        self.stats.out_msgs += 1;
+        self.stats.out_bytes += hdr.len() as u64;
+        self.touch(key);
+        self.check_pending(key);
+    }
+}
+
+/// The header block of a no-responders status for a request on `subj`.
+fn status_503(subj: &[u8]) -> Vec<u8> {
+    let mut hdr = Vec::with_capacity(48 + subj.len());
+    hdr.extend_from_slice(b"NATS/1.0 503\r\nNats-Subject: ");
+    hdr.extend_from_slice(subj);
+    hdr.extend_from_slice(b"\r\n\r\n");
+    hdr
+}
