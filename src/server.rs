@@ -190,11 +190,12 @@ fn shard_cpus(cores: Option<usize>) -> Vec<Option<usize>> {
         Some(n) if n > cpus.len() => {
             // More shards than CPUs (useful to test many-shard behaviour on a small machine): none is
             // pinned, so the OS spreads them.
-            let n = n.min(MAX_SHARDS);
+            let shards = n.min(MAX_SHARDS);
             tracing::warn!(
-                "{n} shards requested but {} CPUs available: shards are not pinned",
+                "{n} shards requested but {} CPUs available: running {shards} unpinned shards",
                 cpus.len()
             );
+            let n = shards;
             vec![None; n]
         }
         Some(n) => {
