@@ -424,17 +424,23 @@ fn no_responders_status_goes_to_the_sid_of_the_request_and_before_later_messages
     for _ in 0..CONNS {
         let mut r = nr_login(&s, "open", "o");
         // The reply subscription goes before the answers can come back, and a new one may take its
-        // slot: the status still names sid 1 (as nats-server). Then a message published after the
-        // request on the reply subject comes after the status, as with nats-server.
-        r.send(b"SUB r 1\r\nPUB other 1\r\na\r\nPUB work.secret r 0\r\n\r\nUNSUB 1\r\nSUB r 2\r\nPUB r 1\r\nx\r\nPING\r\n");
+        // slot: the status still names sid 1 (as nats-server), and comes before the PONG.
+        r.send(b"SUB r 1\r\nPUB work.secret r 0\r\n\r\nUNSUB 1\r\nSUB r 2\r\nPING\r\n");
         let m = r.read_msg();
         assert_eq!((m.subject.as_str(), m.sid.as_str()), ("r", "1"));
         let h = m.header.expect("a 503 status");
         assert!(h.starts_with(b"NATS/1.0 503\r\n"), "{}", show(&h));
+        r.expect(b"PONG\r\n");
+        // A request nobody anywhere is interested in, after a publish that crossed shards (or not):
+        // its status comes before a message the connection publishes later, as with nats-server.
+        r.send(b"SUB r2 3\r\nPUB other 1\r\na\r\nPUB nobody r2 0\r\n\r\nPUB r2 1\r\nx\r\nPING\r\n");
+        let m = r.read_msg();
+        assert_eq!((m.subject.as_str(), m.sid.as_str()), ("r2", "3"));
+        assert!(m.header.is_some_and(|h| h.starts_with(b"NATS/1.0 503\r\n")));
         let m = r.read_msg();
         assert_eq!(
             (m.subject.as_str(), m.sid.as_str(), m.payload.as_slice()),
-            ("r", "2", &b"x"[..])
+            ("r2", "3", &b"x"[..])
         );
         r.expect(b"PONG\r\n");
         r.expect_nothing();

@@ -6,9 +6,13 @@
 //! message on (none of its members could take it) waits for the copy's answer before answering itself
 //! ([`Then::Answer`]), so an answer always means "this branch is done". When earlier publishes of the
 //! connection crossed shards, every other shard also gets a `Probe { token }` and answers behind them,
-//! so the status follows those messages, as nats-server sends it only after delivering them. The
-//! requester's reader waits for the last answer before its next op, which keeps the status ahead of
-//! the connection's later messages, as with nats-server.
+//! so the status follows those messages, as nats-server sends it only after delivering them.
+//!
+//! When the request went nowhere (only probes), the requester's reader waits for the answers before its
+//! next op, which keeps the status ahead of the connection's later messages, as with nats-server. When
+//! it went to another shard, the reader does not wait (a subscriber there nearly always takes it, and
+//! waiting would cost every cross-shard request a bus round trip); if that subscriber refuses it after
+//! all, the status can come after messages the connection published later.
 
 use super::conn::{Phase, SubRef};
 use super::reader::Flow;
@@ -72,8 +76,9 @@ impl Shard {
     }
 
     /// After publishing a request: the 503 now (nobody anywhere was interested), later (other shards
-    /// must answer first: the reader waits, see [`Flow::AwaitStatus`]), or never (taken here, or the
-    /// publisher did not ask for it). `reached`: `publish_in`'s verdict, used without a probe.
+    /// must answer first; when only probes went out the reader waits, see [`Flow::AwaitStatus`]), or
+    /// never (taken here, or the publisher did not ask for it). `reached`: `publish_in`'s verdict, used
+    /// without a probe.
     pub(crate) fn finish_request(
         &mut self,
         key: ConnKey,
@@ -101,6 +106,7 @@ impl Shard {
             return Flow::Continue;
         };
         let mut waiting = 0;
+        let delivered_elsewhere = p.asked.iter().any(|n| *n > 0);
         for d in 0..self.nr_shards {
             if p.asked[d] > 0 {
                 waiting += p.asked[d] as usize;
@@ -128,7 +134,11 @@ impl Shard {
             then,
         };
         self.probes.insert(p.token, pending);
-        Flow::AwaitStatus(p.token)
+        if delivered_elsewhere {
+            Flow::Continue
+        } else {
+            Flow::AwaitStatus(p.token)
+        }
     }
 
     /// A token for the copies of an asking delivery this shard is about to pass on (see
