@@ -4,7 +4,9 @@
 //! server-wide; after `UNSUB` + `PING` → `PONG` no more messages arrive for that sid; a `SUB` followed by a
 //! request on the same connection sees the reply. Against nats-server these are ordinary single-process checks.
 mod common;
+mod common_monitor;
 use common::*;
+use common_monitor::Mon;
 
 use std::collections::HashMap;
 use std::thread;
@@ -391,16 +393,16 @@ fn no_503_when_an_imported_copy_of_the_request_is_taken_on_the_same_shard() {
 fn limited_server(cores: usize) -> Server {
     Server::start(ServerOpts {
         cores: Some(cores),
-        config: Some(
-            r#"authorization { users: [
-                 {user: limited, password: l, permissions: {subscribe: {deny: ["work.secret"]}}}
-                 {user: open, password: o}
-               ] }"#
-                .to_string(),
-        ),
+        config: Some(LIMITED.to_string()),
         ..ServerOpts::default()
     })
 }
+
+/// A `limited` user who may not receive work.secret and an unrestricted `open` user.
+const LIMITED: &str = r#"authorization { users: [
+  {user: limited, password: l, permissions: {subscribe: {deny: ["work.secret"]}}}
+  {user: open, password: o}
+] }"#;
 
 /// A connection that wants no-responders statuses.
 fn nr_login(s: &Server, user: &str, pass: &str) -> Raw {
@@ -470,4 +472,104 @@ fn no_responders_when_queue_members_on_every_other_shard_refuse() {
     for c in members.iter_mut() {
         c.expect_nothing();
     }
+}
+
+/// Options for a monitored three-shard server with the `limited` and `open` users of
+/// [`limited_server`].
+fn limited_mon_opts() -> ServerOpts {
+    ServerOpts {
+        cores: Some(3),
+        config: Some(LIMITED.to_string()),
+        ..ServerOpts::default()
+    }
+}
+
+#[test]
+fn echo_false_requester_queue_copy_can_come_back_to_its_shard() {
+    // The only member that may take work.secret shares the requester's shard 0; members on shards 1
+    // and 2 refuse it. A copy sent to them must be able to come back to shard 0 (skipping only the
+    // echo:false requester itself), so every request is taken and none gets a 503.
+    let m = Mon::start(limited_mon_opts());
+    let s = &m.server;
+    let mut members = Vec::new();
+    for shard in [1, 2] {
+        let mut c = m.on_shard(shard, || nr_login(s, "limited", "l"));
+        c.send(b"SUB work.* q 1\r\n");
+        c.ping_pong();
+        members.push(c);
+    }
+    let mut taker = m.on_shard(0, || nr_login(s, "open", "o"));
+    taker.send(b"SUB work.* q 1\r\n");
+    taker.ping_pong();
+    let mut r = m.on_shard(0, || {
+        Raw::ready_with(
+            s.port(),
+            r#"{"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"echo":false,"user":"open","pass":"o"}"#,
+        )
+    });
+    let n = 50;
+    let mut batch = b"SUB _I.> 9\r\n".to_vec();
+    for k in 0..n {
+        batch.extend_from_slice(format!("PUB work.secret _I.{k} 0\r\n\r\n").as_bytes());
+    }
+    r.send(&batch);
+    r.ping_pong();
+    for _ in 0..n {
+        assert_eq!(taker.read_msg().subject, "work.secret");
+    }
+    taker.ping_pong();
+    r.expect_nothing();
+    for c in members.iter_mut() {
+        c.expect_nothing();
+    }
+}
+
+#[test]
+fn no_responders_status_comes_before_the_pong_when_queue_copies_travel() {
+    // Refusing queue members on shards 1 and 2 only: each request travels between them before its
+    // status is known; the status still comes before the PONG of a PING sent right after, even when
+    // the reply subscription is gone by then (as with nats-server).
+    let m = Mon::start(limited_mon_opts());
+    let s = &m.server;
+    let mut members = Vec::new();
+    for shard in [1, 2] {
+        let mut c = m.on_shard(shard, || nr_login(s, "limited", "l"));
+        c.send(b"SUB work.* q 1\r\n");
+        c.ping_pong();
+        members.push(c);
+    }
+    let mut r = m.on_shard(0, || nr_login(s, "open", "o"));
+    for k in 0..50 {
+        r.send(
+            format!("SUB r{k} {k}\r\nPUB work.secret r{k} 0\r\n\r\nUNSUB {k}\r\nPING\r\n")
+                .as_bytes(),
+        );
+        let m = r.read_msg();
+        assert_eq!((m.subject, m.sid), (format!("r{k}"), k.to_string()));
+        assert!(m.header.is_some_and(|h| h.starts_with(b"NATS/1.0 503\r\n")));
+        r.expect(b"PONG\r\n");
+    }
+    r.expect_nothing();
+    for c in members.iter_mut() {
+        c.expect_nothing();
+    }
+}
+
+#[test]
+fn no_responders_status_does_not_count_against_an_unsub_limit() {
+    let s = limited_server(2);
+    let mut c = nr_login(&s, "open", "o");
+    c.send(b"SUB r 1\r\n");
+    c.ping_pong();
+    // `UNSUB 1 1`: one more message for sid 1. The 503 does not use it up (as with nats-server).
+    c.send(b"UNSUB 1 1\r\nPUB nobody r 0\r\n\r\nPUB r 1\r\nx\r\nPING\r\n");
+    let m = c.read_msg();
+    assert!(m.header.is_some_and(|h| h.starts_with(b"NATS/1.0 503\r\n")));
+    let m = c.read_msg();
+    assert_eq!(
+        (m.subject.as_str(), m.sid.as_str(), m.payload.as_slice()),
+        ("r", "1", &b"x"[..])
+    );
+    c.expect(b"PONG\r\n");
+    c.expect_nothing();
 }

@@ -71,6 +71,9 @@ pub struct Delivery {
     pub tried: Vec<ShardId>,
     /// Set for a request whose publisher wants a no-responders status: answer `Reached { token, .. }`.
     pub ask: Option<u64>,
+    /// An `echo:false` publisher (its shard and connection slot): a queue copy that comes back to that
+    /// shard must not go to the publisher itself.
+    pub no_echo: Option<(ShardId, u32)>,
 }
 
 impl Delivery {
@@ -98,6 +101,7 @@ impl Delivery {
             queues: Vec::new(),
             tried: Vec::new(),
             ask: None,
+            no_echo: None,
         }
     }
 

@@ -192,6 +192,11 @@ pub struct Conn {
     /// This connection sent interest or messages to other shards since its last barrier: its next PONG
     /// (or verbose +OK) waits until every other shard has applied them.
     pub needs_barrier: bool,
+    /// No-responders statuses of this connection's requests still waiting for other shards' answers
+    /// (`no_responders.rs`); its PONG, verbose +OK and, for a request that went nowhere, its next op
+    /// wait until they are settled. `status_waker` is the reader waiting for that.
+    pub pending_status: u32,
+    pub status_waker: Option<std::task::Waker>,
     /// The post-CONNECT INFO (protocol 1) is sent after the first PONG.
     pub sent_connect_info: bool,
     /// Keep-alive: PINGs sent without a PONG, when the next PING is due, last client activity.

@@ -8,11 +8,12 @@
 //! connection crossed shards, every other shard also gets a `Probe { token }` and answers behind them,
 //! so the status follows those messages, as nats-server sends it only after delivering them.
 //!
-//! When the request went nowhere (only probes), the requester's reader waits for the answers before its
-//! next op, which keeps the status ahead of the connection's later messages, as with nats-server. When
-//! it went to another shard, the reader does not wait (a subscriber there nearly always takes it, and
-//! waiting would cost every cross-shard request a bus round trip); if that subscriber refuses it after
-//! all, the status can come after messages the connection published later.
+//! The connection's next PONG (and verbose +OK) waits until its pending statuses are settled, so a status
+//! always comes before that PONG, as with nats-server. When the request went nowhere (only probes), the
+//! reader also waits before its next op, which keeps the status ahead of the connection's later
+//! messages. When it went to another shard, the reader does not wait (a subscriber there nearly always
+//! takes it, and waiting would cost every cross-shard request a bus round trip); if that subscriber
+//! refuses it after all, the status can come after messages the connection published later.
 
 use super::conn::{Phase, SubRef};
 use super::reader::Flow;
@@ -42,8 +43,8 @@ pub struct PendingProbe {
 /// What a completed [`PendingProbe`] does.
 enum Then {
     /// A request of a connection on this shard: the 503 when nothing took it, written to the sid the
-    /// reply subscription had when the request was published (as nats-server, even if it is gone since),
-    /// then the connection's reader, waiting for this, goes on.
+    /// reply subscription had when the request was published (as nats-server, even if it is gone since);
+    /// then one fewer `Conn::pending_status`.
     Status {
         key: ConnKey,
         /// Guards against a reused connection slot.
@@ -51,7 +52,6 @@ enum Then {
         sid: Box<[u8]>,
         reply: Box<[u8]>,
         subject: Box<[u8]>,
-        waker: Option<Waker>,
     },
     /// Queue copies this shard passed on: answer `token` to `shard` once they have answered.
     Answer { shard: ShardId, token: u64 },
@@ -126,7 +126,6 @@ impl Shard {
             sid,
             reply: reply.into(),
             subject: subj.into(),
-            waker: None,
         };
         let pending = PendingProbe {
             waiting,
@@ -134,10 +133,11 @@ impl Shard {
             then,
         };
         self.probes.insert(p.token, pending);
+        self.conns[key].pending_status += 1;
         if delivered_elsewhere {
             Flow::Continue
         } else {
-            Flow::AwaitStatus(p.token)
+            Flow::AwaitStatus
         }
     }
 
@@ -205,27 +205,28 @@ impl Shard {
                 sid,
                 reply,
                 subject,
-                waker,
             } => {
                 if !p.taken {
                     self.write_no_responders(key, cid, &sid, &reply, &subject);
                 }
-                if let Some(w) = waker {
-                    w.wake();
+                if let Some(c) = self.conns.get_mut(key).filter(|c| c.cid == cid) {
+                    c.pending_status = c.pending_status.saturating_sub(1);
+                    if c.pending_status == 0 {
+                        if let Some(w) = c.status_waker.take() {
+                            w.wake();
+                        }
+                    }
                 }
             }
         }
     }
 
-    /// For the requester's reader: true once the status for `token` is settled; otherwise it registers
-    /// the reader's waker.
-    pub(crate) fn status_settled(&mut self, token: u64, waker: &Waker) -> bool {
-        match self.probes.get_mut(&token) {
-            Some(PendingProbe {
-                then: Then::Status { waker: w, .. },
-                ..
-            }) => {
-                *w = Some(waker.clone());
+    /// For the connection's reader: true once every pending status of connection `key` is settled;
+    /// otherwise it registers the reader's waker.
+    pub(crate) fn statuses_settled(&mut self, key: ConnKey, waker: &Waker) -> bool {
+        match self.conns.get_mut(key) {
+            Some(c) if c.pending_status > 0 => {
+                c.status_waker = Some(waker.clone());
                 false
             }
             _ => true,
@@ -242,10 +243,18 @@ impl Shard {
         m.plain.iter().find(|r| r.conn as usize == key).copied()
     }
 
-    /// Delivers the 503 no-responders status (an empty message with `Nats-Subject`) to subscription `r`.
+    /// Writes the 503 now to the requester's reply subscription `r` (like nats-server, not counted as a
+    /// delivery against an `UNSUB` limit).
     fn send_no_responders(&mut self, r: SubRef, reply: &[u8], subj: &[u8]) {
-        let hdr = status_503(subj);
-        self.deliver(r, reply, None, Some(&hdr), b"");
+        let key = r.conn as usize;
+        let Some(c) = self.conns.get(key) else {
+            return;
+        };
+        let cid = c.cid;
+        let Some(sid) = c.subs.get(r.sub as usize).map(|s| s.sid.clone()) else {
+            return;
+        };
+        self.write_no_responders(key, cid, &sid, reply, subj);
     }
 
     /// Writes the 503 for a request published earlier to `sid` of connection `key`, if it is still the

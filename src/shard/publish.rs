@@ -248,10 +248,8 @@ impl Shard {
             del.plain = std::mem::take(&mut fan.plain[d]);
             del.queues = std::mem::take(&mut fan.queues[d]);
             if !del.queues.is_empty() && no_echo {
-                // A queue message passed back here could reach the publisher itself, which asked not to
-                // get its own messages (the member it skipped); otherwise the members here may get their
-                // chance if the chosen shard's refuse it.
-                del.tried.push(self.id);
+                // A queue copy passed back here must not reach the publisher itself.
+                del.no_echo = src.map(|k| (self.id, k as u32));
             }
             if let Some(p) = self.probe.as_mut() {
                 del.ask = Some(p.token);
@@ -270,6 +268,9 @@ impl Shard {
         let local = self.local_matches(d.account, subj);
         let relay = self.relay_token(d.ask);
         let (mut taken, mut forwarded) = (false, 0);
+        // The publisher itself, when it is on this shard and asked not to get its own messages.
+        let me = self.id;
+        let skip = |r: &SubRef| d.no_echo == Some((me, r.conn));
         if d.plain {
             for r in local.plain.iter() {
                 taken |= self.deliver(*r, subj, d.reply(), d.headers(), d.payload());
@@ -282,7 +283,7 @@ impl Shard {
                     let start = self.fanout.as_mut().map_or(0, |f| f.pick(n));
                     let got = (0..n).any(|k| {
                         let m = g.members[(start + k) % n];
-                        self.deliver(m, subj, d.reply(), d.headers(), d.payload())
+                        !skip(&m) && self.deliver(m, subj, d.reply(), d.headers(), d.payload())
                     });
                     taken |= got;
                     if !got && self.forward_queue(&d, q, relay) {
@@ -332,6 +333,7 @@ impl Shard {
             queues: vec![q.clone()],
             tried,
             ask,
+            no_echo: d.no_echo,
         };
         self.outbox.push(dst, BusMsg::Deliver(fwd));
         true

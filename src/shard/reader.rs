@@ -34,7 +34,7 @@ pub enum Flow {
     Login(Box<ConnectOptions>),
     /// Other shards must say whether anyone took this connection's request before its no-responders
     /// status is settled; nothing later of the connection is handled before (see `no_responders`).
-    AwaitStatus(u64),
+    AwaitStatus,
 }
 
 /// The reply that waits for a visibility barrier.
@@ -214,17 +214,10 @@ async fn run_flow(shard: &ShardRef, key: ConnKey, mut flow: Flow) -> bool {
                 shard.borrow_mut().send_after(key, after);
                 return true;
             }
-            Flow::AwaitStatus(token) => {
+            Flow::AwaitStatus => {
                 // Send the questions before waiting for the answers.
                 shard.borrow_mut().end_batch_for(Some(key));
-                poll_fn(|cx| {
-                    if shard.borrow_mut().status_settled(token, cx.waker()) {
-                        Poll::Ready(())
-                    } else {
-                        Poll::Pending
-                    }
-                })
-                .await;
+                statuses_settled(shard, key).await;
                 return true;
             }
             Flow::Login(opts) => {
@@ -259,6 +252,26 @@ fn close(shard: &ShardRef, key: ConnKey, reason: CloseReason) {
 /// The visibility barrier: when this connection announced interest to other shards since its last
 /// barrier, send `Sync` to every other shard (behind those announcements, FIFO) and wait for all acks.
 pub async fn barrier(shard: &ShardRef, key: ConnKey) {
+    sync_other_shards(shard, key).await;
+    // No-responders statuses still waiting for other shards' answers come before the reply too.
+    statuses_settled(shard, key).await;
+}
+
+/// Waits until every no-responders status of connection `key` is settled (see `no_responders.rs`).
+async fn statuses_settled(shard: &ShardRef, key: ConnKey) {
+    poll_fn(|cx| {
+        if shard.borrow_mut().statuses_settled(key, cx.waker()) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+/// The `Sync`/`SyncAck` round with every other shard, when this connection announced interest or sent
+/// messages there since its last barrier.
+async fn sync_other_shards(shard: &ShardRef, key: ConnKey) {
     let token = {
         let mut sh = shard.borrow_mut();
         let multi = sh.nr_shards > 1;
@@ -347,7 +360,8 @@ impl Shard {
             } => self.op_sub(key, subject, queue, sid),
             ClientOp::Unsub { sid, max } => self.op_unsub(key, sid, max),
             ClientOp::Ping => {
-                if self.conns[key].needs_barrier && self.nr_shards > 1 {
+                let c = &self.conns[key];
+                if (c.needs_barrier && self.nr_shards > 1) || c.pending_status > 0 {
                     Flow::Barrier(After::Pong)
                 } else {
                     self.send_after(key, After::Pong);

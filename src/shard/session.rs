@@ -67,6 +67,8 @@ impl Shard {
             writer_waker: None,
             touched: false,
             needs_barrier: false,
+            pending_status: 0,
+            status_waker: None,
             sent_connect_info: false,
             pings_out: 0,
             ping_sent: None,

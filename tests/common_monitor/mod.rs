@@ -293,3 +293,45 @@ pub fn keys(v: &Value) -> Vec<String> {
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default()
 }
+
+impl Mon {
+    /// Messages received per shard (corenats `/metrics`, `corenats_shard_in_msgs_total`).
+    pub fn shard_in_msgs(&self) -> HashMap<String, f64> {
+        let text = self.get("/metrics").body;
+        check_exposition(&text)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .filter(|s| s.name == "corenats_shard_in_msgs_total")
+            .filter_map(|s| Some((s.label("shard")?.to_string(), s.value)))
+            .collect()
+    }
+
+    /// A connection (made by `connect`, ready) that lives on shard `want` of a corenats server: tries
+    /// new connections, each publishing one message to learn its shard from `/metrics`; the others are
+    /// closed. Against nats-server (one process) the first connection is returned.
+    pub fn on_shard(
+        &self,
+        want: usize,
+        connect: impl Fn() -> super::common::Raw,
+    ) -> super::common::Raw {
+        if !super::common::is_corenats() {
+            return connect();
+        }
+        for _ in 0..200 {
+            let mut c = connect();
+            let before = self.shard_in_msgs();
+            c.send(b"PUB _placement.probe 0\r\n\r\n");
+            c.ping_pong();
+            let after = self.shard_in_msgs();
+            let moved: Vec<&String> = after
+                .iter()
+                .filter(|(k, v)| before.get(*k) != Some(*v))
+                .map(|(k, _)| k)
+                .collect();
+            if moved.len() == 1 && *moved[0] == want.to_string() {
+                return c;
+            }
+        }
+        panic!("no connection landed on shard {want}");
+    }
+}
