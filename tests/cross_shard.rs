@@ -484,6 +484,20 @@ fn limited_mon_opts() -> ServerOpts {
     }
 }
 
+/// One `limited` member of queue group `q` on `work.*` on each of shards 1 and 2 (they refuse
+/// work.secret). Kept open by the caller.
+fn refusing_members_on_shards_1_and_2(m: &Mon) -> Vec<Raw> {
+    [1, 2]
+        .into_iter()
+        .map(|shard| {
+            let mut c = m.on_shard(shard, || nr_login(&m.server, "limited", "l"));
+            c.send(b"SUB work.* q 1\r\n");
+            c.ping_pong();
+            c
+        })
+        .collect()
+}
+
 #[test]
 fn echo_false_requester_queue_copy_can_come_back_to_its_shard() {
     // The only member that may take work.secret shares the requester's shard 0; members on shards 1
@@ -491,13 +505,7 @@ fn echo_false_requester_queue_copy_can_come_back_to_its_shard() {
     // echo:false requester itself), so every request is taken and none gets a 503.
     let m = Mon::start(limited_mon_opts());
     let s = &m.server;
-    let mut members = Vec::new();
-    for shard in [1, 2] {
-        let mut c = m.on_shard(shard, || nr_login(s, "limited", "l"));
-        c.send(b"SUB work.* q 1\r\n");
-        c.ping_pong();
-        members.push(c);
-    }
+    let mut members = refusing_members_on_shards_1_and_2(&m);
     let mut taker = m.on_shard(0, || nr_login(s, "open", "o"));
     taker.send(b"SUB work.* q 1\r\n");
     taker.ping_pong();
@@ -531,13 +539,7 @@ fn no_responders_status_comes_before_the_pong_when_queue_copies_travel() {
     // the reply subscription is gone by then (as with nats-server).
     let m = Mon::start(limited_mon_opts());
     let s = &m.server;
-    let mut members = Vec::new();
-    for shard in [1, 2] {
-        let mut c = m.on_shard(shard, || nr_login(s, "limited", "l"));
-        c.send(b"SUB work.* q 1\r\n");
-        c.ping_pong();
-        members.push(c);
-    }
+    let mut members = refusing_members_on_shards_1_and_2(&m);
     let mut r = m.on_shard(0, || nr_login(s, "open", "o"));
     for k in 0..50 {
         r.send(

@@ -63,17 +63,7 @@ impl PubCache {
         if perms.publish.is_none() {
             return true;
         }
-        self.check_with(perms.generation(), subject, || perms.can_publish(subject))
-    }
-
-    /// The same bounded cache for any per-subject verdict of one compiled `Permissions` (generation
-    /// `generation`): `compute` runs only on a miss.
-    pub fn check_with(
-        &mut self,
-        generation: u64,
-        subject: &[u8],
-        compute: impl FnOnce() -> bool,
-    ) -> bool {
+        let generation = perms.generation();
         if self.generation != generation {
             self.map.clear();
             self.generation = generation;
@@ -82,7 +72,7 @@ impl PubCache {
         if let Some((_, v)) = self.map.find(hash, |(k, _)| short_eq(k, subject)) {
             return *v;
         }
-        let v = compute();
+        let v = perms.can_publish(subject);
         if self.map.len() >= PUB_CACHE_MAX {
             let mut seen = 0;
             self.map.retain(|_| {

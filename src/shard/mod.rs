@@ -131,6 +131,9 @@ pub struct Shard {
     pub(crate) fanout: Option<publish::Fanout>,
     /// While a request that wants a no-responders status is being routed: where it went.
     pub(crate) probe: Option<no_responders::Probe>,
+    /// Per shard, for the request in `probe`: deliveries that ask for an answer (one publish can route
+    /// several times: stream and service imports). Scratch, all zero between requests.
+    pub(crate) probe_asked: Vec<u32>,
     /// Requests waiting for other shards to say whether anyone took them (token → state). Bound: one
     /// entry per such request in flight; every shard answers (its inbox is FIFO and drops nothing), so
     /// an entry lives about one bus round trip.
@@ -176,6 +179,7 @@ impl Shard {
             replies: imports::ServiceReplies::new(id),
             fanout: Some(publish::Fanout::new(nr_shards)),
             probe: None,
+            probe_asked: vec![0; nr_shards],
             probes: HashMap::new(),
         };
         s.ensure_accounts();

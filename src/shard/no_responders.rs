@@ -28,9 +28,6 @@ pub struct Probe {
     pub token: u64,
     /// A subscriber on this shard took it.
     pub local: bool,
-    /// Per shard: how many deliveries asking for an answer went there (one publish can route several
-    /// times: stream and service imports), so every answer is counted.
-    pub asked: Vec<u32>,
 }
 
 /// Answers still expected for one token, and what to do when the last is in.
@@ -71,7 +68,6 @@ impl Shard {
         self.probe = Some(Probe {
             token: self.next_token,
             local: false,
-            asked: vec![0; self.nr_shards],
         });
     }
 
@@ -94,6 +90,23 @@ impl Shard {
             }
             return Flow::Continue;
         };
+        // The per-shard counts are scratch reused by every request: read, then cleared.
+        let mut asked = std::mem::take(&mut self.probe_asked);
+        let flow = self.settle_probe(key, p, &asked, subj, reply);
+        asked.fill(0);
+        self.probe_asked = asked;
+        flow
+    }
+
+    /// [`Shard::finish_request`] for a probed request; `asked[d]`: deliveries that asked shard `d`.
+    fn settle_probe(
+        &mut self,
+        key: ConnKey,
+        p: Probe,
+        asked: &[u32],
+        subj: &[u8],
+        reply: &[u8],
+    ) -> Flow {
         if p.local {
             return Flow::Continue;
         }
@@ -106,10 +119,10 @@ impl Shard {
             return Flow::Continue;
         };
         let mut waiting = 0;
-        let delivered_elsewhere = p.asked.iter().any(|n| *n > 0);
-        for d in 0..self.nr_shards {
-            if p.asked[d] > 0 {
-                waiting += p.asked[d] as usize;
+        let delivered_elsewhere = asked.iter().any(|n| *n > 0);
+        for (d, &n) in asked.iter().enumerate() {
+            if n > 0 {
+                waiting += n as usize;
             } else if ordered && d != self.id as usize {
                 self.outbox
                     .push(d as ShardId, BusMsg::Probe { token: p.token });
@@ -275,16 +288,7 @@ impl Shard {
         }
         let hdr = status_503(subj);
         w::write_hmsg(&mut c.out, reply, sid, None, &hdr, b"");
-        c.stats.out_msgs += 1;
-        c.stats.out_bytes += hdr.len() as u64;
-        let acc = c.account as usize;
-        if let Some(t) = self.accounts.get_mut(acc) {
-            t.stats.out_msgs += 1;
-            t.stats.out_bytes += hdr.len() as u64;
-        }
-        self.stats.out_msgs += 1;
-        self.stats.out_bytes += hdr.len() as u64;
-        self.touch(key);
+        self.count_out(key, hdr.len());
         self.check_pending(key);
     }
 }

@@ -253,7 +253,7 @@ impl Shard {
             }
             if let Some(p) = self.probe.as_mut() {
                 del.ask = Some(p.token);
-                p.asked[d] += 1;
+                self.probe_asked[d] += 1;
             }
             self.outbox.push(dst, BusMsg::Deliver(del));
             reached = true;
@@ -388,6 +388,20 @@ impl Shard {
         if let (Some(rp), Some(g)) = (reply, &mut c.reply_grants) {
             g.grant(rp, Instant::now());
         }
+        self.count_out(key, size);
+        if done {
+            self.remove_sub(key, r.sub as usize);
+        }
+        self.check_pending(key);
+        true
+    }
+
+    /// Counts one message of `size` payload bytes written to connection `key` (connection, account and
+    /// shard figures) and marks the connection for this batch's flush.
+    pub(crate) fn count_out(&mut self, key: ConnKey, size: usize) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
         c.stats.out_msgs += 1;
         c.stats.out_bytes += size as u64;
         let acc = c.account as usize;
@@ -398,11 +412,6 @@ impl Shard {
         self.stats.out_msgs += 1;
         self.stats.out_bytes += size as u64;
         self.touch(key);
-        if done {
-            self.remove_sub(key, r.sub as usize);
-        }
-        self.check_pending(key);
-        true
     }
 }
 
