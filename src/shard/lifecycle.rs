@@ -125,18 +125,14 @@ impl Shard {
         }
         // A changed `max_payload` (server or account) applies to the next PUB of every connection, as in
         // nats-server (the reader picks the new value up before its next op).
-        for (_, c) in self.conns.iter_mut() {
-            c.max_payload = match c.phase {
-                Phase::Open => {
-                    let account_max = self
-                        .auth
-                        .accounts
-                        .get(c.account as usize)
-                        .and_then(|a| a.limits.max_payload);
-                    super::session::payload_limit(&self.rt, account_max)
-                }
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for k in keys {
+            let c = &self.conns[k];
+            let limit = match c.phase {
+                Phase::Open => self.account_payload_limit(c.account),
                 _ => self.rt.max_payload,
             };
+            self.conns[k].max_payload = limit;
         }
         // Connections over a lowered account limit are counted once every shard has re-checked its own
         // (users moved out of an account leave it first), so the shards together close only the excess.

@@ -290,6 +290,7 @@ impl Shard {
             .map(|a| a.limits.clone())
             .unwrap_or_default();
         let rt = self.rt.clone();
+        let max_payload = self.account_payload_limit(acc);
         let c = &mut self.conns[key];
         c.account = acc;
         c.perms = login.permissions.clone();
@@ -305,7 +306,7 @@ impl Shard {
         c.span.record("user", login.label.as_str());
         c.login = Some(login);
         c.creds = creds;
-        c.max_payload = payload_limit(&rt, limits.max_payload);
+        c.max_payload = max_payload;
         c.max_subs = match limits.max_subscriptions {
             Some(m) if m > 0 => {
                 if rt.max_subscriptions == 0 {
@@ -349,8 +350,20 @@ pub fn new_nonce() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+impl Shard {
+    /// The payload limit of a connection logged in to `acc` under the current configuration.
+    pub(crate) fn account_payload_limit(&self, acc: crate::auth::AccountId) -> u32 {
+        let account_max = self
+            .auth
+            .accounts
+            .get(acc as usize)
+            .and_then(|a| a.limits.max_payload);
+        payload_limit(&self.rt, account_max)
+    }
+}
+
 /// A logged-in connection's payload limit: the server's `max_payload`, lowered by its account's.
-pub(crate) fn payload_limit(rt: &Runtime, account_max: Option<i64>) -> u32 {
+fn payload_limit(rt: &Runtime, account_max: Option<i64>) -> u32 {
     match account_max {
         Some(m) if m >= 0 => (m as u32).min(rt.max_payload),
         _ => rt.max_payload,
