@@ -215,7 +215,8 @@ fn main() -> ExitCode {
                     eprintln!("corenats: {}", errs.join("\n"));
                     return ExitCode::from(1);
                 }
-                println!(
+                // On stderr, as nats-server prints it.
+                eprintln!(
                     "corenats: configuration file {} is valid ({})",
                     path.display(),
                     loaded.digest

@@ -316,6 +316,25 @@ fn duplicate_user_is_a_config_error() {
     }
 }
 
+/// A misspelt key must not leave a user without a password or permissions: like nats-server,
+/// the server refuses to start and names the key.
+#[test]
+fn misspelt_auth_keys_refuse_to_start() {
+    for (conf, key) in [
+        ("authorization { users: [ {user: admin, pasword: s3cret} ] }\n", "pasword"),
+        (
+            "authorization { users: [ {user: a, password: b, permisions: {publish: x}} ] }\n",
+            "permisions",
+        ),
+        ("authorisation { user: a, password: b }\n", "authorisation"),
+    ] {
+        let log = Server::try_start(ServerOpts::conf(conf))
+            .err()
+            .expect("a config with an unknown key must not start");
+        assert!(log.contains(&format!("unknown field \"{key}\"")), "{log}");
+    }
+}
+
 #[test]
 fn plaintext_passwords_are_warned_about_once_at_startup() {
     const WARNING: &str = "[WRN] Plaintext passwords detected, use nkeys or bcrypt";

@@ -43,8 +43,8 @@ const BAD: &[Bad] = &[
         file: "mixed_errors.conf",
         // A config error does not hide an accounts error: both in one run (nats-server reports both too).
         corenats: &[
-            "mixed_errors.conf:2:7: invalid value for \"port\": expected a port number, got a string \"x\"",
-            "mixed_errors.conf:5:16: Duplicate user \"a\" detected",
+            "mixed_errors.conf:2:8: invalid value for \"port\": expected a port number, got a string \"x\"",
+            "mixed_errors.conf:5:17: Duplicate user \"a\" detected",
         ],
         nats: Some("Duplicate user \"a\" detected"),
     },
@@ -52,18 +52,18 @@ const BAD: &[Bad] = &[
         file: "duplicate_user.conf",
         // nats-server points at the `users` key of whichever account it reads second (Go map order);
         // corenats at the later entry.
-        corenats: &["duplicate_user.conf:3:16: Duplicate user \"a\" detected"],
+        corenats: &["duplicate_user.conf:3:17: Duplicate user \"a\" detected"],
         nats: Some("Duplicate user \"a\" detected"),
     },
     Bad {
         file: "single_user_with_accounts.conf",
-        corenats: &["single_user_with_accounts.conf:1:1: Can not have a single user/pass and accounts"],
+        corenats: &["single_user_with_accounts.conf:1:0: Can not have a single user/pass and accounts"],
         // nats-server's text depends on Go map order ("... and accounts" or "... and a users array").
         nats: Some("Can not have a single user/pass and "),
     },
     Bad {
         file: "token_with_accounts.conf",
-        corenats: &["token_with_accounts.conf:1:1: Can not have a token and accounts"],
+        corenats: &["token_with_accounts.conf:1:0: Can not have a token and accounts"],
         // nats-server's text depends on Go map order ("... and accounts" or "... and a users array").
         nats: Some("Can not have a token and "),
     },
@@ -74,7 +74,7 @@ const BAD: &[Bad] = &[
     },
     Bad {
         file: "bad_duration.conf",
-        corenats: &["bad_duration.conf:1:17: error parsing write_deadline: time: invalid duration \"ten seconds\""],
+        corenats: &["bad_duration.conf:1:0: error parsing write_deadline: time: invalid duration \"ten seconds\""],
         nats: Some("error parsing write_deadline: time: invalid duration \"ten seconds\""),
     },
     Bad {
@@ -85,7 +85,7 @@ const BAD: &[Bad] = &[
     },
     Bad {
         file: "export_unknown_response_type.conf",
-        corenats: &["export_unknown_response_type.conf:2:48: Unknown response type: \"sometimes\""],
+        corenats: &["export_unknown_response_type.conf:2:49: Unknown response type: \"sometimes\""],
         nats: Some("Unknown response type: \"sometimes\""),
     },
     Bad {
@@ -96,12 +96,12 @@ const BAD: &[Bad] = &[
     },
     Bad {
         file: "import_prefix_wildcard.conf",
-        corenats: &["import_prefix_wildcard.conf:3:65: stream import prefix can not contain wildcard tokens"],
+        corenats: &["import_prefix_wildcard.conf:3:66: stream import prefix can not contain wildcard tokens"],
         nats: Some("stream import prefix can not contain wildcard tokens"),
     },
     Bad {
         file: "include_missing.conf",
-        corenats: &["include_missing.conf:1:9: error parsing include file './does_not_exist.conf'"],
+        corenats: &["include_missing.conf:1:8: error parsing include file './does_not_exist.conf'"],
         nats: Some("error parsing include file './does_not_exist.conf'"),
     },
     Bad {
@@ -111,12 +111,12 @@ const BAD: &[Bad] = &[
     },
     Bad {
         file: "invalid_permission_subject.conf",
-        corenats: &["invalid_permission_subject.conf:3:51: subject \"foo..bar\" is not a valid subject"],
+        corenats: &["invalid_permission_subject.conf:3:52: subject \"foo..bar\" is not a valid subject"],
         nats: Some("subject \"foo..bar\" is not a valid subject"),
     },
     Bad {
         file: "lame_duck_too_short.conf",
-        corenats: &["lame_duck_too_short.conf:1:1: invalid lame_duck_duration of 10s, minimum is 30 seconds"],
+        corenats: &["lame_duck_too_short.conf:1:0: invalid lame_duck_duration of 10s, minimum is 30 seconds"],
         nats: Some("invalid lame_duck_duration of 10s, minimum is 30 seconds"),
     },
     Bad {
@@ -131,7 +131,7 @@ const BAD: &[Bad] = &[
     },
     Bad {
         file: "mapping_bad_weight.conf",
-        corenats: &["mapping_bad_weight.conf:2:10: Invalid weight 101 for mapping destination"],
+        corenats: &["mapping_bad_weight.conf:2:11: Invalid weight 101 for mapping destination"],
         nats: Some("Invalid weight 101 for mapping destination"),
     },
     Bad {
@@ -141,13 +141,13 @@ const BAD: &[Bad] = &[
             "multiple_errors.conf:2:14: invalid value for \"max_payload\": must not be negative, got -1",
             "multiple_errors.conf:3:8: invalid value for \"debug\": expected a boolean (true/false/yes/no/on/off), got an integer 7",
             "multiple_errors.conf:4:1: invalid lame_duck_duration of 5s, minimum is 30 seconds",
-            "multiple_errors.conf:5:26: User entry requires a user",
+            "multiple_errors.conf:5:27: User entry requires a user",
         ],
         nats: Some("multiple_errors.conf:4:1: invalid lame_duck_duration of 5s, minimum is 30 seconds"),
     },
     Bad {
         file: "negative_size.conf",
-        corenats: &["negative_size.conf:1:14: invalid value for \"max_pending\": must not be negative, got -1048576"],
+        corenats: &["negative_size.conf:1:13: invalid value for \"max_pending\": must not be negative, got -1048576"],
         nats: None,
     },
     Bad {
@@ -172,12 +172,12 @@ const BAD: &[Bad] = &[
     },
     Bad {
         file: "ping_interval_bare_int.conf",
-        corenats: &["ping_interval_bare_int.conf:1:1: ping_interval should be converted to a duration"],
+        corenats: &["ping_interval_bare_int.conf:1:0: ping_interval should be converted to a duration"],
         nats: Some("ping_interval should be converted to a duration"),
     },
     Bad {
         file: "reserved_account_global.conf",
-        corenats: &["reserved_account_global.conf:2:3: \"$G\" is a Reserved Account"],
+        corenats: &["reserved_account_global.conf:2:4: \"$G\" is a Reserved Account"],
         nats: Some("\"$G\" is a Reserved Account"),
     },
     Bad {
@@ -217,7 +217,7 @@ const BAD: &[Bad] = &[
     },
     Bad {
         file: "unused_variable.conf",
-        corenats: &["unused_variable.conf:1:1: unknown field \"TOKEN\""],
+        corenats: &["unused_variable.conf:1:0: unknown field \"TOKEN\""],
         nats: Some("unknown field \"TOKEN\""),
     },
     Bad {

@@ -195,3 +195,23 @@ fn max_sub_tokens_refuses_deep_subjects_and_keeps_connection() {
     c.expect(b"MSG a.b.c 2 1\r\nx\r\n");
     c.expect_nothing();
 }
+
+/// nats-server reads 0 as "the default" for these limits: a config with zeros behaves like one
+/// without them (INFO advertises 1 MiB, 4 KiB control lines pass, no ping storm).
+#[test]
+fn zero_limits_mean_the_defaults() {
+    let s = Server::start(ServerOpts::conf(
+        "max_payload: 0\nmax_control_line: 0\nping_interval: \"0s\"\nping_max: 0\n",
+    ));
+    let mut c = s.raw();
+    assert_eq!(c.info["max_payload"], 1024 * 1024);
+    c.send(b"CONNECT {\"verbose\":false}\r\nPING\r\n");
+    c.expect(b"PONG\r\n");
+    let subj = "z".repeat(2000);
+    c.send(format!("SUB {subj} 1\r\nPUB {subj} 5\r\nhello\r\n").as_bytes());
+    let m = c.read_msg();
+    assert_eq!(m.payload, b"hello");
+    // With ping_interval 0 taken literally the server would PING at once and nonstop.
+    c.ping_pong();
+    c.expect_nothing();
+}

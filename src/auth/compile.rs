@@ -448,8 +448,10 @@ impl Auth {
             no_auth_user,
             anonymous_global,
             system_account,
+            // nats-server: a timeout of 0 means the default.
             auth_timeout: authz
                 .and_then(|a| a.timeout)
+                .filter(|t| !t.is_zero())
                 .unwrap_or(DEFAULT_AUTH_TIMEOUT),
             colon_names,
             plaintext_passwords,
@@ -547,7 +549,7 @@ mod tests {
             "{r}"
         );
         assert!(
-            lines[1].starts_with("t.conf:5:7: invalid value for \"port\""),
+            lines[1].starts_with("t.conf:5:8: invalid value for \"port\""),
             "{r}"
         );
         // Reported by both layers: once.
@@ -639,6 +641,12 @@ mod tests {
         assert!(a.auth_required());
         assert!(a.needs_nonce());
         assert!(a.plaintext_passwords);
+        // As in nats-server, a timeout of 0 means the default.
+        if let Some(authz) = c.authorization.as_mut() {
+            authz.timeout = Some(Duration::ZERO);
+        }
+        let a = Auth::compile(&c, None).unwrap();
+        assert_eq!(a.auth_timeout(), DEFAULT_AUTH_TIMEOUT);
     }
 
     #[test]

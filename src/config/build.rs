@@ -51,10 +51,12 @@ impl Ctx {
         });
     }
 
-    /// An unknown key: a warning (an error under `-t`), unless the entry was only a variable.
+    /// An unknown key: an error, unless the entry was only a variable. nats-server refuses to
+    /// start on one too, and a warning would let a misspelt `pasword` or `authorisation` leave a
+    /// server open while it looks configured.
     pub fn unknown(&mut self, entry: &Entry) {
         if !entry.used_as_variable {
-            self.warn(&entry.key_span, format!("unknown field {:?}", entry.key));
+            self.err(&entry.key_span, format!("unknown field {:?}", entry.key));
         }
     }
 
@@ -139,8 +141,9 @@ impl Ctx {
             Kind::String(s) => match duration::parse(s) {
                 Ok(d) => Some(d),
                 Err(e) => {
+                    // nats-server's own text, at its position (the key).
                     self.err(
-                        &entry.value.span,
+                        &entry.key_span,
                         format!("error parsing {}: {e}", entry.key),
                     );
                     None
@@ -288,7 +291,12 @@ pub fn build(root: &Map, ctx: &mut Ctx) -> Config {
                 }
             }
             "host" | "net" => set(&mut c.host, ctx.string(entry)),
-            "server_name" => c.server_name = ctx.string(entry).or(c.server_name),
+            "server_name" => match ctx.string(entry) {
+                Some(name) if name.contains(' ') => {
+                    ctx.err(&entry.key_span, "server name cannot contain spaces")
+                }
+                name => c.server_name = name.or(c.server_name.take()),
+            },
             "http" => {
                 if let Some((host, port)) = listen(entry, ctx) {
                     c.http_host = host.filter(|h| !h.is_empty()).or(c.http_host);
@@ -352,7 +360,10 @@ pub fn build(root: &Map, ctx: &mut Ctx) -> Config {
                     if d < Duration::from_secs(30) {
                         ctx.err(
                             &entry.key_span,
-                            format!("invalid lame_duck_duration of {d:?}, minimum is 30 seconds"),
+                            format!(
+                                "invalid lame_duck_duration of {}, minimum is 30 seconds",
+                                super::duration::go_string(d)
+                            ),
                         );
                     } else {
                         c.lame_duck_duration = d;
@@ -430,18 +441,43 @@ pub fn build(root: &Map, ctx: &mut Ctx) -> Config {
             _ => ctx.unknown(entry),
         }
     }
+    zero_means_default(&mut c);
     if let Some(entry) = max_payload_entry {
         if i64::from(c.max_payload) > c.max_pending {
             ctx.err(
                 &entry.key_span,
                 format!(
-                    "max_payload ({}) can not be higher than max_pending ({})",
+                    "max_payload ({}) cannot be higher than max_pending ({})",
                     c.max_payload, c.max_pending
                 ),
             );
         }
     }
     c
+}
+
+/// nats-server reads 0 as "use the default" for these settings (its baseline options), so
+/// `max_payload: 0` does not refuse every payload and `ping_interval: "0s"` does not ping nonstop.
+fn zero_means_default(c: &mut Config) {
+    let d = Config::default();
+    if c.max_payload == 0 {
+        c.max_payload = d.max_payload;
+    }
+    if c.max_control_line == 0 {
+        c.max_control_line = d.max_control_line;
+    }
+    if c.ping_interval.is_zero() {
+        c.ping_interval = d.ping_interval;
+    }
+    if c.ping_max == 0 {
+        c.ping_max = d.ping_max;
+    }
+    if c.max_pending == 0 {
+        c.max_pending = d.max_pending;
+    }
+    if c.write_deadline.is_zero() {
+        c.write_deadline = d.write_deadline;
+    }
 }
 
 /// Assigns when the conversion succeeded (errors were already recorded).

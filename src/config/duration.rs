@@ -75,6 +75,44 @@ pub fn parse(s: &str) -> Result<SignedDuration, String> {
     })
 }
 
+/// Formats a duration the way Go's `time.Duration.String` does (`0s`, `1.5s`, `2m0s`, `1h0m0s`,
+/// `100ms`, `20µs`, `7ns`), for messages that quote a value as nats-server would.
+pub fn go_string(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    if nanos == 0 {
+        return "0s".to_string();
+    }
+    if nanos < 1_000 {
+        return format!("{nanos}ns");
+    }
+    if nanos < 1_000_000 {
+        return format!("{}µs", fraction(nanos, 1_000));
+    }
+    if nanos < 1_000_000_000 {
+        return format!("{}ms", fraction(nanos, 1_000_000));
+    }
+    let hours = nanos / 3_600_000_000_000;
+    let minutes = nanos / 60_000_000_000 % 60;
+    let seconds = fraction(nanos % 60_000_000_000, 1_000_000_000);
+    match (hours, minutes) {
+        (0, 0) => format!("{seconds}s"),
+        (0, m) => format!("{m}m{seconds}s"),
+        (h, m) => format!("{h}h{m}m{seconds}s"),
+    }
+}
+
+/// `n / unit` with its fractional digits, trailing zeros removed (`1500, 1000` → `1.5`).
+fn fraction(n: u128, unit: u128) -> String {
+    let whole = n / unit;
+    let rest = n % unit;
+    if rest == 0 {
+        return whole.to_string();
+    }
+    let width = unit.ilog10() as usize;
+    let digits = format!("{rest:0width$}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +141,24 @@ mod tests {
         );
         assert!(parse("").is_err());
         assert!(parse("9999999999h").is_err());
+    }
+
+    #[test]
+    fn go_strings() {
+        for (text, want) in [
+            ("0s", "0s"),
+            ("7ns", "7ns"),
+            ("20us", "20µs"),
+            ("1500us", "1.5ms"),
+            ("100ms", "100ms"),
+            ("1.5s", "1.5s"),
+            ("29s", "29s"),
+            ("90s", "1m30s"),
+            ("2m", "2m0s"),
+            ("1h", "1h0m0s"),
+            ("1h2m3.25s", "1h2m3.25s"),
+        ] {
+            assert_eq!(go_string(d(text)), want, "{text}");
+        }
     }
 }

@@ -127,8 +127,15 @@ impl Lexer {
         Some(c)
     }
 
+    /// nats-server's column: 1-based, except on the first line where it is 0-based (its lexer
+    /// counts from the previous newline, and the first line has none).
     pub(super) fn col(&self) -> u32 {
-        (self.pos - self.line_start + 1) as u32
+        let col = (self.pos - self.line_start + 1) as u32;
+        if self.line == 1 {
+            col - 1
+        } else {
+            col
+        }
     }
 
     pub(super) fn err<T>(&self, msg: impl Into<String>) -> Result<T, LexError> {
@@ -249,12 +256,13 @@ impl Lexer {
             let mut key = String::new();
             loop {
                 match self.bump() {
-                    None => return self.err("Unexpected EOF."),
+                    None => return self.err(eof_in_quoted_key(ctx, c)),
                     Some(q) if q == c => break,
                     Some(ch) => key.push(ch),
                 }
             }
-            self.emit(ItemKind::Key, key, line, col);
+            // nats-server places a quoted key at its first character, after the quote.
+            self.emit(ItemKind::Key, key, line, col + 1);
         } else {
             let start = self.pos;
             while let Some(ch) = self.peek() {
@@ -272,6 +280,9 @@ impl Lexer {
                     }
                     colon_key = true;
                 }
+            }
+            if ctx == Ctx::Map && self.peek().is_none() {
+                return self.err("Unexpected EOF processing map key.");
             }
             let key: String = self.chars[start..self.pos].iter().collect();
             let followed_by_space = self.peek().is_some_and(char::is_whitespace);
@@ -336,7 +347,7 @@ impl Lexer {
                     self.emit_here(ItemKind::NoValue);
                     return Ok(());
                 }
-                None => return self.err("Unexpected EOF."),
+                None => return self.err(map_terminator_expected("")),
                 _ => {}
             }
         }
@@ -355,7 +366,10 @@ impl Lexer {
                 let mut s = String::new();
                 loop {
                     match self.bump() {
-                        None => return self.err("Unexpected EOF."),
+                        None if q == '"' => {
+                            return self.err("Unexpected EOF in double quoted include")
+                        }
+                        None => return self.err("Unexpected EOF in quoted include"),
                         Some(c) if c == q => break,
                         Some(c) => s.push(c),
                     }
@@ -392,15 +406,17 @@ impl Lexer {
             self.bump();
         }
         let (line, col) = (self.line, self.col());
+        // Like nats-server, brackets and quoted strings are placed just after their opening character.
+        let inner = col + 1;
         match self.peek() {
             Some('[') => {
                 self.bump();
-                self.emit(ItemKind::ArrayStart, String::new(), line, col);
+                self.emit(ItemKind::ArrayStart, String::new(), line, inner);
                 self.nested(Self::array)
             }
             Some('{') => {
                 self.bump();
-                self.emit(ItemKind::MapStart, String::new(), line, col);
+                self.emit(ItemKind::MapStart, String::new(), line, inner);
                 self.nested(Self::map)
             }
             Some('\'') => {
@@ -413,13 +429,13 @@ impl Lexer {
                         Some(c) => s.push(c),
                     }
                 }
-                self.emit(ItemKind::String, s, line, col);
+                self.emit(ItemKind::String, s, line, inner);
                 Ok(())
             }
             Some('"') => {
                 self.bump();
                 let s = self.quoted_string()?;
-                self.emit(ItemKind::String, s, line, col);
+                self.emit(ItemKind::String, s, line, inner);
                 Ok(())
             }
             Some('-') => self.negative_number(ctx),
@@ -459,7 +475,7 @@ impl Lexer {
                         self.emit_here(ItemKind::ArrayEnd);
                         return Ok(());
                     }
-                    None => return self.err("Unexpected EOF."),
+                    None => return self.err(array_terminator_expected("")),
                     Some(_) => break,
                 }
             }
@@ -483,12 +499,8 @@ impl Lexer {
                         self.emit_here(ItemKind::ArrayEnd);
                         return Ok(());
                     }
-                    Some(c) => {
-                        return self.err(format!(
-                            "Expected an array value terminator \",\" or an array terminator \"]\", but got '{c}' instead."
-                        ))
-                    }
-                    None => return self.err("Unexpected EOF."),
+                    Some(c) => return self.err(array_terminator_expected(&c.to_string())),
+                    None => return self.err(array_terminator_expected("")),
                 }
             }
         }
@@ -509,7 +521,7 @@ impl Lexer {
                         self.emit_here(ItemKind::MapEnd);
                         return Ok(());
                     }
-                    None => return self.err("Unexpected EOF."),
+                    None => return self.err("Unexpected EOF processing map."),
                     Some(_) => break,
                 }
             }
@@ -539,15 +551,33 @@ impl Lexer {
                         self.emit_here(ItemKind::MapEnd);
                         return Ok(());
                     }
-                    Some(c) => {
-                        return self.err(format!(
-                            "Expected a map value terminator \",\" or a map terminator \"}}\", but got '{c}' instead."
-                        ))
-                    }
-                    None => return self.err("Unexpected EOF."),
+                    Some(c) => return self.err(map_terminator_expected(&c.to_string())),
+                    None => return self.err(map_terminator_expected("")),
                 }
             }
         }
+    }
+}
+
+/// nats-server's text when a map value is not followed by `,`, a newline or `}`. At the end of
+/// the input nats-server quotes a NUL character; corenats leaves the quotes empty.
+fn map_terminator_expected(got: &str) -> String {
+    format!("Expected a map value terminator \",\" or a map terminator \"}}\", but got '{got}' instead.")
+}
+
+/// As [`map_terminator_expected`] for an array value.
+fn array_terminator_expected(got: &str) -> String {
+    format!(
+        "Expected an array value terminator \",\" or an array terminator \"]\", but got '{got}' instead."
+    )
+}
+
+/// nats-server's text for a quoted key cut off by the end of the input.
+fn eof_in_quoted_key(ctx: Ctx, quote: char) -> &'static str {
+    match (ctx, quote) {
+        (Ctx::Map, '"') => "Unexpected EOF processing double quoted map key.",
+        (Ctx::Map, _) => "Unexpected EOF processing quoted map key.",
+        _ => "Unexpected EOF.",
     }
 }
 

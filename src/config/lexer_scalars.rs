@@ -125,13 +125,13 @@ impl Lexer {
         let start = self.pos;
         loop {
             match self.bump() {
-                None => return self.err("Unexpected EOF."),
+                None => return self.err("Unexpected EOF processing block."),
                 Some(')') => {
                     let before = self.pos.checked_sub(2).and_then(|i| self.peek_at(i));
                     let after = self.peek();
                     if before == Some('\n') && (after.is_none() || after == Some('\n')) {
                         let s: String = self.chars[start..self.pos - 1].iter().collect();
-                        self.emit(ItemKind::String, s, line, col);
+                        self.emit(ItemKind::String, s, line, col + 1);
                         return Ok(());
                     }
                 }

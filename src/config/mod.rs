@@ -9,6 +9,7 @@ mod build;
 mod build_accounts;
 mod build_auth;
 mod de;
+mod digest;
 pub mod defaults;
 mod duration;
 mod hcl;
@@ -25,8 +26,6 @@ mod tests;
 
 use std::fmt;
 use std::path::Path;
-
-use sha2::{Digest, Sha256};
 
 pub use schema::*;
 
@@ -47,6 +46,10 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Line 0: about the file as a whole (it cannot be opened, it is empty), no position.
+        if self.span.line == 0 {
+            return write!(f, "{}", self.message);
+        }
         write!(
             f,
             "{}:{}:{}: {}",
@@ -64,7 +67,7 @@ pub struct Loaded {
     pub config: Config,
     /// Non-fatal findings (unknown keys, non-standard constructs, deprecated forms).
     pub warnings: Vec<Diagnostic>,
-    /// `sha256:<hex>` of the main file's bytes.
+    /// `sha256:<hex>` of the parsed configuration, as nats-server computes it (see `digest.rs`).
     pub digest: String,
 }
 
@@ -94,6 +97,17 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
     load_file(path, false)
 }
 
+/// nats-server's (Go's) text for a file that cannot be opened: `open <path>: <reason>`.
+pub(crate) fn open_error(path: &Path, e: &std::io::Error) -> String {
+    let reason = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => "is a directory".to_string(),
+        _ => e.to_string(),
+    };
+    format!("open {}: {reason}", path.display())
+}
+
 /// `-t`: every warning is an error.
 pub fn load_pedantic(path: &Path) -> Result<Loaded, ConfigError> {
     load_file(path, true)
@@ -107,31 +121,29 @@ fn load_file(path: &Path, pedantic: bool) -> Result<Loaded, ConfigError> {
                 line: 0,
                 col: 0,
             },
-            message: format!("error opening config file: {e}"),
+            message: open_error(path, &e),
             severity: Severity::Error,
         }],
         partial: None,
     })?;
     let text = String::from_utf8_lossy(&bytes);
     let env = |name: &str| std::env::var(name).ok();
-    load_text(&text, &bytes, path, pedantic, &env)
+    load_text(&text, path, pedantic, &env)
 }
 
 /// Parses config text as if read from `name` (includes resolve relative to it). For tests.
 pub fn parse_str(text: &str, name: &Path, pedantic: bool) -> Result<Loaded, ConfigError> {
     let env = |name: &str| std::env::var(name).ok();
-    load_text(text, text.as_bytes(), name, pedantic, &env)
+    load_text(text, name, pedantic, &env)
 }
 
 /// The whole pipeline over text already read. `env` looks environment variables up.
 pub(crate) fn load_text(
     text: &str,
-    bytes: &[u8],
     name: &Path,
     pedantic: bool,
     env: parser::EnvLookup,
 ) -> Result<Loaded, ConfigError> {
-    let digest = format!("sha256:{:x}", Sha256::digest(bytes));
     let is_hcl = name
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("hcl"));
@@ -144,7 +156,18 @@ pub(crate) fn load_text(
         diagnostics: vec![d],
         partial: None,
     })?;
+    let digest = digest::digest(&parsed.root);
     let mut ctx = build::Ctx::new(parsed.nonstandard);
+    if parsed.root.entries.is_empty() {
+        // nats-server starts on an empty file but its `-t` refuses it.
+        let whole_file = Span {
+            file: name.to_path_buf(),
+            line: 0,
+            col: 0,
+        };
+        let message = format!("{}: config has no values or is empty", name.display());
+        ctx.warn(&whole_file, message);
+    }
     let config = build::build(&parsed.root, &mut ctx);
     let (mut errors, mut warnings) = ctx.finish();
     if pedantic {

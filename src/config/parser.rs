@@ -372,7 +372,7 @@ impl<'e> Parser<'e> {
     fn include(&mut self, item: &Item) -> Result<(), Diagnostic> {
         let span = self.span_of(item);
         let dir = self.file.parent().unwrap_or_else(|| Path::new("."));
-        let path = dir.join(&item.val);
+        let path = include_path(dir, &item.val);
         let wrap = |msg: String| format!("error parsing include file '{}', {msg}", item.val);
         if self.include_chain.len() >= MAX_INCLUDE_DEPTH
             || self.include_chain.iter().any(|p| same_file(p, &path))
@@ -383,7 +383,7 @@ impl<'e> Parser<'e> {
         let text = std::fs::read_to_string(&path).map_err(|e| {
             error(
                 span.clone(),
-                wrap(format!("error opening config file: {e}")),
+                wrap(super::open_error(&path, &e)),
             )
         })?;
         let mut chain = self.include_chain.clone();
@@ -421,6 +421,29 @@ fn inner_list(v: &Value) -> String {
             .join(", "),
         _ => v.render(),
     }
+}
+
+/// Where `include <val>` points, as nats-server resolves it (Go's `filepath.Join`): always under
+/// the including file's folder, even when `val` starts with `/`, with `.` and `..` folded away.
+fn include_path(dir: &Path, val: &str) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for part in dir.components().chain(Path::new(val).components()) {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            Component::RootDir if !out.as_os_str().is_empty() => {}
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
 }
 
 #[cfg(test)]

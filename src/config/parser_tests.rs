@@ -60,6 +60,7 @@ fn duplicate_keys_last_wins() {
 #[test]
 fn arrays_and_maps() {
     let m = p("a: [1, 2\n 3]\nb { c: d, e = f; g h }\n");
+    // nats-server's columns: 0-based on the first line, 1-based after it.
     assert_eq!(
         kind(&m, "a"),
         &Kind::Array(vec![
@@ -68,7 +69,7 @@ fn arrays_and_maps() {
                 Span {
                     file: "t.conf".into(),
                     line: 1,
-                    col: 5
+                    col: 4
                 }
             ),
             Value::new(
@@ -76,7 +77,7 @@ fn arrays_and_maps() {
                 Span {
                     file: "t.conf".into(),
                     line: 1,
-                    col: 8
+                    col: 7
                 }
             ),
             Value::new(
@@ -267,6 +268,17 @@ fn block_string() {
 }
 
 #[test]
+fn include_paths_join_like_go() {
+    let d = Path::new("/etc/nats");
+    assert_eq!(include_path(d, "./x.conf"), Path::new("/etc/nats/x.conf"));
+    // A leading `/` does not make it absolute: nats-server joins it under the folder.
+    assert_eq!(include_path(d, "/sub/x.conf"), Path::new("/etc/nats/sub/x.conf"));
+    assert_eq!(include_path(d, "../y/./x.conf"), Path::new("/etc/y/x.conf"));
+    assert_eq!(include_path(Path::new(""), "./x.conf"), Path::new("x.conf"));
+    assert_eq!(include_path(Path::new("."), "../x.conf"), Path::new("../x.conf"));
+}
+
+#[test]
 fn includes() {
     let dir = std::env::temp_dir().join(format!("corenats-inc-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("sub")).unwrap();
@@ -320,7 +332,8 @@ fn includes() {
     let e = parse("include ./missing.conf\n", &main, &no_env).unwrap_err();
     assert!(
         e.message
-            .starts_with("error parsing include file './missing.conf', error opening config file"),
+            .starts_with("error parsing include file './missing.conf', open ")
+            && e.message.ends_with("missing.conf: no such file or directory"),
         "{}",
         e.message
     );

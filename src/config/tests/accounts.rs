@@ -16,14 +16,14 @@ fn array_form_and_reserved_names() {
         short(&e.diagnostics),
         [
             "1:15 \"$G\" is a Reserved Account",
-            "1:21 Duplicate Account Entry: A"
+            "1:20 Duplicate Account Entry: A"
         ]
     );
     let e = err("accounts {\n  \"$G\" { }\n  B: 5\n}\n");
     assert_eq!(
         short(&e.diagnostics),
         [
-            "2:3 \"$G\" is a Reserved Account",
+            "2:4 \"$G\" is a Reserved Account",
             "3:3 Expected map entries for accounts"
         ]
     );
@@ -132,15 +132,15 @@ fn export_import_errors() {
         "3:19 Detected service \"b\" but already saw a stream \"a\"",
         "4:19 Detected response directive on non-service",
         "5:35 Unknown response type: \"bogus\"",
-        "6:15 subject \"a..b\" is not a valid subject",
-        "7:5 Export Items should be a map with type entry, got a string",
+        "6:16 subject \"a..b\" is not a valid subject",
+        "7:6 Export Items should be a map with type entry, got a string",
         "10:57 Stream import can not have a 'prefix' and a 'to' property",
-        "11:52 stream import prefix can not contain wildcard tokens",
+        "11:53 stream import prefix can not contain wildcard tokens",
         "12:6 Expect an account name and a subject",
-        "13:15 Service entry should be an account map, got a string",
-        "15:5 Duplicate service import subject \"q\", previously used in import for account \"A\", subject \"q\"",
-        "16:14 subject \"bad..subj\" is not a valid subject",
-        "18:17 Exports should be an array, got a map",
+        "13:16 Service entry should be an account map, got a string",
+        "15:6 Duplicate service import subject \"q\", previously used in import for account \"A\", subject \"q\"",
+        "16:15 subject \"bad..subj\" is not a valid subject",
+        "18:18 Exports should be an array, got a map",
         "18:39 Imports should be an array, got an integer",
     ];
     assert_eq!(s, want);
@@ -187,9 +187,9 @@ fn mapping_errors() {
     assert_eq!(
         short(&e.diagnostics),
         [
-            "2:3 Subject \"a..b\" is not a valid subject",
-            "3:9 Invalid weight 150 for mapping destination",
-            "4:9 Missing weight for mapping destination \"a\"",
+            "2:4 Subject \"a..b\" is not a valid subject",
+            "3:10 Invalid weight 150 for mapping destination",
+            "4:10 Missing weight for mapping destination \"a\"",
             "5:3 Error adding mapping for \"w3\": total weight 120 exceeds 100",
             "6:40 Unknown field \"color\" for mapping destination",
             "7:7 Unknown type an integer for mapping destination",
@@ -212,7 +212,7 @@ fn account_limits() {
     assert_eq!(
         short(&e.diagnostics),
         [
-            "1:25 Unknown field \"max_conns\" parsing account limits",
+            "1:24 Unknown field \"max_conns\" parsing account limits",
             "1:52 invalid value in \"limits\": expected i64, got string \"x\"",
         ]
     );

@@ -44,17 +44,17 @@ fn authorization_conflicts() {
     let e = err("authorization { user: a, password: b, token: t }\n");
     assert_eq!(
         short(&e.diagnostics),
-        ["1:1 Cannot have a user/pass and token"]
+        ["1:0 Cannot have a user/pass and token"]
     );
     let e = err("authorization { user: a, users: [ {user: b} ] }\n");
     assert_eq!(
         short(&e.diagnostics),
-        ["1:1 Can not have a single user/pass and a users array"]
+        ["1:0 Can not have a single user/pass and a users array"]
     );
     let e = err("authorization { token: t, users: [ {user: b} ] }\n");
     assert_eq!(
         short(&e.diagnostics),
-        ["1:1 Can not have a token and a users array"]
+        ["1:0 Can not have a token and a users array"]
     );
 }
 
@@ -204,12 +204,12 @@ fn permission_errors() {
         [
             "2:49 Unknown field name \"pattern\" parsing subject permissions, only 'allow' or 'deny' are permitted",
             "3:41 Unknown field \"bogus\" parsing permissions",
-            "4:38 subject \"foo..bar\" is not a valid subject",
+            "4:39 subject \"foo..bar\" is not a valid subject",
             "5:45 Subject in permissions array cannot be cast to string",
-            "6:26 Expected permissions to be a map/struct, got a string",
+            "6:27 Expected permissions to be a map/struct, got a string",
             "7:36 Expected subject permissions to be a subject, or array of subjects, got an integer",
             "8:53 Unknown field \"bad\" parsing permissions",
-            "9:44 error parsing response permissions, expected a boolean or a map",
+            "9:45 error parsing response permissions, expected a boolean or a map",
         ]
     );
 }
@@ -226,10 +226,10 @@ fn user_entry_errors() {
     assert_eq!(
         short(&e.diagnostics),
         [
-            "2:3 User entry requires a user",
-            "3:3 Nkey users do not take usernames or passwords",
-            "4:3 Not a valid public nkey for a user",
-            "5:3 Expected user entry to be a map/struct, got a string",
+            "2:4 User entry requires a user",
+            "3:4 Nkey users do not take usernames or passwords",
+            "4:4 Not a valid public nkey for a user",
+            "5:4 Expected user entry to be a map/struct, got a string",
         ]
     );
     let e = err("authorization { users: {user: a, password: b} }\n");
@@ -240,9 +240,12 @@ fn user_entry_errors() {
 }
 
 #[test]
-fn unknown_user_field_warns() {
-    let l = ok("authorization { users: [ {user: a, hobby: chess} ] }\n");
-    assert_eq!(short(&l.warnings), ["1:36 unknown field \"hobby\""]);
+fn unknown_user_field_is_an_error() {
+    // A misspelt password must not leave the user without one.
+    let e = err("authorization { users: [ {user: a, pasword: chess} ] }\n");
+    assert_eq!(short(&e.diagnostics), ["1:35 unknown field \"pasword\""]);
+    let e = err("authorization { users: [ {user: a, password: b, permisions: {publish: x}} ] }\n");
+    assert_eq!(short(&e.diagnostics), ["1:48 unknown field \"permisions\""]);
 }
 
 #[test]
@@ -268,7 +271,7 @@ fn bare_allow_deny_under_permissions() {
     let e = pedantic("authorization { users: [ {user: a, permissions: {allow: \"x.>\"}} ] }\n")
         .unwrap_err();
     assert_eq!(e.diagnostics.len(), 1);
-    assert_eq!(e.diagnostics[0].span.col, 50);
+    assert_eq!(e.diagnostics[0].span.col, 49);
 }
 
 #[test]

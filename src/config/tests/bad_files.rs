@@ -20,7 +20,12 @@ fn errors(name: &str, pedantic: bool) -> Vec<String> {
                     || d.span.file.to_string_lossy().ends_with(".inc")),
                 "{e}"
             );
+            // Messages that quote a resolved path: the checkout's folder is not part of the test.
+            let dir = format!("{}/", configs_dir().display());
             short(&e.diagnostics)
+                .into_iter()
+                .map(|m| m.replace(&dir, "<configs>/"))
+                .collect()
         }
     }
 }
@@ -34,32 +39,34 @@ fn warnings(name: &str) -> Vec<String> {
 fn errors_in_every_mode() {
     let cases: &[(&str, &[&str])] = &[
         ("unresolved_variable.conf", &["3:10 variable reference for 'MISSING_TOKEN_VAR' on line 3 can not be found"]),
-        ("reserved_account_global.conf", &["2:3 \"$G\" is a Reserved Account"]),
+        ("reserved_account_global.conf", &["2:4 \"$G\" is a Reserved Account"]),
         ("import_prefix_and_to.conf", &["3:70 Stream import can not have a 'prefix' and a 'to' property"]),
-        ("import_prefix_wildcard.conf", &["3:65 stream import prefix can not contain wildcard tokens"]),
-        ("invalid_permission_subject.conf", &["3:51 subject \"foo..bar\" is not a valid subject"]),
+        ("import_prefix_wildcard.conf", &["3:66 stream import prefix can not contain wildcard tokens"]),
+        ("invalid_permission_subject.conf", &["3:52 subject \"foo..bar\" is not a valid subject"]),
         ("unknown_subject_permission_field.conf", &["3:64 Unknown field name \"except\" parsing subject permissions, only 'allow' or 'deny' are permitted"]),
         ("unknown_permissions_field.conf", &["3:56 Unknown field \"admin\" parsing permissions"]),
         ("string_for_number.conf", &["1:14 invalid value for \"max_payload\": expected an integer (sizes may use suffixes such as 1MB), got a string \"lots\""]),
-        ("negative_size.conf", &["1:14 invalid value for \"max_pending\": must not be negative, got -1048576"]),
+        ("negative_size.conf", &["1:13 invalid value for \"max_pending\": must not be negative, got -1048576"]),
         ("lexer_map_terminator.conf", &["3:8 Parse error on line 3: 'Expected a map value terminator \",\" or a map terminator \"}\", but got '2' instead.'"]),
-        ("include_missing.conf", &["1:9 error parsing include file './does_not_exist.conf', error opening config file: No such file or directory (os error 2)"]),
+        ("include_missing.conf", &["1:8 error parsing include file './does_not_exist.conf', open <configs>/does_not_exist.conf: no such file or directory"]),
         ("include_parent_variable.conf", &["2:23 error parsing include file './include_parent_variable_users.inc', variable reference for 'PW_VAR' on line 2 can not be found"]),
         ("multiple_errors.conf", &[
             "1:7 invalid value for \"port\": expected a port number, got a string \"x\"",
             "2:14 invalid value for \"max_payload\": must not be negative, got -1",
             "3:8 invalid value for \"debug\": expected a boolean (true/false/yes/no/on/off), got an integer 7",
             "4:1 invalid lame_duck_duration of 5s, minimum is 30 seconds",
-            "5:26 User entry requires a user",
+            "5:27 User entry requires a user",
         ]),
-        ("lame_duck_too_short.conf", &["1:1 invalid lame_duck_duration of 10s, minimum is 30 seconds"]),
+        ("lame_duck_too_short.conf", &["1:0 invalid lame_duck_duration of 10s, minimum is 30 seconds"]),
         ("user_without_name.conf", &["1:26 User entry requires a user"]),
-        ("bad_duration.conf", &["1:17 error parsing write_deadline: time: invalid duration \"ten seconds\""]),
+        ("bad_duration.conf", &["1:0 error parsing write_deadline: time: invalid duration \"ten seconds\""]),
         ("export_stream_and_service.conf", &["2:32 Detected service \"b\" but already saw a stream \"a\""]),
-        ("export_unknown_response_type.conf", &["2:48 Unknown response type: \"sometimes\""]),
-        ("mapping_bad_weight.conf", &["2:10 Invalid weight 101 for mapping destination"]),
+        ("export_unknown_response_type.conf", &["2:49 Unknown response type: \"sometimes\""]),
+        ("mapping_bad_weight.conf", &["2:11 Invalid weight 101 for mapping destination"]),
         ("limits_unknown_field.conf", &["2:16 Unknown field \"max_bytes\" parsing account limits"]),
         ("allow_responses_expires_not_duration.conf", &["2:71 error parsing expires, not a duration string"]),
+        ("unused_variable.conf", &["1:0 unknown field \"TOKEN\""]),
+        ("unknown_top_level_field.conf", &["2:1 unknown field \"foo_unknown\""]),
         ("hcl_bare_identifier.hcl", &["1:8 HCL: bare identifier alice is not a value; quote strings (\"alice\")"]),
     ];
     let mut mismatches = Vec::new();
@@ -77,14 +84,9 @@ fn errors_in_every_mode() {
 #[test]
 fn warnings_that_fail_pedantic() {
     let cases: &[(&str, &str)] = &[
-        ("unused_variable.conf", "1:1 unknown field \"TOKEN\""),
-        (
-            "unknown_top_level_field.conf",
-            "2:1 unknown field \"foo_unknown\"",
-        ),
         (
             "ping_interval_bare_int.conf",
-            "1:1 ping_interval should be converted to a duration (e.g. \"30s\")",
+            "1:0 ping_interval should be converted to a duration (e.g. \"30s\")",
         ),
         (
             "nonstandard_colon_key.conf",

@@ -25,7 +25,11 @@ fn defaults_are_nats_server_defaults() {
     assert_eq!(c.cores, None);
     let empty = ok("");
     assert_eq!(empty.config.port, 4222);
-    assert!(empty.warnings.is_empty());
+    // nats-server starts on an empty file; its `-t` refuses it.
+    assert_eq!(
+        short(&empty.warnings),
+        ["0:0 test.conf: config has no values or is empty"]
+    );
 }
 
 #[test]
@@ -127,7 +131,7 @@ fn ping_interval_bare_int_is_seconds_with_warning() {
     assert_eq!(l.config.ping_interval, Duration::from_secs(30));
     assert_eq!(
         short(&l.warnings),
-        ["1:1 ping_interval should be converted to a duration (e.g. \"30s\")"]
+        ["1:0 ping_interval should be converted to a duration (e.g. \"30s\")"]
     );
     let e = pedantic("ping_interval: 30\n").unwrap_err();
     assert!(has(
@@ -172,18 +176,26 @@ fn durations_errors() {
 }
 
 #[test]
-fn unknown_keys_warn_and_fail_pedantic() {
-    let l = ok("foo_unknown: 1\nport: 4222\n");
-    assert_eq!(short(&l.warnings), ["1:1 unknown field \"foo_unknown\""]);
+fn unknown_keys_are_errors_as_in_nats_server() {
+    let e = err("foo_unknown: 1\nport: 4222\n");
+    assert_eq!(short(&e.diagnostics), ["1:0 unknown field \"foo_unknown\""]);
     let e = pedantic("foo_unknown: 1\n").unwrap_err();
-    assert_eq!(short(&e.diagnostics), ["1:1 unknown field \"foo_unknown\""]);
+    assert_eq!(short(&e.diagnostics), ["1:0 unknown field \"foo_unknown\""]);
+    let e = err("authorisation { user: a, password: b }\n");
+    assert_eq!(short(&e.diagnostics), ["1:0 unknown field \"authorisation\""]);
+    let e = err("authorization { user: a, passwd: b }\n");
+    assert_eq!(short(&e.diagnostics), ["1:25 unknown field \"passwd\""]);
+    let e = err("accounts { A { userz: [] } }\n");
+    assert_eq!(short(&e.diagnostics), ["1:15 unknown field \"userz\""]);
 }
 
 #[test]
 fn variables_are_not_unknown_fields_but_unused_ones_are() {
-    let l = ok("PORT_VAR: 4999\nport: $PORT_VAR\nUNUSED: 1\n");
+    let l = ok("PORT_VAR: 4999\nport: $PORT_VAR\n");
     assert_eq!(l.config.port, 4999);
-    assert_eq!(short(&l.warnings), ["3:1 unknown field \"UNUSED\""]);
+    assert!(l.warnings.is_empty());
+    let e = err("PORT_VAR: 4999\nport: $PORT_VAR\nUNUSED: 1\n");
+    assert_eq!(short(&e.diagnostics), ["3:1 unknown field \"UNUSED\""]);
 }
 
 #[test]
@@ -204,7 +216,7 @@ fn jetstream_and_unsupported_keys_warn() {
     let l = ok("jetstream: enabled\nstore_dir: \"/data\"\ncluster { port: 6222 }\n");
     assert!(l.config.jetstream);
     let s = short(&l.warnings);
-    assert!(s[0].starts_with("1:1 jetstream is not supported"), "{s:?}");
+    assert!(s[0].starts_with("1:0 jetstream is not supported"), "{s:?}");
     assert!(
         s[1].starts_with("2:1 store_dir (jetstream) is not supported"),
         "{s:?}"
@@ -242,6 +254,27 @@ fn max_payload_over_max_pending_is_an_error() {
     let e = err("max_pending: 1KB\nmax_payload: 2KB\n");
     assert_eq!(
         short(&e.diagnostics),
-        ["2:1 max_payload (2048) can not be higher than max_pending (1024)"]
+        ["2:1 max_payload (2048) cannot be higher than max_pending (1024)"]
     );
+}
+
+#[test]
+fn zero_means_the_default_as_in_nats_server() {
+    let d = Config::default();
+    let c = ok("max_payload: 0\nmax_control_line: 0\nping_interval: \"0s\"\nping_max: 0\nmax_pending: 0\nwrite_deadline: \"0s\"\n").config;
+    assert_eq!(c.max_payload, d.max_payload);
+    assert_eq!(c.max_control_line, d.max_control_line);
+    assert_eq!(c.ping_interval, d.ping_interval);
+    assert_eq!(c.ping_max, d.ping_max);
+    assert_eq!(c.max_pending, d.max_pending);
+    assert_eq!(c.write_deadline, d.write_deadline);
+    // max_payload checked against the default max_pending, not against 0.
+    assert!(ok("max_payload: 2MB\nmax_pending: 0\n").warnings.is_empty());
+}
+
+#[test]
+fn server_name_cannot_contain_spaces() {
+    let e = err("server_name: 'a b'\n");
+    assert_eq!(short(&e.diagnostics), ["1:0 server name cannot contain spaces"]);
+    assert_eq!(ok("server_name: ab\n").config.server_name.as_deref(), Some("ab"));
 }
