@@ -321,7 +321,10 @@ fn duplicate_user_is_a_config_error() {
 #[test]
 fn misspelt_auth_keys_refuse_to_start() {
     for (conf, key) in [
-        ("authorization { users: [ {user: admin, pasword: s3cret} ] }\n", "pasword"),
+        (
+            "authorization { users: [ {user: admin, pasword: s3cret} ] }\n",
+            "pasword",
+        ),
         (
             "authorization { users: [ {user: a, password: b, permisions: {publish: x}} ] }\n",
             "permisions",
@@ -349,4 +352,46 @@ fn plaintext_passwords_are_warned_about_once_at_startup() {
         "accounts {{ A {{ users: [ {{user: hashed, password: \"{hash}\"}} ] }} }}\n"
     )));
     assert_eq!(log_count(&hashed, WARNING), 0, "{}", hashed.log());
+}
+
+/// With `no_auth_user`, a client that never sends anything is still closed by the auth timeout
+/// (it would otherwise hold a connection slot forever).
+#[test]
+fn no_auth_user_silent_client_times_out() {
+    let s = Server::start(ServerOpts::conf(
+        "authorization { timeout: 0.5, users: [ {user: a, password: p} ] }\nno_auth_user: a\n",
+    ));
+    let mut c = s.raw();
+    c.timeout = Duration::from_secs(4);
+    c.expect_err_closed("Authentication Timeout");
+}
+
+/// With auth required, the first byte of anything but CONNECT is an auth failure: no payload or
+/// control-line check runs first.
+#[test]
+fn first_op_other_than_connect_fails_auth_before_limits() {
+    let s = Server::start(ServerOpts::conf(
+        "max_payload: 8\nauthorization { users: [ {user: a, password: p} ] }\n",
+    ));
+    let mut c = s.raw();
+    c.send(b"PUB x 100\r\n");
+    c.expect_err_closed("Authorization Violation");
+    let mut c = s.raw();
+    c.send(format!("SUB {}", "y".repeat(5000)).as_bytes());
+    c.expect_err_closed("Authorization Violation");
+}
+
+/// A first PUB without CONNECT logs in as `no_auth_user` before it is read, so the account's
+/// `max_payload` already applies to it.
+#[test]
+fn implicit_login_applies_account_payload_limit_to_first_pub() {
+    let s = Server::start(ServerOpts::conf(
+        "accounts { A { users: [ {user: a, password: p} ], limits: { max_payload: 5 } } }\nno_auth_user: a\n",
+    ));
+    let mut c = s.raw();
+    c.send(b"PUB x 6\r\n012345\r\nPING\r\n");
+    c.expect_err_closed("Maximum Payload Violation");
+    let mut ok = s.raw();
+    ok.send(b"PUB x 5\r\n01234\r\nPING\r\n");
+    ok.expect(b"+OK\r\nPONG\r\n");
 }

@@ -264,3 +264,34 @@ fn wildcard_sub_against_a_narrower_allow() {
     assert_eq!(got, want);
     c.expect_nothing();
 }
+
+/// Which error a SUB gets when several apply follows nats-server's order: permissions first, then
+/// the subscription limit, a repeated sid (+OK, the first subscription stays), and only then the
+/// subject's validity.
+#[test]
+fn sub_error_precedence() {
+    let s = Server::start(ServerOpts::conf(
+        "max_subscriptions: 1\nauthorization { users: [ {user: r, password: x, permissions: {subscribe: \"ok\"}}, {user: u, password: x} ] }\n",
+    ));
+    let mut c = login(&s, "r", "x");
+    c.send(b"SUB foo..bar 1\r\n");
+    c.expect_err(&sub_violation("foo..bar", None));
+    let mut c = login(&s, "u", "x");
+    c.send(b"SUB foo..bar 1\r\n");
+    c.expect_err("Invalid Subject");
+    c.send(b"SUB a 1\r\nSUB b..c 2\r\n");
+    c.expect_err("maximum subscriptions exceeded");
+    // At the limit, repeating an existing sid is refused by the limit too.
+    let verbose = format!(
+        r#"{{"verbose":true,"pedantic":false,{}}}"#,
+        user_pass("u", "x")
+    );
+    let mut v = s.raw();
+    v.send(format!("CONNECT {verbose}\r\n").as_bytes());
+    v.expect(b"+OK\r\n");
+    v.send(b"SUB a 1\r\n");
+    v.expect(b"+OK\r\n");
+    v.send(b"SUB a 1\r\n");
+    v.expect_err("maximum subscriptions exceeded");
+    v.ping_pong();
+}

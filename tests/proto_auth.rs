@@ -154,6 +154,26 @@ fn post_connect_info_names_the_account() {
     let info = c.expect_info();
     assert_eq!(info["remote_account"], "B", "{info}");
     assert_eq!(info["connect_info"], true, "{info}");
+    assert_eq!(info["auth_required"], true, "{info}");
+}
+
+/// The post-login INFO carries no nonce, and says `auth_required` when credentials exist even if
+/// `no_auth_user` let the client in without any (the first INFO leaves it out then).
+#[test]
+fn post_connect_info_auth_fields() {
+    let nkey_user = nkeys::KeyPair::new_user().public_key();
+    let s = Server::start(ServerOpts::conf(&format!(
+        "authorization {{ users: [ {{user: a, password: p}}, {{nkey: {nkey_user}}} ] }}\nno_auth_user: a\n"
+    )));
+    let mut c = s.raw();
+    assert!(c.info.get("nonce").is_some(), "{}", c.info);
+    assert!(c.info.get("auth_required").is_none(), "{}", c.info);
+    c.send(b"CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n");
+    c.expect(b"PONG\r\n");
+    let info = c.expect_info();
+    assert_eq!(info["connect_info"], true, "{info}");
+    assert!(info.get("nonce").is_none(), "{info}");
+    assert_eq!(info["auth_required"], true, "{info}");
 }
 
 #[test]

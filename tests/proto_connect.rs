@@ -174,6 +174,31 @@ fn no_responders_requires_headers() {
     }
 }
 
+/// Credentials are judged first: a CONNECT with bad credentials gets `Authorization Violation` even
+/// when its protocol fields are invalid too; with good credentials the protocol error stands.
+#[test]
+fn bad_credentials_outrank_protocol_errors() {
+    let s = Server::start(ServerOpts::conf(
+        "authorization { users: [ {user: a, password: p} ] }\n",
+    ));
+    for (fields, protocol_err) in [
+        (r#""protocol":2"#, "invalid client protocol"),
+        (
+            r#""no_responders":true,"headers":false"#,
+            "no responders requires headers support",
+        ),
+    ] {
+        let mut c = s.raw();
+        let bad = format!(r#"{{"verbose":false,"user":"a","pass":"wrong",{fields}}}"#);
+        c.send(format!("CONNECT {bad}\r\n").as_bytes());
+        c.expect_err_closed("Authorization Violation");
+        let mut c = s.raw();
+        let good = format!(r#"{{"verbose":false,"user":"a","pass":"p",{fields}}}"#);
+        c.send(format!("CONNECT {good}\r\n").as_bytes());
+        c.expect_err_closed(protocol_err);
+    }
+}
+
 #[test]
 fn account_field_is_an_authorization_violation() {
     let s = Server::plain();

@@ -96,3 +96,42 @@ fn ping_max_counts_unanswered_pings_before_stale_connection() {
         "stale too early: {took:?}"
     );
 }
+
+/// The keep-alive starts when the connection opens, before any CONNECT: a client that never speaks
+/// is PINGed and then closed as stale, on an open server too.
+#[test]
+fn silent_client_without_connect_goes_stale() {
+    let s = Server::start(ServerOpts::conf("ping_interval: \"500ms\"\nping_max: 1\n"));
+    let mut c = s.raw();
+    c.timeout = Duration::from_secs(5);
+    c.auto_pong = false;
+    c.expect(b"PING\r\n");
+    c.expect_err_closed("Stale Connection");
+}
+
+/// The first PING comes about 2 s after the connection opens even while the client is busy: it
+/// measures the round trip (nats-server does the same, and again every hour).
+#[test]
+fn first_ping_measures_rtt_despite_traffic() {
+    let s = Server::plain();
+    let mut c = s.ready();
+    c.auto_pong = false;
+    let t0 = Instant::now();
+    let end = t0 + Duration::from_secs(5);
+    let mut pinged = false;
+    while Instant::now() < end && !pinged {
+        c.send(b"PUB busy 1\r\nx\r\n");
+        if let Some(line) = c.try_line(Duration::from_millis(100)) {
+            assert_eq!(line, "PING", "unexpected {line:?}");
+            pinged = true;
+        }
+    }
+    assert!(pinged, "no PING within 5 s");
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(1500),
+        "first PING too early: {took:?}"
+    );
+    c.send(b"PONG\r\n");
+    c.ping_pong();
+}

@@ -142,10 +142,7 @@ impl Ctx {
                 Ok(d) => Some(d),
                 Err(e) => {
                     // nats-server's own text, at its position (the key).
-                    self.err(
-                        &entry.key_span,
-                        format!("error parsing {}: {e}", entry.key),
-                    );
+                    self.err(&entry.key_span, format!("error parsing {}: {e}", entry.key));
                     None
                 }
             },
@@ -268,6 +265,12 @@ const UNSUPPORTED: &[&str] = &[
     "write_timeout",
     "no_fast_producer_stall",
     "disable_short_first_ping",
+    "trace_headers",
+    "default_sentinel",
+    "prof_block_rate",
+    "proxy_protocol",
+    "feature_flags",
+    "proxies",
 ];
 
 /// Builds the whole [`Config`] from the top-level map.

@@ -98,7 +98,7 @@ fn account(e: &Entry, map: &Map, ctx: &mut Ctx) -> AccountSpec {
                 &f.key_span,
                 "account jetstream is not supported by corenats and is ignored",
             ),
-            "nkey" => ctx.unsupported(f),
+            "nkey" | "msg_trace" | "trace_dest" => ctx.unsupported(f),
             _ => ctx.unknown(f),
         }
     }

@@ -48,6 +48,7 @@ pub fn authorization(entry: &Entry, ctx: &mut Ctx) -> Option<AuthorizationSpec> 
             "default_permission" | "default_permissions" | "permissions" => {
                 auth.default_permissions = permissions(e, ctx)
             }
+            "auth_callout" | "auth_hook" | "proxy_required" => ctx.unsupported(e),
             _ => ctx.unknown(e),
         }
     }

@@ -380,12 +380,8 @@ impl<'e> Parser<'e> {
         {
             return Err(error(span, wrap("include cycle detected".into())));
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            error(
-                span.clone(),
-                wrap(super::open_error(&path, &e)),
-            )
-        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| error(span.clone(), wrap(super::open_error(&path, &e))))?;
         let mut chain = self.include_chain.clone();
         chain.push(self.file.clone());
         let mut sub = Parser::new(&path, self.env, chain, Vec::new());

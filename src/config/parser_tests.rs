@@ -272,10 +272,16 @@ fn include_paths_join_like_go() {
     let d = Path::new("/etc/nats");
     assert_eq!(include_path(d, "./x.conf"), Path::new("/etc/nats/x.conf"));
     // A leading `/` does not make it absolute: nats-server joins it under the folder.
-    assert_eq!(include_path(d, "/sub/x.conf"), Path::new("/etc/nats/sub/x.conf"));
+    assert_eq!(
+        include_path(d, "/sub/x.conf"),
+        Path::new("/etc/nats/sub/x.conf")
+    );
     assert_eq!(include_path(d, "../y/./x.conf"), Path::new("/etc/y/x.conf"));
     assert_eq!(include_path(Path::new(""), "./x.conf"), Path::new("x.conf"));
-    assert_eq!(include_path(Path::new("."), "../x.conf"), Path::new("../x.conf"));
+    assert_eq!(
+        include_path(Path::new("."), "../x.conf"),
+        Path::new("../x.conf")
+    );
 }
 
 #[test]
@@ -333,7 +339,8 @@ fn includes() {
     assert!(
         e.message
             .starts_with("error parsing include file './missing.conf', open ")
-            && e.message.ends_with("missing.conf: no such file or directory"),
+            && e.message
+                .ends_with("missing.conf: no such file or directory"),
         "{}",
         e.message
     );

@@ -205,6 +205,9 @@ pub struct Conn {
     pub ping_sent: Option<Instant>,
     /// Last measured round-trip time (server PING → client PONG), for `/connz`.
     pub rtt: std::time::Duration,
+    /// When the PING behind `rtt` went out; a PING is sent despite recent traffic while there is no
+    /// measurement or it is over an hour old (nats-server's RTT measurement interval).
+    pub rtt_at: Option<Instant>,
     pub next_ping: Instant,
     pub last_activity: Instant,
     /// Authentication deadline while in `Phase::New` (None when no auth is required).

@@ -9,7 +9,7 @@ use super::{ConnKey, Shard, ShardRef};
 use crate::protocol::connect::ConnectOptions;
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::writer as w;
-use crate::protocol::{ClientOp, ParseError, Parser};
+use crate::protocol::{ClientOp, ParseError, Parser, State};
 use crate::runtime::{self, Stream};
 use futures_lite::future::poll_fn;
 use std::task::Poll;
@@ -103,6 +103,19 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
                     if c.phase == Phase::Closing {
                         sh.end_batch_for(Some(key));
                         break 'conn;
+                    }
+                    // nats-server decides at the first byte of the first op: anything but a
+                    // CONNECT is refused when auth is required, or logs in as `no_auth_user`
+                    // before the op is parsed (so that op already has the account's limits).
+                    let implicit = c.phase == Phase::New
+                        && pos < n
+                        && parser.state() == State::OpStart
+                        && !matches!(buf[pos], b'C' | b'c');
+                    if implicit {
+                        if let Some(f) = sh.implicit_login(key) {
+                            break f;
+                        }
+                        continue;
                     }
                     if c.max_payload as usize != max_payload {
                         max_payload = c.max_payload as usize;
@@ -373,6 +386,7 @@ impl Shard {
                     c.pings_out = 0;
                     if let Some(t) = c.ping_sent.take() {
                         c.rtt = t.elapsed();
+                        c.rtt_at = Some(t);
                     }
                 }
                 Flow::Continue

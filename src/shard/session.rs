@@ -21,8 +21,17 @@ use std::time::{Duration, Instant};
 /// A login check that may run off the shard.
 pub type LoginJob = Box<dyn FnOnce() -> Result<Login, AuthFailure> + Send + 'static>;
 
-/// The first server PING comes this soon after CONNECT (nats-server: min(ping_interval, 2s)).
+/// The first server PING comes this soon after the connection opens (nats-server: min(ping_interval,
+/// 2s), plus up to 20% so that many clients connecting at once do not ping in step).
 const FIRST_PING: Duration = Duration::from_secs(2);
+
+/// When the first keep-alive PING of connection `cid` is due after it opens.
+fn first_ping_delay(ping_interval: Duration, cid: u64) -> Duration {
+    let d = ping_interval.min(FIRST_PING);
+    // A cheap spread from the connection id (a multiplicative hash), no random source needed.
+    let spread = (cid.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as u32; // 0..1024
+    d + d / 5 * spread / 1024
+}
 
 impl Shard {
     /// Registers a freshly accepted connection and queues its INFO. Returns `None` when the server
@@ -31,9 +40,11 @@ impl Shard {
         let now = Instant::now();
         let cid = self.globals.next_cid();
         let nonce = self.auth.needs_nonce().then(new_nonce);
+        // Whenever credentials exist, also with `no_auth_user`: a client that never sends
+        // anything must not hold a connection slot forever (nats-server does the same).
         let auth_deadline = self
             .auth
-            .auth_required()
+            .has_credentials()
             .then(|| now + self.auth.auth_timeout());
         let peer = stream.peer_addr();
         let span = tracing::info_span!(
@@ -73,7 +84,8 @@ impl Shard {
             pings_out: 0,
             ping_sent: None,
             rtt: Duration::ZERO,
-            next_ping: now + self.rt.ping_interval.min(FIRST_PING),
+            rtt_at: None,
+            next_ping: now + first_ping_delay(self.rt.ping_interval, cid),
             last_activity: now,
             auth_deadline,
             max_payload: self.rt.max_payload,
@@ -83,8 +95,8 @@ impl Shard {
             counted_server: false,
         };
         let key = self.conns.insert(conn);
-        let first_deadline = auth_deadline.unwrap_or(now + self.rt.ping_interval.min(FIRST_PING));
-        self.kick_timers(first_deadline);
+        let next_ping = self.conns[key].next_ping;
+        self.kick_timers(auth_deadline.map_or(next_ping, |d| d.min(next_ping)));
         self.stats.total_connections += 1;
         let info = self.info_json(key, false);
         self.send_raw(key, &info);
@@ -123,6 +135,10 @@ impl Shard {
         info.nonce = c.nonce.clone();
         info.ldm = self.draining;
         if connect_info {
+            // nats-server's post-login INFO: no nonce, and `auth_required` whenever credentials
+            // exist (also when `no_auth_user` let the client in without any).
+            info.nonce = None;
+            info.auth_required = self.auth.has_credentials();
             info.connect_info = true;
             let a = acc.get(c.account as usize);
             info.remote_account = a.map(|a| a.name.clone());
@@ -145,11 +161,6 @@ impl Shard {
                 return Flow::Close;
             }
         };
-        if let Err(e) = opts.validate() {
-            self.send_err(key, &e);
-            self.close_conn(key, CloseReason::ProtocolViolation);
-            return Flow::Close;
-        }
         if opts.account.is_some() || opts.new_account {
             // Account selection in CONNECT is JWT-era; nats-server refuses it as an auth failure.
             self.send_err(key, &ProtoErr::AuthViolation);
@@ -219,6 +230,13 @@ impl Shard {
                 return Flow::Close;
             }
         };
+        // Like nats-server, the protocol fields are judged only once the credentials are: bad
+        // credentials get `Authorization Violation` whatever else the CONNECT says.
+        if let Err(e) = opts.validate() {
+            self.send_err(key, &e);
+            self.close_conn(key, CloseReason::ProtocolViolation);
+            return Flow::Close;
+        }
         let creds = OwnedCreds::from_connect(opts);
         if let Some(f) = self.apply_login(key, login, Some(creds)) {
             return f;
@@ -317,12 +335,9 @@ impl Shard {
             }
             _ => rt.max_subscriptions,
         };
+        // The keep-alive schedule started when the connection opened, as in nats-server.
         c.phase = Phase::Open;
         c.auth_deadline = None;
-        let now = Instant::now();
-        c.next_ping = now + rt.ping_interval.min(FIRST_PING);
-        let next_ping = c.next_ping;
-        self.kick_timers(next_ping);
         self.ensure_accounts();
         // A second CONNECT may change the permissions of subscriptions it keeps.
         self.refilter_subs(key);

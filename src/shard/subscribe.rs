@@ -16,15 +16,8 @@ impl Shard {
         if !self.conns.contains(key) {
             return Flow::Close;
         }
-        if !subject::is_valid_subject(subj) {
-            self.send_err(key, &ProtoErr::InvalidSubject);
-            return Flow::Continue;
-        }
-        let max_tokens = self.rt.max_sub_tokens as usize;
-        if max_tokens > 0 && subj.split(|&b| b == b'.').count() > max_tokens {
-            self.send_err(key, &ProtoErr::SubTooManyTokens(subj.to_vec()));
-            return Flow::Continue;
-        }
+        // nats-server's order: permissions, token limit, subscription limit, a repeated sid
+        // (kept, +OK), and only then the subject's validity (its sublist refuses the insert).
         let Some(c) = self.conns.get_mut(key) else {
             return Flow::Close;
         };
@@ -52,14 +45,29 @@ impl Shard {
                 }
             }
         }
-        if c.sids.contains_key(sid) {
-            // nats-server keeps the first subscription and ignores the new subject.
-            return self.verbose_ok(key);
+        let max_tokens = self.rt.max_sub_tokens as usize;
+        if max_tokens > 0 && subj.split(|&b| b == b'.').count() > max_tokens {
+            self.send_err(key, &ProtoErr::SubTooManyTokens(subj.to_vec()));
+            return Flow::Continue;
         }
+        let Some(c) = self.conns.get_mut(key) else {
+            return Flow::Close;
+        };
         if c.max_subs > 0 && c.subs.len() >= c.max_subs as usize {
             self.send_err(key, &ProtoErr::MaxSubscriptions);
             return Flow::Continue;
         }
+        if c.sids.contains_key(sid) {
+            // nats-server keeps the first subscription and ignores the new subject.
+            return self.verbose_ok(key);
+        }
+        if !subject::is_valid_subject(subj) {
+            self.send_err(key, &ProtoErr::InvalidSubject);
+            return Flow::Continue;
+        }
+        let Some(c) = self.conns.get_mut(key) else {
+            return Flow::Close;
+        };
         let idx = c.subs.insert(Sub {
             sid: sid.into(),
             subject: subj.into(),

@@ -182,7 +182,10 @@ fn unknown_keys_are_errors_as_in_nats_server() {
     let e = pedantic("foo_unknown: 1\n").unwrap_err();
     assert_eq!(short(&e.diagnostics), ["1:0 unknown field \"foo_unknown\""]);
     let e = err("authorisation { user: a, password: b }\n");
-    assert_eq!(short(&e.diagnostics), ["1:0 unknown field \"authorisation\""]);
+    assert_eq!(
+        short(&e.diagnostics),
+        ["1:0 unknown field \"authorisation\""]
+    );
     let e = err("authorization { user: a, passwd: b }\n");
     assert_eq!(short(&e.diagnostics), ["1:25 unknown field \"passwd\""]);
     let e = err("accounts { A { userz: [] } }\n");
@@ -275,6 +278,72 @@ fn zero_means_the_default_as_in_nats_server() {
 #[test]
 fn server_name_cannot_contain_spaces() {
     let e = err("server_name: 'a b'\n");
-    assert_eq!(short(&e.diagnostics), ["1:0 server name cannot contain spaces"]);
-    assert_eq!(ok("server_name: ab\n").config.server_name.as_deref(), Some("ab"));
+    assert_eq!(
+        short(&e.diagnostics),
+        ["1:0 server name cannot contain spaces"]
+    );
+    assert_eq!(
+        ok("server_name: ab\n").config.server_name.as_deref(),
+        Some("ab")
+    );
+}
+
+/// Every key nats-server 2.15 accepts (its opts.go switch statements) is known here: implemented, or
+/// warned about as unsupported. Unknown keys are errors, so a missing one would refuse a valid file.
+#[test]
+fn every_nats_server_key_is_known() {
+    const TOP: &str = "listen client_advertise port server_name host net debug trace trace_verbose \
+        trace_headers logtime logtime_utc mappings maps disable_sublist_cache no_sublist_cache accounts \
+        default_sentinel authorization http https http_port monitor_port https_port http_base_path \
+        cluster gateway leaf leafnodes store_dir storedir jetstream logfile log_file logfile_size_limit \
+        log_size_limit logfile_max_num log_max_num syslog remote_syslog pidfile pid_file ports_file_dir \
+        prof_port prof_block_rate max_control_line max_payload max_pending proxy_protocol max_connections \
+        max_conn max_traced_msg_len max_subscriptions max_subs max_sub_tokens max_subscription_tokens \
+        ping_interval ping_max tls ocsp allow_non_tls write_deadline write_timeout lame_duck_duration \
+        lame_duck_grace_period operator operators roots root root_operators root_operator resolver \
+        account_resolver accounts_resolver resolver_tls resolver_preload resolver_pinned_accounts \
+        no_auth_user system_account system no_system_account no_system no_sys_acc no_header_support \
+        trusted trusted_keys connect_error_reports reconnect_error_reports websocket ws mqtt server_tags \
+        server_metadata feature_flags default_js_domain ocsp_cache no_fast_producer_stall \
+        max_closed_clients proxies";
+    const AUTHZ: &str = "user username pass password token timeout users default_permission \
+        default_permissions permissions auth_callout auth_hook proxy_required";
+    const USER: &str = "nkey user username pass password permission permissions authorization \
+        allowed_connection_types connection_types clients proxy_required";
+    const ACCOUNT: &str =
+        "nkey imports exports jetstream users default_permissions mappings maps limits msg_trace trace_dest";
+    const LIMITS: &str =
+        "max_connections max_conn max_subscriptions max_subs max_payload max_pay max_leafnodes max_leafs";
+    let unknown = |text: String| -> Vec<String> {
+        let diags = match crate::config::parse_str(&text, Path::new("k.conf"), true) {
+            Ok(l) => l.warnings,
+            Err(e) => e.diagnostics,
+        };
+        diags
+            .into_iter()
+            .filter(|d| d.message.to_ascii_lowercase().contains("unknown field"))
+            .map(|d| format!("{text}: {}", d.message))
+            .collect()
+    };
+    let mut found = Vec::new();
+    for k in TOP.split_whitespace() {
+        found.extend(unknown(format!("{k}: 1\n")));
+    }
+    for k in AUTHZ.split_whitespace() {
+        found.extend(unknown(format!("authorization {{ {k}: 1 }}\n")));
+    }
+    for k in USER.split_whitespace() {
+        found.extend(unknown(format!(
+            "authorization {{ users: [ {{user: x, password: y, {k}: 1}} ] }}\n"
+        )));
+    }
+    for k in ACCOUNT.split_whitespace() {
+        found.extend(unknown(format!("accounts {{ A {{ {k}: 1 }} }}\n")));
+    }
+    for k in LIMITS.split_whitespace() {
+        found.extend(unknown(format!(
+            "accounts {{ A {{ limits: {{ {k}: 1 }} }} }}\n"
+        )));
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
 }
