@@ -113,6 +113,18 @@ impl Globals {
         self.stopped_shards.load(Ordering::Acquire)
     }
 
+    /// One connection must go because the server is over `max` (lowered by a reload): true (and the
+    /// count lowered) while it is over. Shards race for the excess; the atomic makes them close
+    /// exactly that many together.
+    pub fn shed_server(&self, max: i64) -> bool {
+        let limit = max.max(0);
+        self.server_conns
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n > limit).then_some(n - 1)
+            })
+            .is_ok()
+    }
+
     pub fn server_closed(&self) {
         self.server_conns.fetch_sub(1, Ordering::AcqRel);
     }
@@ -332,8 +344,11 @@ pub fn run(boot: Boot) -> Result<(), String> {
         bus.clone(),
         boot.config_path.clone(),
         boot.overrides,
-        rt.clone(),
-        auth.clone(),
+        crate::signals::Live {
+            rt: rt.clone(),
+            auth: auth.clone(),
+            config: cfg.clone(),
+        },
     )?;
     tracing::info!("Listening for client connections on {}:{}", cfg.host, port);
     tracing::info!("Server is ready");

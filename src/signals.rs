@@ -13,20 +13,26 @@ use std::sync::Arc;
 
 type Overrides = Box<dyn Fn(&mut config::Config) + Send + Sync>;
 
+/// What a reload replaces: the settings the shards run with, and the configuration they came from
+/// (kept to refuse changes that cannot apply at run time).
+pub struct Live {
+    pub rt: Arc<Runtime>,
+    pub auth: Arc<Auth>,
+    pub config: config::Config,
+}
+
 pub fn spawn(
     bus: Bus,
     config_path: Option<PathBuf>,
     overrides: Overrides,
-    rt: Arc<Runtime>,
-    auth: Arc<Auth>,
+    live: Live,
 ) -> Result<(), String> {
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR2])
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
-            let mut rt = rt;
-            let mut auth = auth;
+            let mut live = live;
             let mut lame_duck = false;
             for sig in signals.forever() {
                 match sig {
@@ -50,11 +56,10 @@ pub fn spawn(
                     }
                     SIGHUP => {
                         tracing::info!("Trapped \"hangup\" signal");
-                        match reload(&config_path, &overrides, &rt, &auth) {
-                            Ok((new_rt, new_auth, digest)) => {
-                                rt = new_rt;
-                                auth = new_auth;
-                                let (r, a) = (rt.clone(), auth.clone());
+                        match reload(&config_path, &overrides, &live) {
+                            Ok((new_live, digest)) => {
+                                live = new_live;
+                                let (r, a) = (live.rt.clone(), live.auth.clone());
                                 let round = Arc::new(AtomicUsize::new(bus.nr_shards()));
                                 bus.broadcast_control(|| {
                                     Control::Reload(r.clone(), a.clone(), round.clone())
@@ -74,13 +79,13 @@ pub fn spawn(
     Ok(())
 }
 
-/// Re-reads the configuration; all or nothing. Settings that cannot change at run time are refused.
+/// Re-reads the configuration; all or nothing. Settings that cannot change at run time are refused
+/// with nats-server's message (its option names), and then nothing changes.
 fn reload(
     path: &Option<PathBuf>,
     overrides: &Overrides,
-    rt: &Arc<Runtime>,
-    auth: &Arc<Auth>,
-) -> Result<(Arc<Runtime>, Arc<Auth>, String), String> {
+    live: &Live,
+) -> Result<(Live, String), String> {
     let (mut cfg, digest) = match path {
         Some(p) => {
             let loaded =
@@ -90,22 +95,96 @@ fn reload(
         None => (config::Config::default(), String::new()),
     };
     overrides(&mut cfg);
+    not_reloadable(&live.config, &cfg)?;
+    let rt = &live.rt;
     let mut new_rt = Runtime::from_config(&cfg, &rt.server_id, rt.port);
     new_rt.config_digest = digest.clone();
-    if new_rt.max_pending != rt.max_pending {
-        return Err(format!(
-            "config reload not supported for MaxPending: old={}, new={}",
-            rt.max_pending, new_rt.max_pending
+    let new_auth = Auth::compile(&cfg, Some(&live.auth)).map_err(|e| e.join("\n"))?;
+    let new_live = Live {
+        rt: Arc::new(new_rt),
+        auth: Arc::new(new_auth),
+        config: cfg,
+    };
+    Ok((new_live, digest))
+}
+
+/// The first setting that differs between `old` and `new` but cannot change while the server runs.
+fn not_reloadable(old: &config::Config, new: &config::Config) -> Result<(), String> {
+    fn refuse(name: &str, old: impl std::fmt::Display, new: impl std::fmt::Display) -> String {
+        format!("config reload not supported for {name}: old={old}, new={new}")
+    }
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let go = config::go_duration;
+    if old.host != new.host {
+        return Err(refuse("Host", &old.host, &new.host));
+    }
+    if old.port != new.port {
+        return Err(refuse("Port", old.port, new.port));
+    }
+    if old.server_name != new.server_name {
+        return Err(refuse(
+            "ServerName",
+            text(&old.server_name),
+            text(&new.server_name),
         ));
     }
-    if new_rt.max_subscriptions != rt.max_subscriptions {
-        return Err(format!(
-            "config reload not supported for MaxSubs: old={}, new={}",
-            rt.max_subscriptions, new_rt.max_subscriptions
+    if old.system_account != new.system_account {
+        return Err(refuse(
+            "SystemAccount",
+            text(&old.system_account),
+            text(&new.system_account),
         ));
     }
-    let new_auth = Auth::compile(&cfg, Some(auth)).map_err(|e| e.join("\n"))?;
-    Ok((Arc::new(new_rt), Arc::new(new_auth), digest))
+    // Removing no_auth_user is allowed when its user is gone too (nats-server's rule).
+    let dropped_with_user = new.no_auth_user.is_none()
+        && old
+            .no_auth_user
+            .as_deref()
+            .is_some_and(|u| !new.has_user(u));
+    if old.no_auth_user != new.no_auth_user && !dropped_with_user {
+        return Err(refuse(
+            "NoAuthUser",
+            text(&old.no_auth_user),
+            text(&new.no_auth_user),
+        ));
+    }
+    if old.http_host != new.http_host {
+        return Err(refuse(
+            "HTTPHost",
+            text(&old.http_host),
+            text(&new.http_host),
+        ));
+    }
+    if old.http_port != new.http_port {
+        let port = |p: Option<i32>| p.unwrap_or(0);
+        return Err(refuse("HTTPPort", port(old.http_port), port(new.http_port)));
+    }
+    if old.lame_duck_duration != new.lame_duck_duration {
+        return Err(refuse(
+            "LameDuckDuration",
+            go(old.lame_duck_duration),
+            go(new.lame_duck_duration),
+        ));
+    }
+    if old.max_pending != new.max_pending {
+        return Err(refuse("MaxPending", old.max_pending, new.max_pending));
+    }
+    if old.max_subscriptions != new.max_subscriptions {
+        return Err(refuse(
+            "MaxSubs",
+            old.max_subscriptions,
+            new.max_subscriptions,
+        ));
+    }
+    // corenats' own: the shards and their spinning are set up once.
+    if old.cores != new.cores {
+        let n = |c: Option<usize>| c.map(|c| c.to_string()).unwrap_or_default();
+        return Err(refuse("cores", n(old.cores), n(new.cores)));
+    }
+    if old.bus_spin != new.bus_spin {
+        return Err(refuse("bus_spin", go(old.bus_spin), go(new.bus_spin)));
+    }
+    Ok(())
 }
 
 /// `--signal CMD[=PID|PIDFILE]`: sends the matching signal to a running server.

@@ -246,3 +246,21 @@ fn ping_before_connect() {
     let mut c = s.raw();
     c.ping_pong();
 }
+
+/// A second CONNECT is decoded over the first: what it leaves out (here `verbose:false` and the
+/// credentials) stays as it was, as with nats-server's JSON decoding into the existing options.
+#[test]
+fn second_connect_keeps_what_it_omits() {
+    let s = Server::start(ServerOpts::conf(
+        "authorization { users: [ {user: a, password: p} ] }\n",
+    ));
+    let mut c = s.raw();
+    c.send(b"CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"p\"}\r\nPING\r\n");
+    c.expect(b"PONG\r\n");
+    c.send(b"CONNECT {\"echo\":false}\r\nPING\r\n");
+    c.expect(b"PONG\r\n");
+    // Still quiet, and echo now off: its own message does not come back.
+    c.send(b"SUB x 1\r\nPUB x 1\r\n1\r\nPING\r\n");
+    c.expect(b"PONG\r\n");
+    c.expect_nothing();
+}

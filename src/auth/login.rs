@@ -161,13 +161,19 @@ impl Auth {
             Principal::Nkey(k) => self.user_by_nkey(k),
             Principal::Anonymous | Principal::Token => None,
         };
-        if let Some((i, u)) = found {
-            if !creds.is_empty() && u.fingerprint == login.fingerprint {
+        match found {
+            Some((i, u)) if !creds.is_empty() && u.fingerprint == login.fingerprint => {
                 return match self.login_user(i) {
                     Ok(l) => Recheck::Keep(l),
                     Err(_) => Recheck::CredentialsChanged,
                 };
             }
+            // The user is gone: its connection goes too, even when the new configuration would
+            // let the same client in another way (no auth at all, a no_auth_user).
+            None if matches!(login.principal, Principal::User(_) | Principal::Nkey(_)) => {
+                return Recheck::Removed;
+            }
+            _ => {}
         }
         match self.authenticate(creds, nonce) {
             Ok(l) => Recheck::Keep(l),

@@ -27,6 +27,7 @@ mod tests;
 use std::fmt;
 use std::path::Path;
 
+pub use duration::go_string as go_duration;
 pub use schema::*;
 
 /// How bad a diagnostic is.

@@ -200,3 +200,18 @@ pub struct MappingSpec {
     pub destinations: Vec<(String, u8)>,
     pub span: Span,
 }
+
+impl Config {
+    /// True when a user (by name, or by nkey) of this name is configured anywhere.
+    pub fn has_user(&self, name: &str) -> bool {
+        let global = self.authorization.iter().flat_map(|a| a.users.iter());
+        let in_accounts = self.accounts.iter().flat_map(|a| a.users.iter());
+        global
+            .chain(in_accounts)
+            .any(|u| u.user.as_deref() == Some(name) || u.nkey.as_deref() == Some(name))
+            || self
+                .authorization
+                .as_ref()
+                .is_some_and(|a| a.user.as_deref() == Some(name))
+    }
+}

@@ -99,6 +99,7 @@ pub fn reason_text(r: Option<CloseReason>) -> &'static str {
         CloseReason::AuthenticationTimeout => "Authentication Timeout",
         CloseReason::StaleConnection => "Stale Connection",
         CloseReason::MaxConnectionsExceeded => "Maximum Connections Exceeded",
+        CloseReason::MaxSubscriptionsExceeded => "Maximum Subscriptions Exceeded",
         CloseReason::MaxPayloadExceeded => "Maximum Message Payload Exceeded",
         CloseReason::AuthenticationExpired => "Authentication Expired",
         // nats-server closes lame-duck clients with its ServerShutdown state.

@@ -124,26 +124,39 @@ impl std::error::Error for ConnectError {}
 
 /// Decodes the JSON argument of `CONNECT`.
 pub fn parse_connect(json: &[u8]) -> Result<ConnectOptions, ConnectError> {
+    parse_connect_over(json, ConnectOptions::default())
+}
+
+/// Decodes a CONNECT over the options already in force: fields it leaves out keep their values, as
+/// Go's JSON decoding into the connection's existing options does for a second CONNECT.
+pub fn parse_connect_over(
+    json: &[u8],
+    base: ConnectOptions,
+) -> Result<ConnectOptions, ConnectError> {
     let v: Value = serde_json::from_slice(json).map_err(|e| ConnectError::Json(e.to_string()))?;
-    ConnectOptions::try_from(v)
+    over(v, base)
 }
 
 impl TryFrom<Value> for ConnectOptions {
     type Error = ConnectError;
 
     fn try_from(v: Value) -> Result<Self, ConnectError> {
-        let mut o = ConnectOptions::default();
-        match v {
-            // Go: unmarshalling `null` into a struct leaves it untouched.
-            Value::Null => Ok(o),
-            Value::Object(map) => {
-                // Case-insensitive matches first, exact names last so that they win.
-                apply(&mut o, &map, false)?;
-                apply(&mut o, &map, true)?;
-                Ok(o)
-            }
-            _ => Err(ConnectError::NotAnObject),
+        over(v, ConnectOptions::default())
+    }
+}
+
+fn over(v: Value, base: ConnectOptions) -> Result<ConnectOptions, ConnectError> {
+    let mut o = base;
+    match v {
+        // Go: unmarshalling `null` into a struct leaves it untouched.
+        Value::Null => Ok(o),
+        Value::Object(map) => {
+            // Case-insensitive matches first, exact names last so that they win.
+            apply(&mut o, &map, false)?;
+            apply(&mut o, &map, true)?;
+            Ok(o)
         }
+        _ => Err(ConnectError::NotAnObject),
     }
 }
 

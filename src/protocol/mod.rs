@@ -15,7 +15,7 @@ pub mod ops;
 pub mod parser;
 pub mod writer;
 
-pub use connect::{parse_connect, ConnectError, ConnectOptions};
+pub use connect::{parse_connect, parse_connect_over, ConnectError, ConnectOptions};
 pub use errors::{go_quote, ProtoErr};
 pub use info::ServerInfo;
 pub use ops::{ClientOp, ParseError, Violation};

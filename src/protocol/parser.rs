@@ -205,6 +205,11 @@ impl Parser {
         self.max_payload = n;
     }
 
+    /// Changes the control-line limit (a reload may lower it for live connections).
+    pub fn set_max_control_line(&mut self, n: usize) {
+        self.max_control_line = n;
+    }
+
     /// What the parser has seen of the current operation.
     pub fn state(&self) -> State {
         self.state

@@ -32,6 +32,7 @@ pub enum CloseReason {
     AuthenticationTimeout,
     StaleConnection,
     MaxConnectionsExceeded,
+    MaxSubscriptionsExceeded,
     MaxPayloadExceeded,
     AuthenticationExpired,
     ServerShutdown,

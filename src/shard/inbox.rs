@@ -127,7 +127,7 @@ impl Shard {
         match c {
             Control::Reload(rt, auth, round) => self.reload(rt, auth, &round),
             Control::ShedOverLimits => {
-                self.shed_over_account_limits();
+                self.shed_over_limits();
                 self.end_batch();
             }
             Control::LameDuck => {

@@ -124,15 +124,32 @@ impl Shard {
             }
         }
         // A changed `max_payload` (server or account) applies to the next PUB of every connection, as in
-        // nats-server (the reader picks the new value up before its next op).
+        // nats-server (the reader picks the new value up before its next op). A lowered subscription
+        // limit closes a connection already holding more, with nats-server's error.
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for k in keys {
             let c = &self.conns[k];
-            let limit = match c.phase {
-                Phase::Open => self.account_payload_limit(c.account),
-                _ => self.rt.max_payload,
+            let (payload, subs) = match c.phase {
+                Phase::Open => {
+                    let account_subs = self
+                        .auth
+                        .accounts
+                        .get(c.account as usize)
+                        .and_then(|a| a.limits.max_subscriptions);
+                    (
+                        self.account_payload_limit(c.account),
+                        super::session::subs_limit(&self.rt, account_subs),
+                    )
+                }
+                _ => (self.rt.max_payload, self.rt.max_subscriptions),
             };
-            self.conns[k].max_payload = limit;
+            let c = &mut self.conns[k];
+            c.max_payload = payload;
+            c.max_subs = subs;
+            if c.phase == Phase::Open && subs > 0 && c.subs.len() > subs as usize {
+                self.send_err(k, &ProtoErr::MaxSubscriptions);
+                self.close_conn(k, CloseReason::MaxSubscriptionsExceeded);
+            }
         }
         // Connections over a lowered account limit are counted once every shard has re-checked its own
         // (users moved out of an account leave it first), so the shards together close only the excess.
@@ -141,7 +158,7 @@ impl Shard {
                 self.outbox
                     .push(d, BusMsg::Control(Control::ShedOverLimits));
             }
-            self.shed_over_account_limits();
+            self.shed_over_limits();
         }
         self.end_batch();
     }
@@ -149,7 +166,38 @@ impl Shard {
     /// After a reload lowered an account's `max_connections`, closes connections over it with nats-server's
     /// error, as nats-server does; which ones go is not specified (there: map order; here: slot order per
     /// shard, shards racing for the excess).
-    pub fn shed_over_account_limits(&mut self) {
+    pub fn shed_over_limits(&mut self) {
+        self.shed_over_server_limit();
+        self.shed_over_account_limits();
+    }
+
+    /// After a reload lowered `max_connections`, closes connections over it with nats-server's
+    /// error and log line (which ones go: slot order per shard, shards racing for the excess).
+    fn shed_over_server_limit(&mut self) {
+        let max = self.rt.max_connections;
+        let counted: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.counted_server && c.phase != Phase::Closing)
+            .map(|(k, _)| k)
+            .collect();
+        let mut closed = 0;
+        for k in counted {
+            if !self.globals.shed_server(max) {
+                break;
+            }
+            self.send_err(k, &ProtoErr::MaxConnections);
+            // Counted off already: close without counting it again.
+            self.conns[k].counted_server = false;
+            self.close_conn(k, CloseReason::MaxConnectionsExceeded);
+            closed += 1;
+        }
+        if closed > 0 {
+            tracing::info!("Closed {closed} connections to fall within max_connections");
+        }
+    }
+
+    fn shed_over_account_limits(&mut self) {
         let open: Vec<(usize, AccountId)> = self
             .conns
             .iter()

@@ -45,7 +45,7 @@ pub enum After {
 }
 
 pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
-    let (max_cl, mut max_payload) = {
+    let (mut max_cl, mut max_payload) = {
         let sh = shard.borrow();
         (sh.rt.max_control_line as usize, sh.rt.max_payload as usize)
     };
@@ -120,6 +120,11 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
                     if c.max_payload as usize != max_payload {
                         max_payload = c.max_payload as usize;
                         parser.set_max_payload(max_payload);
+                    }
+                    // A reload may change the control-line limit for live connections too.
+                    if sh.rt.max_control_line as usize != max_cl {
+                        max_cl = sh.rt.max_control_line as usize;
+                        parser.set_max_control_line(max_cl);
                     }
                     let f = match parser.parse(&buf[..n], &mut pos) {
                         Ok(Some(op)) => {

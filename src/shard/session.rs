@@ -7,7 +7,7 @@ use super::conn::{CloseReason, Conn, ConnStats, OwnedCreds, Phase, Session};
 use super::reader::Flow;
 use super::{ConnKey, Shard};
 use crate::auth::{Auth, AuthFailure, Credentials, Login, PubCache, Recheck, ReplyGrants};
-use crate::protocol::connect::{parse_connect, ConnectOptions};
+use crate::protocol::connect::{parse_connect_over, ConnectOptions};
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::info::ServerInfo;
 use crate::protocol::writer as w;
@@ -153,7 +153,12 @@ impl Shard {
 
     /// `CONNECT {json}`: parse and validate, then hand the login to the reader.
     pub fn op_connect(&mut self, key: ConnKey, json: &[u8]) -> Flow {
-        let opts = match parse_connect(json) {
+        // A second CONNECT decodes over the first: what it leaves out stays as it was.
+        let base = match self.conns.get(key) {
+            Some(c) if c.phase == Phase::Open => connect_base(c),
+            _ => ConnectOptions::default(),
+        };
+        let opts = match parse_connect_over(json, base) {
             Ok(o) => o,
             Err(e) => {
                 tracing::error!(cid = self.conns[key].cid, "processConnect Parse Error: {e}");
@@ -325,16 +330,7 @@ impl Shard {
         c.login = Some(login);
         c.creds = creds;
         c.max_payload = max_payload;
-        c.max_subs = match limits.max_subscriptions {
-            Some(m) if m > 0 => {
-                if rt.max_subscriptions == 0 {
-                    m as u32
-                } else {
-                    (m as u32).min(rt.max_subscriptions)
-                }
-            }
-            _ => rt.max_subscriptions,
-        };
+        c.max_subs = subs_limit(&rt, limits.max_subscriptions);
         // The keep-alive schedule started when the connection opened, as in nats-server.
         c.phase = Phase::Open;
         c.auth_deadline = None;
@@ -374,6 +370,46 @@ impl Shard {
             .get(acc as usize)
             .and_then(|a| a.limits.max_payload);
         payload_limit(&self.rt, account_max)
+    }
+}
+
+/// The options a connection's CONNECT left in force, for decoding a second one over them.
+fn connect_base(c: &Conn) -> ConnectOptions {
+    let s = &c.session;
+    let creds = c.creds.as_ref();
+    let cred = |f: fn(&OwnedCreds) -> &Option<String>| creds.and_then(|o| f(o).clone());
+    ConnectOptions {
+        verbose: s.verbose,
+        pedantic: s.pedantic,
+        echo: s.echo,
+        headers: s.headers,
+        no_responders: s.no_responders,
+        protocol: s.protocol,
+        name: s.name.clone(),
+        lang: s.lang.clone(),
+        version: s.version.clone(),
+        user: cred(|o| &o.user),
+        pass: cred(|o| &o.pass),
+        auth_token: cred(|o| &o.token),
+        nkey: cred(|o| &o.nkey),
+        sig: cred(|o| &o.sig),
+        ..ConnectOptions::default()
+    }
+}
+
+/// A logged-in connection's subscription limit: the server's `max_subscriptions`, lowered by its
+/// account's (0 = unlimited).
+pub(crate) fn subs_limit(rt: &Runtime, account_max: Option<i64>) -> u32 {
+    match account_max {
+        Some(m) if m > 0 => {
+            let m = u32::try_from(m).unwrap_or(u32::MAX);
+            if rt.max_subscriptions == 0 {
+                m
+            } else {
+                m.min(rt.max_subscriptions)
+            }
+        }
+        _ => rt.max_subscriptions,
     }
 }
 
