@@ -181,7 +181,7 @@ pub struct Conn {
     pub nonce: Option<String>,
     /// Subscriptions by slab key; `sids` maps the client's sid to that key.
     pub subs: Slab<Sub>,
-    pub sids: HashMap<Box<[u8]>, usize>,
+    pub sids: HashMap<Box<[u8]>, usize, ahash::RandomState>,
     /// Bytes waiting for the writer task. Bound: `max_pending` (over it the connection is a slow consumer).
     pub out: Vec<u8>,
     /// Bytes the writer task is writing right now (they count toward `max_pending` too).

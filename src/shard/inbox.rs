@@ -6,26 +6,39 @@
 
 use super::conn::{CloseReason, Phase};
 use super::{Shard, ShardRef};
-use crate::bus::{Batch, BusMsg, Control, Inbox, CONTROL_SRC};
+use crate::bus::{BusMsg, Control, Inbox, ShardId, CONTROL_SRC};
 use crate::runtime;
 use futures_lite::future::poll_fn;
 use std::time::{Duration, Instant};
 
-/// Batches applied before letting connection tasks run.
-const BATCHES_PER_TURN: usize = 64;
+/// Messages applied before letting connection tasks run. A batch may hold far more (a connection
+/// with a million subscriptions closing sends a million interest removals at once): it is applied
+/// over several turns, in order, so the shard's other connections are never held up for long.
+const MSGS_PER_TURN: usize = 4096;
 
 pub async fn inbox_task(shard: ShardRef, inbox: Inbox) {
     let spin = shard.borrow().rt.bus_spin;
+    // The batch being applied (its source shard and the messages not applied yet).
+    let mut current: Option<(ShardId, std::vec::IntoIter<BusMsg>)> = None;
     loop {
-        let mut got = 0;
-        while got < BATCHES_PER_TURN {
-            let Some(batch) = inbox.try_recv() else {
+        let mut budget = MSGS_PER_TURN;
+        let mut applied = false;
+        while budget > 0 {
+            if current.is_none() {
+                current = inbox.try_recv().map(|b| (b.src_shard, b.msgs.into_iter()));
+            }
+            let Some((src, msgs)) = current.as_mut() else {
                 break;
             };
-            got += 1;
-            shard.borrow_mut().on_batch(batch);
+            let n = msgs.len().min(budget);
+            shard.borrow_mut().apply_msgs(*src, msgs.by_ref().take(n));
+            budget -= n;
+            applied = true;
+            if msgs.len() == 0 {
+                current = None;
+            }
         }
-        if got > 0 {
+        if applied {
             // Let the woken writers run before answering syncs: when another shard sees our SyncAck,
             // the deliveries before it are already on their subscribers' sockets.
             shard.borrow_mut().wake_writers();
@@ -77,10 +90,9 @@ pub async fn inbox_task(shard: ShardRef, inbox: Inbox) {
 }
 
 impl Shard {
-    /// Applies one batch from `batch.src_shard`. Runs on: the destination shard.
-    pub fn on_batch(&mut self, batch: Batch) {
-        let src = batch.src_shard;
-        for msg in batch.msgs {
+    /// Applies messages from shard `src`, in order. Runs on: the destination shard.
+    pub fn apply_msgs(&mut self, src: ShardId, msgs: impl Iterator<Item = BusMsg>) {
+        for msg in msgs {
             match msg {
                 BusMsg::Interest {
                     account,

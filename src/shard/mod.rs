@@ -17,6 +17,7 @@ pub mod reader;
 pub mod session;
 pub mod snapshot;
 pub mod subscribe;
+pub mod sweeper;
 pub mod timers;
 pub mod writer;
 
@@ -119,6 +120,10 @@ pub struct Shard {
     pub timer_at: std::time::Instant,
     pub timer_kicked: bool,
     pub timer_waker: Option<std::task::Waker>,
+    /// Closed connections whose subscriptions the sweeper still has to remove (`sweeper.rs`), and
+    /// the sweeper's waker while it waits for work.
+    pub sweep: std::collections::VecDeque<ConnKey>,
+    pub sweep_waker: Option<std::task::Waker>,
     /// Lame-duck schedule, once started.
     pub lame_duck: Option<lifecycle::LameDuck>,
     /// Per account: true when it has mappings, stream exports or service imports (the slow publish path).
@@ -173,6 +178,8 @@ impl Shard {
             timer_at: std::time::Instant::now(),
             timer_kicked: false,
             timer_waker: None,
+            sweep: std::collections::VecDeque::new(),
+            sweep_waker: None,
             lame_duck: None,
             closed: std::collections::VecDeque::new(),
             account_flags: Vec::new(),

@@ -72,7 +72,7 @@ impl Shard {
             reply_grants: None,
             nonce,
             subs: Slab::new(),
-            sids: HashMap::new(),
+            sids: HashMap::default(),
             out: Vec::new(),
             in_flight: 0,
             writer_waker: None,

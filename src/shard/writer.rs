@@ -99,7 +99,11 @@ impl Shard {
         let counted_server = std::mem::take(&mut c.counted_server);
         tracing::debug!(cid, ?reason, "client connection closed");
         self.record_closed(key);
-        self.remove_all_subs(key);
+        if self.conns[key].subs.len() > super::sweeper::INLINE_REMOVALS {
+            self.sweep_later(key);
+        } else {
+            self.remove_all_subs(key);
+        }
         if counted_server {
             self.globals.server_closed();
         }
