@@ -145,12 +145,22 @@ fn max_pending_closes_only_the_slow_consumer() {
     for r in readers {
         r.join().unwrap().expect_nothing();
     }
+    let slow_cid = slow.info["client_id"].clone();
     drain_to_eof_without_err(&mut slow);
+    // Logged as the consumer (its cid), at INF, as nats-server does (corenats' prefix names the
+    // connection as `cid=N`, nats-server's as `cid:N -`).
+    const TEXT: &str = "Slow Consumer Detected: MaxPending of 65536 Exceeded";
+    assert!(m.server.wait_for_log(TEXT, TIMEOUT), "{}", m.server.log());
+    let cid = if is_corenats() {
+        format!(" cid={slow_cid} ")
+    } else {
+        format!("cid:{slow_cid} -")
+    };
     assert!(
-        m.server.wait_for_log(
-            "Slow Consumer Detected: MaxPending of 65536 Exceeded",
-            TIMEOUT
-        ),
+        m.server
+            .log()
+            .lines()
+            .any(|l| l.contains(TEXT) && l.contains(&cid) && l.contains("[INF]")),
         "{}",
         m.server.log()
     );

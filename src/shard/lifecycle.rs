@@ -117,6 +117,10 @@ impl Shard {
                 None => {}
                 Some(Recheck::Removed) => self.close_conn(k, CloseReason::AuthenticationExpired),
                 Some(Recheck::CredentialsChanged) => {
+                    let c = &self.conns[k];
+                    let user = login_name(c);
+                    c.span
+                        .in_scope(|| tracing::error!("authentication error - User {user:?}"));
                     self.send_err(k, &ProtoErr::AuthViolation);
                     self.close_conn(k, CloseReason::AuthenticationFailure);
                 }
@@ -214,6 +218,15 @@ impl Shard {
                 continue;
             };
             if self.globals.shed_account(acc, limit) {
+                let c = &self.conns[k];
+                let account = self.auth.accounts.get(acc as usize).map_or("", |a| &a.name);
+                let user = login_name(c);
+                c.span.in_scope(|| {
+                    tracing::error!(
+                        "{} - Account:{account} - user:{user}",
+                        ProtoErr::MaxAccountConnections
+                    )
+                });
                 self.send_err(k, &ProtoErr::MaxAccountConnections);
                 // Counted off already: close without counting it again.
                 self.conns[k].phase = Phase::New;
@@ -269,10 +282,7 @@ impl Shard {
         for (idx, subject, queue, sid) in revoked {
             self.remove_sub(k, idx);
             // nats-server names the user (or nkey) as logged in.
-            let user = match self.conns[k].login.as_ref().map(|l| &l.principal) {
-                Some(Principal::User(n) | Principal::Nkey(n)) => n.to_string(),
-                _ => String::new(),
-            };
+            let user = login_name(&self.conns[k]);
             let qtext = queue.as_deref().map_or(String::new(), |q| {
                 format!(" using queue {:?}", String::from_utf8_lossy(q))
             });
@@ -312,5 +322,13 @@ impl Shard {
         }
         let acc = c.account;
         self.tables(acc).local.invalidate_cache();
+    }
+}
+
+/// The user (or nkey) a connection logged in as, for log lines ("" for anonymous and token logins).
+fn login_name(c: &super::conn::Conn) -> String {
+    match c.login.as_ref().map(|l| &l.principal) {
+        Some(Principal::User(n) | Principal::Nkey(n)) => n.to_string(),
+        _ => String::new(),
     }
 }

@@ -26,6 +26,22 @@ pub async fn accept_task(shard: ShardRef, sock: socket2::Socket, stop: Notify) {
                 continue;
             }
         };
+        // At the connection limit, give connections that are closing right now (a client that hung up
+        // and reconnects at once; its EOF may be waiting on this or another shard) a moment to count
+        // themselves out before this one is refused.
+        for pause in [None, Some(std::time::Duration::from_millis(2))] {
+            let at_limit = {
+                let sh = shard.borrow();
+                sh.globals.connections() >= sh.rt.max_connections
+            };
+            if !at_limit {
+                break;
+            }
+            match pause {
+                None => runtime::yield_now().await,
+                Some(d) => runtime::sleep(d).await,
+            }
+        }
         let key = shard.borrow_mut().new_conn(&stream);
         shard.borrow_mut().end_batch();
         // One span per connection: every log line from its tasks carries shard, cid and peer (and the

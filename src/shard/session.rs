@@ -238,6 +238,7 @@ impl Shard {
         // Like nats-server, the protocol fields are judged only once the credentials are: bad
         // credentials get `Authorization Violation` whatever else the CONNECT says.
         if let Err(e) = opts.validate() {
+            tracing::error!(cid = self.conns[key].cid, "{e}");
             self.send_err(key, &e);
             self.close_conn(key, CloseReason::ProtocolViolation);
             return Flow::Close;

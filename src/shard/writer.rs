@@ -69,11 +69,14 @@ impl Shard {
                 self.tables(acc).stats.slow_consumers += 1;
             }
             if let Some(c) = self.conns.get(key) {
-                tracing::warn!(
-                    cid = c.cid,
-                    "Slow Consumer Detected: MaxPending of {} Exceeded",
-                    self.rt.max_pending
-                );
+                // Logged as the consumer (its span), at nats-server's level, not as the publisher
+                // whose message found the consumer's buffer full.
+                c.span.in_scope(|| {
+                    tracing::info!(
+                        "Slow Consumer Detected: MaxPending of {} Exceeded",
+                        self.rt.max_pending
+                    )
+                });
             }
             if let Some(c) = self.conns.get_mut(key) {
                 c.out.clear();
@@ -183,10 +186,10 @@ pub async fn writer_task(shard: ShardRef, key: ConnKey, stream: Stream) {
                 sh.stats.slow_consumers += 1;
                 let wd = sh.rt.write_deadline;
                 if let Some(c) = sh.conns.get_mut(key) {
-                    tracing::warn!(
-                        cid = c.cid,
-                        "Slow Consumer Detected: WriteDeadline of {:?} exceeded",
-                        wd
+                    let bytes = c.in_flight + c.out.len();
+                    tracing::info!(
+                        "Slow Consumer Detected: WriteDeadline of {} exceeded with 1 chunks of {bytes} total bytes.",
+                        crate::config::go_duration(wd)
                     );
                     c.in_flight = 0;
                     c.out.clear();
