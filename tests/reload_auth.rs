@@ -13,7 +13,6 @@ mod common;
 mod tenancy;
 
 use common::*;
-use std::time::Duration;
 use tenancy::*;
 
 fn conf(a_perms: &str, extra_users: &str) -> String {
@@ -481,7 +480,7 @@ fn lowered_account_max_connections_closes_the_excess() {
     };
     const EXCEEDED: &str = "maximum account active connections exceeded";
     let s = Server::start(ServerOpts::conf(&conf(4)));
-    let mut open: Vec<Raw> = (0..4).map(|_| login(&s, "l", "x")).collect();
+    let open: Vec<Raw> = (0..4).map(|_| login(&s, "l", "x")).collect();
     let mut m = login(&s, "m", "x");
     assert_eq!(
         try_login(&s, "l", "x").err().as_deref(),
@@ -490,21 +489,7 @@ fn lowered_account_max_connections_closes_the_excess() {
     reload(&s, &conf(2));
     // nats-server re-registers every client with its account: the ones over the new limit (any two of
     // the four) get the -ERR and are closed, the others stay.
-    let mut closed = Vec::new();
-    wait_until(
-        "two connections over the lowered limit to be closed",
-        || {
-            let mut i = 0;
-            while i < open.len() {
-                if open[i].closed_within(Duration::from_millis(5)) {
-                    closed.push(open.remove(i));
-                } else {
-                    i += 1;
-                }
-            }
-            closed.len() >= 2
-        },
-    );
+    let (mut closed, mut open) = wait_closed(open, 2);
     assert_eq!(closed.len(), 2);
     for c in closed.iter_mut() {
         c.expect_err_closed(EXCEEDED);

@@ -12,23 +12,6 @@ use common::*;
 use std::time::Duration;
 use tenancy::*;
 
-/// Polls the connections until `want` of them are closed; returns the closed and the open ones.
-fn wait_closed(mut open: Vec<Raw>, want: usize) -> (Vec<Raw>, Vec<Raw>) {
-    let mut closed = Vec::new();
-    wait_until("connections over the lowered limit to be closed", || {
-        let mut i = 0;
-        while i < open.len() {
-            if open[i].closed_within(Duration::from_millis(5)) {
-                closed.push(open.remove(i));
-            } else {
-                i += 1;
-            }
-        }
-        closed.len() >= want
-    });
-    (closed, open)
-}
-
 #[test]
 fn lowered_max_connections_closes_the_excess() {
     let conf = |max: u32| format!("max_connections: {max}\n");

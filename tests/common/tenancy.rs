@@ -133,3 +133,21 @@ pub fn sub_violation(subject: &str, queue: Option<&str>) -> String {
         None => format!("Permissions Violation for Subscription to \"{subject}\""),
     }
 }
+
+/// Polls the connections until `want` of them are closed (a reload closing the ones over a lowered
+/// limit, any of them); returns the closed and the open ones.
+pub fn wait_closed(mut open: Vec<Raw>, want: usize) -> (Vec<Raw>, Vec<Raw>) {
+    let mut closed = Vec::new();
+    wait_until("connections over the lowered limit to be closed", || {
+        let mut i = 0;
+        while i < open.len() {
+            if open[i].closed_within(Duration::from_millis(5)) {
+                closed.push(open.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        closed.len() >= want
+    });
+    (closed, open)
+}
