@@ -215,3 +215,19 @@ fn zero_limits_mean_the_defaults() {
     c.ping_pong();
     c.expect_nothing();
 }
+
+/// An `-ERR` for an op before a PING leaves in the same write as the PONG (nats-server writes them
+/// together; nats-py closes on this error and would otherwise miss the PONG its flush waits for).
+#[test]
+fn err_and_pong_leave_together() {
+    let s = Server::start(ServerOpts {
+        cores: Some(2),
+        ..ServerOpts::conf("max_subscriptions: 3\n")
+    });
+    for _ in 0..5 {
+        let mut c = s.ready();
+        c.send(b"SUB a 1\r\nSUB b 2\r\nSUB c 3\r\nSUB d 4\r\nPING\r\n");
+        c.expect(b"-ERR 'maximum subscriptions exceeded'\r\n");
+        assert_eq!(c.pending(), b"PONG\r\n", "the PONG came in a later write");
+    }
+}

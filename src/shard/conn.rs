@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 
+/// Queued bytes past which held output (`Conn::hold_output`) is written anyway.
+const HOLD_MAX: usize = 32 * 1024;
 /// Outbound buffer capacity above which a drained buffer is shrunk (memory per connection after a
 /// burst), and what it keeps. Steady high-rate traffic stays below it: shrinking on every batch would
 /// re-grow (and page-fault) the buffer each time.
@@ -190,6 +192,11 @@ pub struct Conn {
     pub writer_waker: Option<Waker>,
     /// Already queued in the shard's `touched` list for this batch.
     pub touched: bool,
+    /// Set while the reader waits for a visibility barrier before a PONG or `+OK`: what is already
+    /// queued (an `-ERR` for an op before the PING, say) waits too and leaves with that reply in one
+    /// write, as nats-server writes them (a client that closes on the `-ERR` would otherwise drop
+    /// the PONG it waits for). Bounded: at `HOLD_MAX` queued bytes the output goes anyway.
+    pub hold_output: bool,
     /// This connection sent interest or messages to other shards since its last barrier: its next PONG
     /// (or verbose +OK) waits until every other shard has applied them.
     pub needs_barrier: bool,
@@ -243,7 +250,7 @@ impl Conn {
     /// non-blocking send; whatever the socket does not take is left for the writer task, which is woken.
     /// Never reorders: while the writer has a write in flight it alone writes.
     pub fn flush(&mut self) {
-        if self.out.is_empty() {
+        if self.out.is_empty() || (self.hold_output && self.out.len() < HOLD_MAX) {
             return;
         }
         if self.in_flight == 0 && self.writer_waker.is_some() && self.phase != Phase::Closing {

@@ -228,8 +228,14 @@ async fn run_flow(shard: &ShardRef, key: ConnKey, mut flow: Flow) -> bool {
                 return false;
             }
             Flow::Barrier(after) => {
+                set_hold(shard, key, true);
                 barrier(shard, key).await;
-                shard.borrow_mut().send_after(key, after);
+                let mut sh = shard.borrow_mut();
+                sh.send_after(key, after);
+                if let Some(c) = sh.conns.get_mut(key) {
+                    c.hold_output = false;
+                }
+                sh.touch(key);
                 return true;
             }
             Flow::AwaitStatus => {
@@ -269,6 +275,13 @@ fn close(shard: &ShardRef, key: ConnKey, reason: CloseReason) {
 
 /// The visibility barrier: when this connection announced interest to other shards since its last
 /// barrier, send `Sync` to every other shard (behind those announcements, FIFO) and wait for all acks.
+/// Holds (or releases) what is queued for connection `key` (`Conn::hold_output`).
+fn set_hold(shard: &ShardRef, key: ConnKey, hold: bool) {
+    if let Some(c) = shard.borrow_mut().conns.get_mut(key) {
+        c.hold_output = hold;
+    }
+}
+
 pub async fn barrier(shard: &ShardRef, key: ConnKey) {
     sync_other_shards(shard, key).await;
     // No-responders statuses still waiting for other shards' answers come before the reply too.

@@ -77,6 +77,7 @@ impl Shard {
             in_flight: 0,
             writer_waker: None,
             touched: false,
+            hold_output: false,
             needs_barrier: false,
             pending_status: 0,
             status_waker: None,
