@@ -195,3 +195,84 @@ fn global_account_mappings() {
     sub.expect(b"MSG modern.a.b 2 1\r\n2\r\n");
     sub.expect_nothing();
 }
+
+/// Two exporters and one importer: each exporter's responses are its own. Another account that
+/// learns a pending reply subject cannot answer it, a forged `Nats-Request-Info` is replaced, and a
+/// response with a reply of its own can be answered back across the accounts.
+const TWO_EXPORTERS: &str = r#"
+accounts {
+  A { users: [ {user: a, password: x} ], exports: [ {service: "svc.>", response_type: stream} ] }
+  C { users: [ {user: c, password: x} ], exports: [ {service: "csvc.>"} ] }
+  B {
+    users: [ {user: b, password: x} ]
+    imports: [
+      {service: {account: A, subject: "svc.>"}}
+      {service: {account: C, subject: "csvc.>"}}
+    ]
+  }
+}
+"#;
+
+#[test]
+fn responses_belong_to_their_exporter() {
+    let s = Server::start(ServerOpts::conf(TWO_EXPORTERS));
+    let mut a = login(&s, "a", "x");
+    a.send(b"SUB svc.> 1\r\nSUB more.> 5\r\n");
+    a.ping_pong();
+    let mut c = login(&s, "c", "x");
+    c.send(b"SUB csvc.> 1\r\n");
+    c.ping_pong();
+    let mut b = login(&s, "b", "x");
+    b.send(b"SUB _INBOX.> 9\r\n");
+    b.ping_pong();
+    // A request to C first, so C's account also has a way in for responses.
+    b.send(b"PUB csvc.warm _INBOX.0 1\r\nw\r\n");
+    b.ping_pong();
+    let _ = c.read_msg();
+    let forged = header_block(&[("Nats-Request-Info", "{\"acc\":\"X\"}"), ("X-A", "1")]);
+    let mut hpub = format!(
+        "HPUB svc.x _INBOX.1 {} {}\r\n",
+        forged.len(),
+        forged.len() + 3
+    )
+    .into_bytes();
+    hpub.extend_from_slice(&forged);
+    hpub.extend_from_slice(b"req\r\n");
+    b.send(&hpub);
+    b.ping_pong();
+    let m = a.read_msg();
+    let h = String::from_utf8_lossy(m.header.as_deref().unwrap_or_default()).into_owned();
+    assert_eq!(h.matches("Nats-Request-Info").count(), 1, "{h}");
+    assert!(h.contains("\"acc\":\"B\""), "{h}");
+    assert!(h.contains("X-A: 1"), "{h}");
+    let reply = m.reply.expect("a reply subject");
+    // C publishes on A's pending reply subject: not a response.
+    c.send(format!("PUB {reply} 4\r\nEVIL\r\n").as_bytes());
+    c.ping_pong();
+    // A's response, with a reply of its own, reaches B once; B's answer reaches A.
+    a.send(format!("PUB {reply} more.1 2\r\nr1\r\n").as_bytes());
+    a.ping_pong();
+    let r = b.read_msg();
+    assert_eq!(
+        (r.subject.as_str(), r.payload.as_slice()),
+        ("_INBOX.1", &b"r1"[..])
+    );
+    let back = r.reply.expect("the response's reply is mapped back");
+    b.expect_nothing();
+    b.send(format!("PUB {back} 3\r\nack\r\n").as_bytes());
+    b.ping_pong();
+    a.expect(b"MSG more.1 5 3\r\nack\r\n");
+    a.expect_nothing();
+}
+
+#[test]
+fn duplicate_stream_import_is_a_config_error() {
+    let conf = "accounts {\n  A { users: [ {user: a, password: x} ], exports: [ {stream: \"s.>\"} ] }\n  B { users: [ {user: b, password: x} ], imports: [\n    {stream: {account: A, subject: \"s.>\"}, prefix: x}\n    {stream: {account: A, subject: \"s.>\"}, prefix: y}\n  ] }\n}\n";
+    let log = Server::try_start(ServerOpts::conf(conf))
+        .err()
+        .expect("a duplicate stream import must not start");
+    assert!(
+        log.contains("Error adding stream import \"s.>\": stream import already exists"),
+        "{log}"
+    );
+}

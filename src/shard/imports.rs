@@ -25,10 +25,15 @@ const MAX_RESPONSE_MAPPINGS: usize = 1 << 20;
 
 /// Where a response to a service-import request goes.
 pub struct ResponseRoute {
+    /// The account the response must be published in: only a publish there on the token's subject
+    /// is a response (another account reaching the same internal subscription is not).
+    pub exporter: AccountId,
     pub importer: AccountId,
     /// The requester's original reply subject.
     pub reply: Bytes,
     pub kind: ResponseType,
+    /// Streamed and chunked responses keep the mapping alive this long after each response.
+    pub threshold: Duration,
     pub expires: Instant,
 }
 
@@ -175,9 +180,11 @@ impl Shard {
             self.replies.installed.push(exporter);
             let mut pattern = self.replies.prefix.clone().into_bytes();
             pattern.extend_from_slice(b".>");
+            // The internal subscription names its account, so a response is checked against the
+            // account it was published in.
             let r = SubRef {
                 conn: INTERNAL_CONN,
-                sub: 0,
+                sub: exporter,
             };
             let _ = self.tables(exporter).local.insert(&pattern, None, r);
             self.add_interest(exporter, &pattern, None);
@@ -198,9 +205,11 @@ impl Shard {
         self.replies.routes.insert(
             token,
             ResponseRoute {
+                exporter,
                 importer,
                 reply: Bytes::copy_from_slice(reply),
                 kind,
+                threshold,
                 expires: Instant::now() + threshold,
             },
         );
@@ -214,11 +223,15 @@ impl Shard {
         Some(out)
     }
 
-    /// A response published on `_R_.<prefix>.<token>` (on any shard) reached this shard's internal
-    /// subscription: deliver it to the requester's original reply in the importing account.
+    /// A response published in account `published_in` on `_R_.<prefix>.<token>` (on any shard)
+    /// reached this shard's internal subscription there: deliver it to the requester's original reply
+    /// in the importing account. A response with a reply subject of its own gets a mapping the other
+    /// way, so the requester can answer it (nats-server does the same).
     pub fn on_service_reply(
         &mut self,
+        published_in: AccountId,
         subj: &[u8],
+        reply: Option<&[u8]>,
         headers: Option<&[u8]>,
         payload: &[u8],
     ) -> bool {
@@ -230,19 +243,34 @@ impl Shard {
             return false;
         };
         let now = Instant::now();
-        let Some(route) = self.replies.routes.get(&token) else {
+        let Some(route) = self.replies.routes.get_mut(&token) else {
             return false;
         };
+        if route.exporter != published_in {
+            return false;
+        }
         if route.expires <= now {
             self.replies.routes.remove(&token);
             return false;
         }
-        let (importer, reply, kind) = (route.importer, route.reply.clone(), route.kind);
+        // The threshold runs from the latest response of a streamed or chunked reply.
+        route.expires = now + route.threshold;
+        let (importer, reply_to, kind) = (route.importer, route.reply.clone(), route.kind);
         let ends = kind == ResponseType::Singleton || (payload.is_empty() && headers.is_none());
         if ends {
             self.replies.routes.remove(&token);
         }
-        self.route(None, importer, &reply, None, headers, payload)
+        let back = match reply {
+            Some(r) => self.register_response(
+                published_in,
+                r,
+                importer,
+                ResponseType::Singleton,
+                Duration::ZERO,
+            ),
+            None => None,
+        };
+        self.route(None, importer, &reply_to, back.as_deref(), headers, payload)
     }
 
     /// Drops expired response mappings (housekeeping tick).
@@ -264,12 +292,27 @@ fn request_info_headers(headers: Option<&[u8]>, importer: &str) -> Vec<u8> {
     };
     let acc = serde_json::to_string(importer).unwrap_or_else(|_| "\"\"".to_string());
     let mut out = Vec::with_capacity(base.len() + acc.len() + 40);
-    out.extend_from_slice(base);
+    // A `Nats-Request-Info` the requester wrote itself is dropped: the exporter must be able to
+    // trust the account named there.
+    let mut lines = base.split_inclusive(|b| *b == b'\n');
+    if let Some(status) = lines.next() {
+        out.extend_from_slice(status);
+    }
+    for line in lines {
+        let forged = line.len() >= REQUEST_INFO.len()
+            && line[..REQUEST_INFO.len()].eq_ignore_ascii_case(REQUEST_INFO);
+        if !forged {
+            out.extend_from_slice(line);
+        }
+    }
     out.extend_from_slice(b"Nats-Request-Info: {\"acc\":");
     out.extend_from_slice(acc.as_bytes());
     out.extend_from_slice(b"}\r\n\r\n");
     out
 }
+
+/// The header nats-server adds to service-import requests (matched case-insensitively).
+const REQUEST_INFO: &[u8] = b"nats-request-info:";
 
 fn parse_base62(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 11 {
@@ -307,6 +350,14 @@ mod tests {
         assert_eq!(
             request_info_headers(Some(b"NATS/1.0\r\nX: y\r\n\r\n"), "acc:b"),
             b"NATS/1.0\r\nX: y\r\nNats-Request-Info: {\"acc\":\"acc:b\"}\r\n\r\n".to_vec()
+        );
+        // One the requester wrote is replaced, whatever its case.
+        assert_eq!(
+            request_info_headers(
+                Some(b"NATS/1.0\r\nnats-request-info: {\"acc\":\"X\"}\r\nX-A: 1\r\n\r\n"),
+                "B"
+            ),
+            b"NATS/1.0\r\nX-A: 1\r\nNats-Request-Info: {\"acc\":\"B\"}\r\n\r\n".to_vec()
         );
     }
 

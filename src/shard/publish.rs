@@ -363,7 +363,7 @@ impl Shard {
         payload: &[u8],
     ) -> bool {
         if r.conn == super::imports::INTERNAL_CONN {
-            return self.on_service_reply(subj, headers, payload);
+            return self.on_service_reply(r.sub, subj, reply, headers, payload);
         }
         let key = r.conn as usize;
         let Some(c) = self.conns.get_mut(key) else {
