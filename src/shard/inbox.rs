@@ -11,9 +11,11 @@ use crate::runtime;
 use futures_lite::future::poll_fn;
 use std::time::{Duration, Instant};
 
-/// Messages applied before letting connection tasks run. A batch may hold far more (a connection
-/// with a million subscriptions closing sends a million interest removals at once): it is applied
-/// over several turns, in order, so the shard's other connections are never held up for long.
+/// Batches and messages applied before letting connection tasks run (whichever limit comes first).
+/// A batch may hold far more messages than one turn takes (a connection with a million
+/// subscriptions closing sends a million interest removals at once): it is applied over several
+/// turns, in order, so the shard's other connections are never held up for long.
+const BATCHES_PER_TURN: usize = 64;
 const MSGS_PER_TURN: usize = 4096;
 
 pub async fn inbox_task(shard: ShardRef, inbox: Inbox) {
@@ -22,9 +24,14 @@ pub async fn inbox_task(shard: ShardRef, inbox: Inbox) {
     let mut current: Option<(ShardId, std::vec::IntoIter<BusMsg>)> = None;
     loop {
         let mut budget = MSGS_PER_TURN;
+        let mut batches = 0;
         let mut applied = false;
         while budget > 0 {
             if current.is_none() {
+                if batches == BATCHES_PER_TURN {
+                    break;
+                }
+                batches += 1;
                 current = inbox.try_recv().map(|b| (b.src_shard, b.msgs.into_iter()));
             }
             let Some((src, msgs)) = current.as_mut() else {
