@@ -276,3 +276,102 @@ fn duplicate_stream_import_is_a_config_error() {
         "{log}"
     );
 }
+
+/// A request that reaches an exporting account is published there like any message: the exporter's
+/// mappings apply and its own service imports are followed (a chained service); the response comes
+/// back through every hop, and the importer's mappings apply to it.
+const CHAINED: &str = r#"
+accounts {
+  C { users: [ {user: c, password: x} ], exports: [ {service: "deep.>"} ] }
+  A {
+    users: [ {user: a, password: x} ]
+    exports: [ {service: "svc.>"} ]
+    imports: [ {service: {account: C, subject: "deep.>"}, to: "svc.deep.>"} ]
+    mappings: { "svc.m.*": "real.$1" }
+  }
+  B {
+    users: [ {user: b, password: x} ]
+    imports: [ {service: {account: A, subject: "svc.>"}} ]
+    mappings: { "_INBOX.m.*": "mapped.$1" }
+  }
+}
+"#;
+
+#[test]
+fn chained_services_and_mappings_on_both_sides() {
+    let s = Server::start(ServerOpts::conf(CHAINED));
+    let mut c = login(&s, "c", "x");
+    c.send(b"SUB deep.> 1\r\n");
+    c.ping_pong();
+    let mut a = login(&s, "a", "x");
+    a.send(b"SUB real.* 2\r\n");
+    a.ping_pong();
+    let mut b = login(&s, "b", "x");
+    b.send(b"SUB _INBOX.> 9\r\nSUB mapped.* 8\r\n");
+    b.ping_pong();
+    // B → A → C and back.
+    b.send(b"PUB svc.deep.x _INBOX.1 3\r\nreq\r\n");
+    b.ping_pong();
+    let m = c.read_msg();
+    assert_eq!(m.subject, "deep.x");
+    let h = String::from_utf8_lossy(m.header.as_deref().unwrap_or_default()).into_owned();
+    assert!(
+        h.contains("\"acc\":\"B\""),
+        "the first requester is named: {h}"
+    );
+    c.send(format!("PUB {} 2\r\nok\r\n", m.reply.expect("a reply")).as_bytes());
+    c.ping_pong();
+    b.expect(b"MSG _INBOX.1 9 2\r\nok\r\n");
+    // The exporter's mapping applies to the request, the importer's to the response.
+    b.send(b"PUB svc.m.7 _INBOX.m.5 1\r\nx\r\n");
+    b.ping_pong();
+    let m = a.read_msg();
+    assert_eq!(m.subject, "real.7");
+    a.send(format!("PUB {} 2\r\nr7\r\n", m.reply.expect("a reply")).as_bytes());
+    a.ping_pong();
+    b.expect(b"MSG mapped.5 8 2\r\nr7\r\n");
+    b.expect_nothing();
+}
+
+/// A request matching two service imports goes to both exporters, each with its own reply.
+#[test]
+fn request_matching_two_service_imports_goes_to_both() {
+    let conf = r#"
+accounts {
+  A { users: [ {user: a, password: x} ], exports: [ {service: "svc.>"} ] }
+  C { users: [ {user: c, password: x} ], exports: [ {service: "svc.>"} ] }
+  B {
+    users: [ {user: b, password: x} ]
+    imports: [ {service: {account: A, subject: "svc.>"}}, {service: {account: C, subject: "svc.x"}} ]
+  }
+}
+"#;
+    let s = Server::start(ServerOpts::conf(conf));
+    let mut a = login(&s, "a", "x");
+    a.send(b"SUB svc.> 1\r\n");
+    a.ping_pong();
+    let mut c = login(&s, "c", "x");
+    c.send(b"SUB svc.> 1\r\n");
+    c.ping_pong();
+    let mut b = login(&s, "b", "x");
+    b.send(b"SUB _INBOX.> 9\r\n");
+    b.ping_pong();
+    b.send(b"PUB svc.x _INBOX.1 1\r\nq\r\n");
+    b.ping_pong();
+    let ma = a.read_msg();
+    let mc = c.read_msg();
+    assert_eq!(
+        (ma.subject.as_str(), mc.subject.as_str()),
+        ("svc.x", "svc.x")
+    );
+    let (ra, rc) = (ma.reply.expect("a reply"), mc.reply.expect("a reply"));
+    assert_ne!(ra, rc);
+    a.send(format!("PUB {ra} 2\r\nfa\r\n").as_bytes());
+    a.ping_pong();
+    b.expect(b"MSG _INBOX.1 9 2\r\nfa\r\n");
+    // Only the request's own subject crossed: svc.y goes to A alone.
+    b.send(b"PUB svc.y 1\r\nq\r\n");
+    b.ping_pong();
+    assert_eq!(a.read_msg().subject, "svc.y");
+    c.expect_nothing();
+}

@@ -135,15 +135,27 @@ impl Account {
             .collect()
     }
 
-    /// The service import a publish on `subject` goes to, if any (allocates; cache per shard). When several
-    /// patterns match, the first inserted one wins.
-    pub fn service_import_for(&self, subject: &[u8]) -> Option<&ServiceImport> {
+    /// The service imports a publish on `subject` goes to, in the order they were configured
+    /// (allocates). A request matching several goes to each, as in nats-server.
+    pub fn service_imports_for(&self, subject: &[u8]) -> Vec<&ServiceImport> {
         if self.service_import_list.is_empty() {
-            return None;
+            return Vec::new();
         }
-        let r = self.service_imports.matches_uncached(subject);
-        let i = r.plain.iter().min()?;
-        self.service_import_list.get(*i as usize)
+        let mut idx: Vec<u32> = self
+            .service_imports
+            .matches_uncached(subject)
+            .plain
+            .to_vec();
+        idx.sort_unstable();
+        idx.dedup();
+        idx.iter()
+            .filter_map(|i| self.service_import_list.get(*i as usize))
+            .collect()
+    }
+
+    /// The first service import a publish on `subject` goes to, if any.
+    pub fn service_import_for(&self, subject: &[u8]) -> Option<&ServiceImport> {
+        self.service_imports_for(subject).into_iter().next()
     }
 
     /// The mapping for `subject`, if any (allocates; cache per shard). First inserted wins on overlap.

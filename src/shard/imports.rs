@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 /// `SubRef::conn` value of the shard's internal service-reply subscription.
 pub const INTERNAL_CONN: u32 = u32::MAX;
 
+/// Service imports a request may cross in a row (chained services); deeper hops are dropped.
+const MAX_IMPORT_DEPTH: u8 = 8;
+
 /// Response mappings kept at most; beyond it new requests are forwarded without a reply mapping
 /// (their responses are dropped) until old ones expire.
 const MAX_RESPONSE_MAPPINGS: usize = 1 << 20;
@@ -107,6 +110,23 @@ impl Shard {
         headers: Option<&[u8]>,
         payload: &[u8],
     ) -> bool {
+        self.publish_at(src, acc, subj, reply, headers, payload, 0)
+    }
+
+    /// [`Shard::publish_in`] `depth` service imports away from the original publish. A request that
+    /// arrives in an exporting account is published there like any message (its mappings apply, and
+    /// its own service imports are followed: chained services), up to `MAX_IMPORT_DEPTH` hops.
+    #[allow(clippy::too_many_arguments)]
+    fn publish_at(
+        &mut self,
+        src: Option<ConnKey>,
+        acc: AccountId,
+        subj: &[u8],
+        reply: Option<&[u8]>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+        depth: u8,
+    ) -> bool {
         if !self
             .account_flags
             .get(acc as usize)
@@ -132,35 +152,43 @@ impl Shard {
         };
         let mut reached = self.route(src, acc, subj, reply, headers, payload);
         // Deliveries into other accounts carry no echo source, but the publisher's next PONG must still
-        // wait for the shards they went to.
-        self.barrier_for = src;
+        // wait for the shards they went to (an inner hop keeps the outer publisher).
+        let outer = self.barrier_for;
+        if src.is_some() {
+            self.barrier_for = src;
+        }
         for r in a.stream_routes_for(subj) {
             let mut s = Vec::new();
             if r.transform.apply(subj, &mut s) {
                 reached |= self.route(None, r.importer, &s, reply, headers, payload);
             }
         }
-        if let Some(si) = a.service_import_for(subj) {
-            let mut s = Vec::new();
-            if si.transform.apply(subj, &mut s) {
+        if depth < MAX_IMPORT_DEPTH {
+            for si in a.service_imports_for(subj) {
+                let mut s = Vec::new();
+                if !si.transform.apply(subj, &mut s) {
+                    continue;
+                }
                 let new_reply = match reply {
                     Some(r) => {
                         self.register_response(acc, r, si.exporter, si.response_type, si.threshold)
                     }
                     None => None,
                 };
-                let info = request_info_headers(headers, &a.name);
-                reached |= self.route(
+                // A chained hop keeps the header the first hop added (it names the requester).
+                let info = request_info_headers(headers, &a.name, depth > 0);
+                reached |= self.publish_at(
                     None,
                     si.exporter,
                     &s,
                     new_reply.as_deref(),
                     Some(&info),
                     payload,
+                    depth + 1,
                 );
             }
         }
-        self.barrier_for = None;
+        self.barrier_for = outer;
         reached
     }
 
@@ -270,7 +298,9 @@ impl Shard {
             ),
             None => None,
         };
-        self.route(None, importer, &reply_to, back.as_deref(), headers, payload)
+        // Published in the importer like any message: its mappings apply, and a reply subject that
+        // is itself a service import is followed.
+        self.publish_in(None, importer, &reply_to, back.as_deref(), headers, payload)
     }
 
     /// Drops expired response mappings (housekeeping tick).
@@ -283,7 +313,10 @@ impl Shard {
 
 /// The request's header block with `Nats-Request-Info: {"acc":"<importer>"}` added, as nats-server adds it
 /// to every service-import request (a plain PUB becomes a header message).
-fn request_info_headers(headers: Option<&[u8]>, importer: &str) -> Vec<u8> {
+fn request_info_headers(headers: Option<&[u8]>, importer: &str, chained: bool) -> Vec<u8> {
+    if let Some(h) = headers.filter(|h| chained && has_request_info(h)) {
+        return h.to_vec();
+    }
     let base: &[u8] = match headers {
         // Drop the block's final empty line; the new header goes before it.
         Some(h) if h.len() >= 4 && h.ends_with(b"\r\n\r\n") => &h[..h.len() - 2],
@@ -313,6 +346,14 @@ fn request_info_headers(headers: Option<&[u8]>, importer: &str) -> Vec<u8> {
 
 /// The header nats-server adds to service-import requests (matched case-insensitively).
 const REQUEST_INFO: &[u8] = b"nats-request-info:";
+
+/// True when a header block has a `Nats-Request-Info` line.
+fn has_request_info(h: &[u8]) -> bool {
+    h.split(|b| *b == b'\n').any(|line| {
+        line.len() >= REQUEST_INFO.len()
+            && line[..REQUEST_INFO.len()].eq_ignore_ascii_case(REQUEST_INFO)
+    })
+}
 
 fn parse_base62(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 11 {
@@ -344,18 +385,19 @@ mod tests {
     #[test]
     fn request_info_header_is_added() {
         assert_eq!(
-            request_info_headers(None, "B"),
+            request_info_headers(None, "B", false),
             b"NATS/1.0\r\nNats-Request-Info: {\"acc\":\"B\"}\r\n\r\n".to_vec()
         );
         assert_eq!(
-            request_info_headers(Some(b"NATS/1.0\r\nX: y\r\n\r\n"), "acc:b"),
+            request_info_headers(Some(b"NATS/1.0\r\nX: y\r\n\r\n"), "acc:b", false),
             b"NATS/1.0\r\nX: y\r\nNats-Request-Info: {\"acc\":\"acc:b\"}\r\n\r\n".to_vec()
         );
         // One the requester wrote is replaced, whatever its case.
         assert_eq!(
             request_info_headers(
                 Some(b"NATS/1.0\r\nnats-request-info: {\"acc\":\"X\"}\r\nX-A: 1\r\n\r\n"),
-                "B"
+                "B",
+                false
             ),
             b"NATS/1.0\r\nX-A: 1\r\nNats-Request-Info: {\"acc\":\"B\"}\r\n\r\n".to_vec()
         );
