@@ -93,42 +93,10 @@ pub fn uptime(ns: u64) -> String {
     }
 }
 
-/// Go's `time.Duration.String()` for non-negative durations: `0s`, `1.5µs`, `2.25ms`, `1m2.5s`.
+/// Go's `time.Duration.String()` for non-negative durations: `0s`, `1.5µs`, `2.25ms`, `1m2.5s` (the
+/// config module's formatter, from nanoseconds).
 pub fn go_duration(ns: u64) -> String {
-    if ns == 0 {
-        return "0s".into();
-    }
-    if ns < 1_000 {
-        return format!("{ns}ns");
-    }
-    if ns < 1_000_000 {
-        return format!("{}µs", frac(ns, 1_000));
-    }
-    if ns < 1_000_000_000 {
-        return format!("{}ms", frac(ns, 1_000_000));
-    }
-    let secs = ns / 1_000_000_000;
-    let sub = ns % 1_000_000_000;
-    let h = secs / 3600;
-    let m = (secs / 60) % 60;
-    let s = frac((secs % 60) * 1_000_000_000 + sub, 1_000_000_000);
-    match (h, m) {
-        (0, 0) => format!("{s}s"),
-        (0, m) => format!("{m}m{s}s"),
-        (h, m) => format!("{h}h{m}m{s}s"),
-    }
-}
-
-/// `v / unit` with the fraction printed without trailing zeros (`1500, 1000` → `1.5`).
-fn frac(v: u64, unit: u64) -> String {
-    let whole = v / unit;
-    let rest = v % unit;
-    if rest == 0 {
-        return whole.to_string();
-    }
-    let width = unit.ilog10() as usize;
-    let digits = format!("{rest:0width$}");
-    format!("{whole}.{}", digits.trim_end_matches('0'))
+    crate::config::go_duration(std::time::Duration::from_nanos(ns))
 }
 
 #[cfg(test)]
