@@ -264,3 +264,18 @@ fn second_connect_keeps_what_it_omits() {
     c.expect(b"PONG\r\n");
     c.expect_nothing();
 }
+
+/// Subscriptions made before any CONNECT on a server without auth stay when the CONNECT comes
+/// (nats-server keeps them); a second CONNECT drops the ones made after the first.
+#[test]
+fn connect_after_ops_keeps_earlier_subscriptions_only_the_first_time() {
+    let s = Server::plain();
+    let mut c = s.raw();
+    c.send(b"SUB x 1\r\nPING\r\n");
+    c.expect(b"+OK\r\nPONG\r\n");
+    c.send(b"CONNECT {\"verbose\":false}\r\nPUB x 1\r\na\r\nPING\r\n");
+    c.expect(b"MSG x 1 1\r\na\r\nPONG\r\n");
+    c.send(b"CONNECT {\"verbose\":false}\r\nPUB x 1\r\nb\r\nPING\r\n");
+    c.expect(b"PONG\r\n");
+    c.expect_nothing();
+}

@@ -197,6 +197,9 @@ pub struct Conn {
     /// write, as nats-server writes them (a client that closes on the `-ERR` would otherwise drop
     /// the PONG it waits for). Bounded: at `HOLD_MAX` queued bytes the output goes anyway.
     pub hold_output: bool,
+    /// A CONNECT was handled, or the connection was logged in as `no_auth_user` by its first op: a
+    /// later CONNECT then drops its subscriptions (nats-server's rule).
+    pub registered: bool,
     /// This connection sent interest or messages to other shards since its last barrier: its next PONG
     /// (or verbose +OK) waits until every other shard has applied them.
     pub needs_barrier: bool,

@@ -307,9 +307,8 @@ impl Shard {
 
     /// Re-derives every subscription's delivery filter from the connection's current permissions, and
     /// makes the account's cached match results (filtered with the old ones) stale. A subscription the
-    /// permissions now refuse outright is flagged too, so it receives only what they allow: a reload
-    /// revokes such subscriptions first, a second CONNECT keeps them (nats-server 2.15 stops delivering
-    /// to every existing subscription after a second CONNECT; see docs/ARCHITECTURE.md).
+    /// permissions now refuse outright is flagged too, so it receives only what they allow (a reload
+    /// revokes such subscriptions first; a second CONNECT drops every subscription before).
     pub(crate) fn refilter_subs(&mut self, key: usize) {
         let Some(c) = self.conns.get_mut(key) else {
             return;

@@ -78,6 +78,7 @@ impl Shard {
             writer_waker: None,
             touched: false,
             hold_output: false,
+            registered: false,
             needs_barrier: false,
             pending_status: 0,
             status_waker: None,
@@ -282,12 +283,22 @@ impl Shard {
         creds: Option<OwnedCreds>,
     ) -> Option<Flow> {
         let acc = login.account;
-        let (was_open, old_acc) = {
+        let (was_open, old_acc, registered) = {
             let c = &self.conns[key];
-            (c.phase == Phase::Open, c.account)
+            (c.phase == Phase::Open, c.account, c.registered)
         };
-        if was_open && old_acc != acc {
+        // A second CONNECT starts the session over, as in nats-server: the subscriptions made after
+        // the first login are dropped (silently), whoever logs in. Subscriptions made before any
+        // CONNECT on a server without auth stay (nats-server keeps them too).
+        if was_open && (registered || old_acc != acc) {
             self.remove_all_subs(key);
+        }
+        if let Some(c) = self.conns.get_mut(key) {
+            c.registered = creds.is_some()
+                || matches!(
+                    login.principal,
+                    crate::auth::Principal::User(_) | crate::auth::Principal::Nkey(_)
+                );
         }
         if !was_open || old_acc != acc {
             let limit = self
@@ -337,7 +348,7 @@ impl Shard {
         c.phase = Phase::Open;
         c.auth_deadline = None;
         self.ensure_accounts();
-        // A second CONNECT may change the permissions of subscriptions it keeps.
+        // The account's cached match results were filtered with the permissions of earlier logins.
         self.refilter_subs(key);
         None
     }
