@@ -296,25 +296,8 @@ fn sub_then_request_on_same_connection_gets_reply() {
 fn no_responders_when_the_only_subscriber_on_another_shard_may_not_receive_it() {
     // `limited` holds `SUB work.*` but may not receive work.secret: a request on work.secret has no
     // responder, wherever the requester's shard is. 16 requesters: both shards surely hold some.
-    let s = Server::start(ServerOpts {
-        cores: Some(2),
-        config: Some(
-            r#"authorization { users: [
-                 {user: limited, password: l, permissions: {subscribe: {deny: ["work.secret"]}}}
-                 {user: open, password: o}
-               ] }"#
-                .to_string(),
-        ),
-        ..ServerOpts::default()
-    });
-    let connect = |user: &str, pass: &str| {
-        Raw::ready_with(
-            s.port(),
-            &format!(
-                r#"{{"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"user":"{user}","pass":"{pass}"}}"#
-            ),
-        )
-    };
+    let s = limited_server(2);
+    let connect = |user: &str, pass: &str| nr_login(&s, user, pass);
     let mut responder = connect("limited", "l");
     responder.send(b"SUB work.* 1\r\n");
     responder.ping_pong();
@@ -357,14 +340,7 @@ fn no_503_when_an_imported_copy_of_the_request_is_taken_on_the_same_shard() {
         ),
         ..ServerOpts::default()
     });
-    let connect = |user: &str, pass: &str| {
-        Raw::ready_with(
-            s.port(),
-            &format!(
-                r#"{{"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"user":"{user}","pass":"{pass}"}}"#
-            ),
-        )
-    };
+    let connect = |user: &str, pass: &str| nr_login(&s, user, pass);
     let mut refusing: Vec<Raw> = (0..4).map(|_| connect("limited", "l")).collect();
     for c in refusing.iter_mut() {
         c.send(b"SUB s.* 1\r\n");

@@ -197,9 +197,6 @@ pub struct Conn {
     /// write, as nats-server writes them (a client that closes on the `-ERR` would otherwise drop
     /// the PONG it waits for). Bounded: at `HOLD_MAX` queued bytes the output goes anyway.
     pub hold_output: bool,
-    /// A CONNECT was handled, or the connection was logged in as `no_auth_user` by its first op: a
-    /// later CONNECT then drops its subscriptions (nats-server's rule).
-    pub registered: bool,
     /// This connection sent interest or messages to other shards since its last barrier: its next PONG
     /// (or verbose +OK) waits until every other shard has applied them.
     pub needs_barrier: bool,
@@ -247,6 +244,19 @@ impl Conn {
         if let Some(w) = self.writer_waker.take() {
             w.wake();
         }
+    }
+
+    /// True once a CONNECT was handled (its credentials are kept) or the first op logged the
+    /// connection in as `no_auth_user` (a user login): a later CONNECT then drops its subscriptions
+    /// (nats-server's rule). An anonymous first op on a server without auth does not count.
+    pub fn registered(&self) -> bool {
+        self.creds.is_some()
+            || self.login.as_ref().is_some_and(|l| {
+                matches!(
+                    l.principal,
+                    crate::auth::Principal::User(_) | crate::auth::Principal::Nkey(_)
+                )
+            })
     }
 
     /// Sends what is buffered right away when the writer is idle (parked, nothing in flight), with one

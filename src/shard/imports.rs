@@ -332,9 +332,7 @@ fn request_info_headers(headers: Option<&[u8]>, importer: &str, chained: bool) -
         out.extend_from_slice(status);
     }
     for line in lines {
-        let forged = line.len() >= REQUEST_INFO.len()
-            && line[..REQUEST_INFO.len()].eq_ignore_ascii_case(REQUEST_INFO);
-        if !forged {
+        if !is_request_info(line) {
             out.extend_from_slice(line);
         }
     }
@@ -349,10 +347,13 @@ const REQUEST_INFO: &[u8] = b"nats-request-info:";
 
 /// True when a header block has a `Nats-Request-Info` line.
 fn has_request_info(h: &[u8]) -> bool {
-    h.split(|b| *b == b'\n').any(|line| {
-        line.len() >= REQUEST_INFO.len()
-            && line[..REQUEST_INFO.len()].eq_ignore_ascii_case(REQUEST_INFO)
-    })
+    h.split(|b| *b == b'\n').any(is_request_info)
+}
+
+/// True for a `Nats-Request-Info:` header line (any case).
+fn is_request_info(line: &[u8]) -> bool {
+    line.get(..REQUEST_INFO.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(REQUEST_INFO))
 }
 
 fn parse_base62(s: &[u8]) -> Option<u64> {

@@ -95,6 +95,12 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
             let flow = {
                 let mut sh = shard.borrow_mut();
                 let trace = sh.rt.trace;
+                // A reload may change the control-line limit for live connections too (checked
+                // once per dispatch run, not per op: it changes only with the configuration).
+                if sh.rt.max_control_line as usize != max_cl {
+                    max_cl = sh.rt.max_control_line as usize;
+                    parser.set_max_control_line(max_cl);
+                }
                 let mut done = false;
                 let flow = loop {
                     let Some(c) = sh.conns.get_mut(key) else {
@@ -120,11 +126,6 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
                     if c.max_payload as usize != max_payload {
                         max_payload = c.max_payload as usize;
                         parser.set_max_payload(max_payload);
-                    }
-                    // A reload may change the control-line limit for live connections too.
-                    if sh.rt.max_control_line as usize != max_cl {
-                        max_cl = sh.rt.max_control_line as usize;
-                        parser.set_max_control_line(max_cl);
                     }
                     let f = match parser.parse(&buf[..n], &mut pos) {
                         Ok(Some(op)) => {

@@ -78,7 +78,6 @@ impl Shard {
             writer_waker: None,
             touched: false,
             hold_output: false,
-            registered: false,
             needs_barrier: false,
             pending_status: 0,
             status_waker: None,
@@ -285,20 +284,13 @@ impl Shard {
         let acc = login.account;
         let (was_open, old_acc, registered) = {
             let c = &self.conns[key];
-            (c.phase == Phase::Open, c.account, c.registered)
+            (c.phase == Phase::Open, c.account, c.registered())
         };
         // A second CONNECT starts the session over, as in nats-server: the subscriptions made after
         // the first login are dropped (silently), whoever logs in. Subscriptions made before any
         // CONNECT on a server without auth stay (nats-server keeps them too).
         if was_open && (registered || old_acc != acc) {
             self.remove_all_subs(key);
-        }
-        if let Some(c) = self.conns.get_mut(key) {
-            c.registered = creds.is_some()
-                || matches!(
-                    login.principal,
-                    crate::auth::Principal::User(_) | crate::auth::Principal::Nkey(_)
-                );
         }
         if !was_open || old_acc != acc {
             let limit = self
