@@ -31,6 +31,9 @@ struct Cli {
     /// Test the configuration file and exit
     #[arg(short = 't')]
     test: bool,
+    /// With -t: the non-standard constructs of the founding example's dialect are errors too
+    #[arg(long = "pedantic")]
+    pedantic: bool,
     /// Use port for http monitoring
     #[arg(short = 'm', long = "http_port", allow_negative_numbers = true)]
     http_port: Option<i32>,
@@ -97,6 +100,7 @@ const LONG: &[&str] = &[
     "jetstream",
     "store_dir",
     "cores",
+    "pedantic",
     "version",
     "help",
 ];
@@ -205,8 +209,17 @@ fn main() -> ExitCode {
             eprintln!("corenats: must specify a configuration file with -c to test it");
             return ExitCode::from(1);
         };
-        return match config::load_pedantic(path) {
+        let strictness = if cli.pedantic {
+            config::Strictness::Pedantic
+        } else {
+            config::Strictness::Check
+        };
+        return match config::load_check(path, strictness) {
             Ok(loaded) => {
+                // The seed dialect's notes: the file is valid, each construct has one meaning.
+                for note in &loaded.warnings {
+                    eprintln!("corenats: note: {note}");
+                }
                 // Accounts and users are part of the check (duplicate users, imports), as with
                 // nats-server's `-t`; like there, a missing no_auth_user is only caught at startup.
                 let mut cfg = loaded.config.clone();

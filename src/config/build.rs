@@ -18,6 +18,16 @@ use super::schema::{Config, Span};
 use super::value::{Entry, Kind, Map, Value};
 use super::{build_accounts, build_auth, Diagnostic, Severity};
 
+/// What one build found, sorted by position.
+pub struct Findings {
+    pub errors: Vec<Diagnostic>,
+    /// Parts of the file corenats ignores or reads differently (unsupported keys, integer durations):
+    /// `-t` fails on them, as nats-server's does on its warnings.
+    pub warnings: Vec<Diagnostic>,
+    /// Non-standard constructs of the founding example, each read with one clear meaning.
+    pub notes: Vec<Diagnostic>,
+}
+
 /// Collected findings of one build.
 pub struct Ctx {
     errors: Vec<Diagnostic>,
@@ -204,15 +214,19 @@ impl Ctx {
         }
     }
 
-    /// Sorted errors and warnings, plus the non-standard-construct diagnostics (warnings here;
-    /// `load_pedantic` promotes every warning).
-    pub fn finish(mut self) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
-        let mut warnings = self.nonstandard.diagnostics(Severity::Warning);
-        warnings.append(&mut self.warnings);
+    /// Sorted errors, warnings, and notes: the non-standard constructs of the seed dialect, which
+    /// corenats reads with a clear meaning (`-t` passes with them unless `--pedantic`).
+    pub fn finish(mut self) -> Findings {
         let key = |d: &Diagnostic| (d.span.file.clone(), d.span.line, d.span.col);
-        warnings.sort_by_key(key);
+        let mut notes = self.nonstandard.diagnostics(Severity::Warning);
+        notes.sort_by_key(key);
+        self.warnings.sort_by_key(key);
         self.errors.sort_by_key(key);
-        (self.errors, warnings)
+        Findings {
+            errors: self.errors,
+            warnings: self.warnings,
+            notes,
+        }
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! Pipeline: `lexer` (text → items) → `parser` (items → spanned value tree, variables,
 //! includes) — or `hcl` for `.hcl` files — → `build` (value tree → [`Config`], every error and
-//! warning collected with its `file:line:col`). `load` returns warnings; `load_pedantic` (the
-//! `-t` check) turns every warning into an error, as nats-server does.
+//! warning collected with its `file:line:col`). `load` returns warnings; `load_check` (the `-t`
+//! check) turns warnings into errors, as nats-server does, and the seed dialect's notes too when
+//! pedantic.
 
 mod build;
 mod build_accounts;
@@ -95,7 +96,7 @@ impl fmt::Display for ConfigError {
 
 /// Normal start: warnings are returned, not fatal.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-    load_file(path, false)
+    load_file(path, Strictness::Start)
 }
 
 /// nats-server's (Go's) text for a file that cannot be opened: `open <path>: <reason>`.
@@ -109,12 +110,23 @@ pub(crate) fn open_error(path: &Path, e: &std::io::Error) -> String {
     format!("open {}: {reason}", path.display())
 }
 
-/// `-t`: every warning is an error.
-pub fn load_pedantic(path: &Path) -> Result<Loaded, ConfigError> {
-    load_file(path, true)
+/// How strictly a load judges what it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// Start and reload: warnings and notes are logged, only errors fail.
+    Start,
+    /// `-t`: warnings fail too (as nats-server's `-t`); the seed dialect's notes are printed.
+    Check,
+    /// `-t --pedantic`: the seed dialect's notes fail as well.
+    Pedantic,
 }
 
-fn load_file(path: &Path, pedantic: bool) -> Result<Loaded, ConfigError> {
+/// `-t`: warnings are errors; with `Strictness::Pedantic` the seed dialect's notes too.
+pub fn load_check(path: &Path, strictness: Strictness) -> Result<Loaded, ConfigError> {
+    load_file(path, strictness)
+}
+
+fn load_file(path: &Path, strictness: Strictness) -> Result<Loaded, ConfigError> {
     let bytes = std::fs::read(path).map_err(|e| ConfigError {
         diagnostics: vec![Diagnostic {
             span: Span {
@@ -129,20 +141,25 @@ fn load_file(path: &Path, pedantic: bool) -> Result<Loaded, ConfigError> {
     })?;
     let text = String::from_utf8_lossy(&bytes);
     let env = |name: &str| std::env::var(name).ok();
-    load_text(&text, path, pedantic, &env)
+    load_text(&text, path, strictness, &env)
 }
 
 /// Parses config text as if read from `name` (includes resolve relative to it). For tests.
 pub fn parse_str(text: &str, name: &Path, pedantic: bool) -> Result<Loaded, ConfigError> {
     let env = |name: &str| std::env::var(name).ok();
-    load_text(text, name, pedantic, &env)
+    let strictness = if pedantic {
+        Strictness::Pedantic
+    } else {
+        Strictness::Start
+    };
+    load_text(text, name, strictness, &env)
 }
 
 /// The whole pipeline over text already read. `env` looks environment variables up.
 pub(crate) fn load_text(
     text: &str,
     name: &Path,
-    pedantic: bool,
+    strictness: Strictness,
     env: parser::EnvLookup,
 ) -> Result<Loaded, ConfigError> {
     let is_hcl = name
@@ -170,14 +187,25 @@ pub(crate) fn load_text(
         ctx.warn(&whole_file, message);
     }
     let config = build::build(&parsed.root, &mut ctx);
-    let (mut errors, mut warnings) = ctx.finish();
-    if pedantic {
-        for w in warnings.drain(..) {
-            errors.push(Diagnostic {
-                severity: Severity::Error,
-                ..w
-            });
-        }
+    let build::Findings {
+        mut errors,
+        mut warnings,
+        notes,
+    } = ctx.finish();
+    let promote = |d: Diagnostic| Diagnostic {
+        severity: Severity::Error,
+        ..d
+    };
+    if strictness != Strictness::Start {
+        errors.extend(warnings.drain(..).map(promote));
+    }
+    if strictness == Strictness::Pedantic {
+        errors.extend(notes.into_iter().map(promote));
+    } else {
+        warnings.extend(notes);
+        warnings.sort_by(|a, b| {
+            (&a.span.file, a.span.line, a.span.col).cmp(&(&b.span.file, b.span.line, b.span.col))
+        });
     }
     if !errors.is_empty() {
         errors.sort_by(|a, b| {

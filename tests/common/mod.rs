@@ -235,6 +235,19 @@ impl Server {
         }
     }
 
+    /// Kills the process (SIGKILL) and starts it again on the same port at once, as a supervisor
+    /// does after a crash: no retry here, so a port that outlives the process fails the start.
+    pub fn restart_at_once(&mut self) -> Result<(), String> {
+        self.stop();
+        let port = self.port.to_string();
+        self.spawn(&port)
+    }
+
+    /// The process id of the running server.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// Kills the process (if running) and waits for it.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
