@@ -2,8 +2,13 @@
 //! `[PID] 2006/01/02 15:04:05.000000 [INF] Listening for client connections on 0.0.0.0:4222`.
 //! `-D` enables debug, `-V` protocol trace; when off, disabled events cost one level check.
 //! glommio logs through the `log` crate; that is bridged in here so its warnings are not lost.
+//! A log file (`-l`) can be reopened (`--signal reopen`, SIGUSR1) after logrotate moved it.
 
 use std::fmt;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
@@ -92,6 +97,68 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// The log file in use, shared by the log layer and `reopen` (the signal thread).
+#[derive(Clone)]
+struct LogFile {
+    path: PathBuf,
+    file: Arc<Mutex<File>>,
+}
+
+/// Set once at start when logging goes to a file.
+static LOG_FILE: OnceLock<LogFile> = OnceLock::new();
+
+fn open_log(path: &Path) -> io::Result<File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+}
+
+/// One log line's access to the file: the lock is held while the line is written.
+struct LogGuard<'a>(MutexGuard<'a, File>);
+
+impl io::Write for LogGuard<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogFile {
+    type Writer = LogGuard<'a>;
+    fn make_writer(&'a self) -> LogGuard<'a> {
+        LogGuard(self.file.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// What `reopen` did, for the log line the caller writes (nats-server's wording).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reopen {
+    Reopened,
+    NotAFileLogger,
+    Failed(String),
+}
+
+/// Reopens the log file at its path (logrotate moved the old one away): later lines go to the new
+/// file. Lines being written finish in the old one.
+pub fn reopen() -> Reopen {
+    let Some(lf) = LOG_FILE.get() else {
+        return Reopen::NotAFileLogger;
+    };
+    match open_log(&lf.path) {
+        Ok(f) => {
+            *lf.file.lock().unwrap_or_else(|e| e.into_inner()) = f;
+            Reopen::Reopened
+        }
+        Err(e) => Reopen::Failed(format!(
+            "could not reopen log file {}: {e}",
+            lf.path.display()
+        )),
+    }
+}
+
 pub fn init(s: &Settings) -> Result<(), String> {
     let level = if s.trace {
         Level::TRACE
@@ -115,14 +182,16 @@ pub fn init(s: &Settings) -> Result<(), String> {
     let registry = tracing_subscriber::registry().with(filter).with(no_debug);
     match &s.file {
         Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
+            let file = open_log(path)
                 .map_err(|e| format!("could not open log file {}: {e}", path.display()))?;
+            let lf = LogFile {
+                path: path.clone(),
+                file: Arc::new(Mutex::new(file)),
+            };
+            let _ = LOG_FILE.set(lf.clone());
             let layer = tracing_subscriber::fmt::layer()
                 .event_format(fmt)
-                .with_writer(std::sync::Mutex::new(file))
+                .with_writer(lf)
                 .with_ansi(false);
             registry.with(layer).try_init().map_err(|e| e.to_string())
         }

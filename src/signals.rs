@@ -1,11 +1,12 @@
 //! Signals, handled on one plain thread outside the executors (as nats-server: SIGINT/SIGTERM stop,
-//! SIGHUP reloads the configuration, SIGUSR2 enters lame duck mode), and `--signal CMD=PID`.
+//! SIGHUP reloads the configuration, SIGUSR1 reopens the log file, SIGUSR2 enters lame duck mode),
+//! and `--signal CMD=PID`.
 
 use crate::auth::Auth;
 use crate::bus::{Bus, Control};
 use crate::config;
 use crate::server::Runtime;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::iterator::Signals;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
@@ -27,7 +28,7 @@ pub fn spawn(
     overrides: Overrides,
     live: Live,
 ) -> Result<(), String> {
-    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR2])
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2])
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     std::thread::Builder::new()
         .name("signals".into())
@@ -49,6 +50,13 @@ pub fn spawn(
                         bus.broadcast_control(|| Control::Shutdown);
                         return;
                     }
+                    SIGUSR1 => match crate::logging::reopen() {
+                        crate::logging::Reopen::Reopened => tracing::info!("File log re-opened"),
+                        crate::logging::Reopen::NotAFileLogger => {
+                            tracing::info!("File log re-open ignored, not a file logger")
+                        }
+                        crate::logging::Reopen::Failed(e) => tracing::error!("{e}"),
+                    },
                     SIGUSR2 => {
                         tracing::info!("Entering lame duck mode, stop accepting new clients");
                         lame_duck = true;

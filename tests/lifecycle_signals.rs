@@ -230,3 +230,42 @@ fn signal_errors() {
         assert!(!out.trim().is_empty(), "--signal {arg}: no message");
     }
 }
+
+#[test]
+fn signal_reopen_reopens_the_log_file() {
+    // logrotate moves the file away and sends `--signal reopen` (SIGUSR1): the server keeps running
+    // and writes on in a new file at the same path.
+    let dir = TempDir::new();
+    let log = dir.path().join("server.log");
+    let rotated = dir.path().join("server.log.1");
+    let mut args = base_args();
+    args.extend(["-l".to_string(), log.to_string_lossy().into_owned()]);
+    let mut p = Proc::start(&args, Some(log.clone()));
+    let mut c = Raw::ready(p.port);
+    std::fs::rename(&log, &rotated).unwrap();
+    let (code, out) = run_binary(&["--signal".into(), format!("reopen={}", p.pid())], &dir);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(p.wait_for_log("File log re-opened", TIMEOUT), "{}", p.log());
+    assert!(p.running(), "the server died on SIGUSR1");
+    c.ping_pong();
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert!(old.contains("Server is ready"), "{old}");
+    assert!(!old.contains("File log re-opened"), "{old}");
+    // Twice in a row works too.
+    p.signal("USR1");
+    c.ping_pong();
+    Raw::ready(p.port).expect_nothing();
+}
+
+#[test]
+fn sigusr1_without_a_log_file_is_harmless() {
+    let mut p = Proc::start(&base_args(), None);
+    p.signal("USR1");
+    assert!(
+        p.wait_for_log("File log re-open ignored", TIMEOUT),
+        "{}",
+        p.log()
+    );
+    assert!(p.running());
+    Raw::ready(p.port).expect_nothing();
+}
