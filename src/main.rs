@@ -264,6 +264,7 @@ fn main() -> ExitCode {
         eprintln!("corenats: {e}");
         return ExitCode::from(1);
     }
+    server::exit_on_panic();
     for w in &warnings {
         tracing::warn!("{w}");
     }

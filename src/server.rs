@@ -168,6 +168,36 @@ impl Globals {
     }
 }
 
+/// Makes any panic, on any thread, end the whole process with a non-zero status and a logged reason.
+///
+/// A shard is one thread among several that depend on each other (barriers, the bus): a shard that
+/// died alone would leave the others waiting on its inbox forever, and a process whose only shard
+/// died would exit 0, which supervisors (`Restart=on-failure`) take for a clean stop. So the process
+/// goes down at once, as nats-server does on a panic, and its supervisor restarts it.
+pub fn exit_on_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("unnamed");
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!("Fatal error: panic in thread {name:?}{at}: {what}; exiting");
+        std::process::exit(PANIC_EXIT_CODE);
+    }));
+}
+
+/// The exit status after a panic (Rust's own for a panicking main thread).
+pub const PANIC_EXIT_CODE: i32 = 101;
+
 /// What `main` hands over: the loaded configuration plus where it came from.
 pub struct Boot {
     pub config: Config,

@@ -269,3 +269,34 @@ fn sigusr1_without_a_log_file_is_harmless() {
     assert!(p.running());
     Raw::ready(p.port).expect_nothing();
 }
+
+#[test]
+fn a_panicking_shard_takes_the_process_down_with_a_failure_status() {
+    // Fault injection exists in corenats's debug builds only.
+    if !is_corenats() {
+        return;
+    }
+    for cores in ["1", "2"] {
+        let mut args = base_args();
+        args.extend(["--cores".to_string(), cores.to_string()]);
+        let env = [("CORENATS_FAULT_PANIC_SUBJECT", "fault.panic")];
+        let mut p = Proc::start_env(&args, None, &env);
+        // With two shards, a client on each: whichever shard panics, the process goes.
+        let mut clients: Vec<Raw> = (0..4).map(|_| Raw::ready(p.port)).collect();
+        clients[0].send(b"SUB fault.panic 1\r\nPING\r\n");
+        let st = p
+            .wait_exit(EXIT)
+            .unwrap_or_else(|| panic!("--cores {cores}: still running; log:\n{}", p.log()));
+        assert_eq!(st.code(), Some(101), "--cores {cores}: {st}; {}", p.log());
+        let log = p.log();
+        assert!(
+            log.contains("[ERR]")
+                && log.contains("panic in thread")
+                && log.contains("injected fault"),
+            "--cores {cores}: {log}"
+        );
+        for c in &mut clients {
+            c.expect_closed();
+        }
+    }
+}

@@ -156,6 +156,17 @@ impl Ctx {
                     None
                 }
             },
+            Kind::Int(secs) if int_seconds && secs.unsigned_abs() > duration::MAX.as_secs() => {
+                self.err(
+                    &entry.value.span,
+                    format!(
+                        "invalid value for {:?}: {secs} seconds is more than the longest duration ({})",
+                        entry.key,
+                        duration::go_string(duration::MAX)
+                    ),
+                );
+                None
+            }
             Kind::Int(secs) if int_seconds => {
                 self.warn(
                     &entry.key_span,

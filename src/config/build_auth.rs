@@ -86,7 +86,18 @@ fn auth_timeout(e: &Entry, ctx: &mut Ctx) -> Option<std::time::Duration> {
         }
     };
     match std::time::Duration::try_from_secs_f64(secs) {
-        Ok(d) => Some(d),
+        Ok(d) if d <= super::duration::MAX => Some(d),
+        Ok(_) => {
+            ctx.err(
+                &e.value.span,
+                format!(
+                    "invalid value for {:?}: {secs} seconds is more than the longest duration ({})",
+                    e.key,
+                    super::duration::go_string(super::duration::MAX)
+                ),
+            );
+            None
+        }
         Err(_) => {
             ctx.err(
                 &e.value.span,

@@ -3,6 +3,11 @@
 
 use std::time::Duration;
 
+/// The longest duration a setting may hold: Go's `time.Duration` limit (2^63-1 ns, about 292 years),
+/// which nats-server's settings share. Keeping every configured duration under it also keeps
+/// `Instant + duration` from overflowing anywhere in the engine.
+pub const MAX: Duration = Duration::from_nanos(i64::MAX as u64);
+
 /// A parsed duration with its sign (negative durations mean "unlimited" in a few settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignedDuration {

@@ -13,6 +13,8 @@ use bytes::Bytes;
 impl Shard {
     /// `SUB <subject> [queue] <sid>`.
     pub fn op_sub(&mut self, key: ConnKey, subj: &[u8], queue: Option<&[u8]>, sid: &[u8]) -> Flow {
+        #[cfg(debug_assertions)]
+        fault::panic_on(subj);
         if !self.conns.contains(key) {
             return Flow::Close;
         }
@@ -217,6 +219,27 @@ impl Shard {
                     add,
                 },
             );
+        }
+    }
+}
+
+/// Fault injection for the tests that prove a panicking shard brings the process down (debug builds
+/// only: release binaries have no such hook). `CORENATS_FAULT_PANIC_SUBJECT=<subject>` makes a SUB to
+/// exactly that subject panic the shard that handles it.
+#[cfg(debug_assertions)]
+mod fault {
+    use std::sync::OnceLock;
+
+    pub(super) fn panic_on(subject: &[u8]) {
+        static SUBJECT: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+        let armed = SUBJECT.get_or_init(|| {
+            std::env::var("CORENATS_FAULT_PANIC_SUBJECT")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(String::into_bytes)
+        });
+        if armed.as_deref() == Some(subject) {
+            panic!("injected fault: SUB {}", String::from_utf8_lossy(subject));
         }
     }
 }

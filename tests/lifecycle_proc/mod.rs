@@ -69,8 +69,14 @@ impl Proc {
     /// Spawns the binary with exactly `args`; the log is read from stdout/stderr, or from `log_file`
     /// when given (the caller passes `-l` itself). Panics with the log if no listening line appears.
     pub fn start(args: &[String], log_file: Option<PathBuf>) -> Proc {
+        Proc::start_env(args, log_file, &[])
+    }
+
+    /// [`Proc::start`] with extra environment variables for the server process.
+    pub fn start_env(args: &[String], log_file: Option<PathBuf>, env: &[(&str, &str)]) -> Proc {
         let child = Command::new(server_binary())
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,14 +1,14 @@
 //! The files in `tests/configs/`: each breaks one rule; the diagnostics are exact.
 
 use super::*;
-use crate::config::{load, load_pedantic};
+use crate::config::{load, load_check, Strictness};
 
 /// Loads `tests/configs/<name>` (normal or pedantic) and returns `line:col message` lines of
 /// the errors, or panics when it loads.
 fn errors(name: &str, pedantic: bool) -> Vec<String> {
     let path = configs_dir().join(name);
     let r = if pedantic {
-        load_pedantic(&path)
+        load_check(&path, Strictness::Pedantic)
     } else {
         load(&path)
     };
@@ -125,7 +125,7 @@ fn every_file_in_the_folder_is_covered() {
     for n in &names {
         let path = configs_dir().join(n);
         // A rule of the config language, or one of accounts and users (checked when they are compiled).
-        let broken = match load_pedantic(&path) {
+        let broken = match load_check(&path, Strictness::Pedantic) {
             Err(_) => true,
             Ok(l) => crate::auth::Auth::compile(&l.config, None).is_err(),
         };

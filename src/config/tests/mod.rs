@@ -43,7 +43,12 @@ pub fn with_env(
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let lookup = move |n: &str| table.get(n).cloned();
-    load_text(text, Path::new(name), pedantic, &lookup)
+    let strictness = if pedantic {
+        crate::config::Strictness::Pedantic
+    } else {
+        crate::config::Strictness::Start
+    };
+    load_text(text, Path::new(name), strictness, &lookup)
 }
 
 /// The crate's `tests/configs` folder.

@@ -347,3 +347,31 @@ fn every_nats_server_key_is_known() {
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+#[test]
+fn durations_beyond_gos_limit_are_errors_not_panics() {
+    // Each used to load, then panic a shard at the first connection (`Instant + duration`).
+    for (text, line) in [
+        (
+            "authorization { user: a, password: b, timeout: 10000000000000000000.0 }\n",
+            1,
+        ),
+        ("ping_interval: 99999999999999999\n", 1),
+        ("write_deadline: 9223372037\n", 1),
+        ("ping_interval: \"2562048h\"\n", 1),
+    ] {
+        let e = err(text);
+        assert!(
+            e.diagnostics.iter().any(|d| d.span.line == line),
+            "{text}: {e}"
+        );
+    }
+    // The limit itself is fine.
+    let l = ok("ping_interval: 9223372036\n");
+    assert_eq!(l.config.ping_interval, Duration::from_secs(9_223_372_036));
+    let l = ok("authorization { user: a, password: b, timeout: 1000000000.0 }\n");
+    assert_eq!(
+        l.config.authorization.and_then(|a| a.timeout),
+        Some(Duration::from_secs(1_000_000_000))
+    );
+}
