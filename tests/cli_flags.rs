@@ -225,3 +225,33 @@ fn busy_port_is_an_error_and_the_first_server_keeps_serving() {
     }
     keep.expect_nothing();
 }
+
+#[test]
+fn trace_redacts_connect_secrets() {
+    let s = Server::start(ServerOpts {
+        config: Some("authorization { user: derek, password: s3cr3tpw }\n".into()),
+        args: vec!["-V".into()],
+        ..ServerOpts::default()
+    });
+    let mut c = s.raw();
+    c.send(
+        b"CONNECT {\"verbose\":false,\"user\":\"derek\",\"pass\":\"s3cr3tpw\",\"auth_token\":\"tok3n\",\"name\":\"n1\"}\r\nPING\r\n",
+    );
+    c.expect(b"PONG\r\n");
+    let mut d = s.raw();
+    d.send(b"CONNECT {\"verbose\":false,\"nkey\":\"UPUBLICKEYX\",\"sig\":\"s1gnatur3\"}\r\n");
+    d.expect_err_closed("Authorization Violation");
+    assert!(s.wait_for_log("\"name\":\"n1\"", TIMEOUT), "{}", s.log());
+    assert!(
+        s.wait_for_log("\"nkey\":\"[REDACTED]\"", TIMEOUT),
+        "{}",
+        s.log()
+    );
+    let log = s.log();
+    for secret in ["s3cr3tpw", "tok3n", "s1gnatur3"] {
+        assert!(!log.contains(secret), "{secret} in the trace:\n{log}");
+    }
+    assert!(log.contains("\"pass\":\"[REDACTED]\""), "{log}");
+    assert!(log.contains("\"auth_token\":\"[REDACTED]\""), "{log}");
+    assert!(log.contains("\"sig\":\"[REDACTED]\""), "{log}");
+}

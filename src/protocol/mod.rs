@@ -6,13 +6,15 @@
 //! * [`connect`]: decoding and checking the `CONNECT` JSON;
 //! * [`info`]: the server's `INFO` line;
 //! * [`writer`]: `MSG`/`HMSG`/`PING`/`PONG`/`+OK`/`-ERR`/`INFO` frames appended to a buffer;
-//! * [`errors`]: the table of client-visible `-ERR` texts and Go-style subject quoting.
+//! * [`errors`]: the table of client-visible `-ERR` texts and Go-style subject quoting;
+//! * [`redact`]: secrets out of a traced `CONNECT`.
 
 pub mod connect;
 pub mod errors;
 pub mod info;
 pub mod ops;
 pub mod parser;
+pub mod redact;
 pub mod writer;
 
 pub use connect::{parse_connect, parse_connect_over, ConnectError, ConnectOptions};

@@ -169,7 +169,10 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
 fn trace_op(sh: &Shard, key: ConnKey, op: &ClientOp<'_>) {
     let cid = sh.conns.get(key).map_or(0, |c| c.cid);
     let text = match op {
-        ClientOp::Connect { json } => format!("CONNECT {}", String::from_utf8_lossy(json)),
+        ClientOp::Connect { json } => format!(
+            "CONNECT {}",
+            String::from_utf8_lossy(&crate::protocol::redact::redact_connect(json))
+        ),
         ClientOp::Pub {
             subject,
             reply,
