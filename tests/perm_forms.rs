@@ -295,3 +295,45 @@ fn sub_error_precedence() {
     v.expect_err("maximum subscriptions exceeded");
     v.ping_pong();
 }
+
+/// Mappings apply before the publish permission check, as in nats-server: a publish to a permitted
+/// subject that the account maps into a denied one is refused with the mapped subject's name, also
+/// when the mapped subject leads into a service import.
+#[test]
+fn publish_permissions_judge_the_mapped_subject() {
+    let conf = r#"
+accounts {
+  SVC {
+    users: [ {user: svc, password: x} ]
+    exports: [ {service: "svc.secret"} ]
+  }
+  M {
+    users: [
+      {user: spy, password: x}
+      {user: pub, password: x, permissions: {publish: {allow: ">", deny: ["secret.>", "svc.secret"]}}}
+    ]
+    mappings: { "pub.in": "secret.bar", "pub.svc": "svc.secret", "pub.ok": "fine.bar" }
+    imports: [ {service: {account: SVC, subject: "svc.secret"}} ]
+  }
+}
+"#;
+    let s = Server::start(ServerOpts::conf(conf));
+    let mut spy = login(&s, "spy", "x");
+    spy.send(b"SUB > 1\r\n");
+    spy.ping_pong();
+    let mut svc = login(&s, "svc", "x");
+    svc.send(b"SUB svc.secret 1\r\n");
+    svc.ping_pong();
+    let mut p = login(&s, "pub", "x");
+    p.send(b"PUB pub.in 2\r\nhi\r\n");
+    p.expect_err("Permissions Violation for Publish to \"secret.bar\"");
+    p.send(b"PUB pub.svc _INBOX.r 2\r\nhi\r\n");
+    p.expect_err("Permissions Violation for Publish to \"svc.secret\"");
+    p.send(b"PUB pub.ok 2\r\nok\r\n");
+    p.ping_pong();
+    // Only the permitted one went anywhere, under its mapped name.
+    spy.expect(b"MSG fine.bar 1 2\r\nok\r\n");
+    spy.ping_pong();
+    svc.ping_pong();
+    svc.expect_nothing();
+}

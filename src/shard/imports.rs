@@ -127,6 +127,55 @@ impl Shard {
         payload: &[u8],
         depth: u8,
     ) -> bool {
+        let mut mapped = Vec::new();
+        let subj = self.map_subject(acc, subj, &mut mapped);
+        self.publish_mapped(src, acc, subj, reply, headers, payload, depth)
+    }
+
+    /// The subject a publish to `subj` in account `acc` goes to after the account's mappings (one
+    /// weighted destination drawn per call); `subj` itself when none applies. `buf` holds a mapped
+    /// subject. Permissions are checked on the result, as nats-server checks them.
+    pub fn map_subject<'a>(
+        &mut self,
+        acc: AccountId,
+        subj: &'a [u8],
+        buf: &'a mut Vec<u8>,
+    ) -> &'a [u8] {
+        if !self
+            .account_flags
+            .get(acc as usize)
+            .copied()
+            .unwrap_or(false)
+        {
+            return subj;
+        }
+        let auth = self.auth.clone();
+        let Some(m) = auth
+            .accounts
+            .get(acc as usize)
+            .and_then(|a| a.mapping_for(subj))
+        else {
+            return subj;
+        };
+        let roll = self.fanout.as_mut().map_or(0, |f| f.pick(100)) as u8;
+        match m.pick(roll) {
+            Some(t) if t.apply(subj, buf) => &buf[..],
+            _ => subj,
+        }
+    }
+
+    /// [`Shard::publish_at`] for a subject the account's mappings were already applied to.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn publish_mapped(
+        &mut self,
+        src: Option<ConnKey>,
+        acc: AccountId,
+        subj: &[u8],
+        reply: Option<&[u8]>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+        depth: u8,
+    ) -> bool {
         if !self
             .account_flags
             .get(acc as usize)
@@ -138,17 +187,6 @@ impl Shard {
         let auth = self.auth.clone();
         let Some(a) = auth.accounts.get(acc as usize) else {
             return self.route(src, acc, subj, reply, headers, payload);
-        };
-        let mut mapped = Vec::new();
-        let subj = match a.mapping_for(subj) {
-            Some(m) => {
-                let roll = self.fanout.as_mut().map_or(0, |f| f.pick(100)) as u8;
-                match m.pick(roll) {
-                    Some(t) if t.apply(subj, &mut mapped) => &mapped[..],
-                    _ => subj,
-                }
-            }
-            None => subj,
         };
         let mut reached = self.route(src, acc, subj, reply, headers, payload);
         // Deliveries into other accounts carry no echo source, but the publisher's next PONG must still

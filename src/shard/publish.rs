@@ -93,6 +93,10 @@ impl Shard {
             // nats-server reports it and still delivers the message.
             self.send_err(key, &ProtoErr::InvalidPublishSubject);
         }
+        // Like nats-server, the account's mappings apply first and the permissions judge the subject
+        // the message really goes to.
+        let mut mapped = Vec::new();
+        let subj = self.map_subject(acc, subj, &mut mapped);
         let c = &mut self.conns[key];
         if let Some(p) = &c.perms {
             let mut ok = c.pub_cache.check(p, subj);
@@ -124,7 +128,7 @@ impl Shard {
             self.touch(key);
         }
         self.start_probe(key, reply);
-        let reached = self.publish_in(Some(key), acc, subj, reply, headers, payload);
+        let reached = self.publish_mapped(Some(key), acc, subj, reply, headers, payload, 0);
         match reply {
             Some(r) => self.finish_request(key, subj, r, reached),
             None => Flow::Continue,
