@@ -197,3 +197,56 @@ fn write_deadline_closes_a_stalled_consumer() {
     );
     publ.ping_pong();
 }
+
+/// `max_pending` bounds everything queued for a connection, not only messages: a client that streams
+/// PINGs and never reads the PONGs is a slow consumer once they pass it (the server once grew to
+/// hundreds of MiB this way). The long write deadline makes sure it is `max_pending` that acts.
+#[test]
+fn unread_pongs_count_toward_max_pending() {
+    let m = Mon::start(ServerOpts::conf(
+        "max_payload: 4096\nmax_pending: 65536\nwrite_deadline: \"1m\"\n",
+    ));
+    let mut c = m.server.ready();
+    c.auto_pong = false;
+    socket2::SockRef::from(c.stream())
+        .set_recv_buffer_size(64 * 1024)
+        .unwrap();
+    let mut w = c.stream().try_clone().unwrap();
+    w.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+    let pings = b"PING\r\n".repeat(10_000);
+    let writer = thread::spawn(move || {
+        use std::io::Write;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut sent = 0usize;
+        while Instant::now() < deadline {
+            if w.write_all(&pings).is_err() {
+                return (sent, true);
+            }
+            sent += pings.len();
+        }
+        (sent, false)
+    });
+    wait_slow_consumer(&m, Duration::from_secs(15));
+    let (sent, cut_off) = writer.join().unwrap();
+    eprintln!("sent {} MB of PINGs before the close", sent >> 20);
+    assert!(cut_off, "the PING stream was never cut off");
+    assert!(
+        m.server.log().contains("MaxPending of 65536 Exceeded"),
+        "{}",
+        m.server.log()
+    );
+    // Others are unaffected, and the server holds no more connections than theirs.
+    let mut other = m.server.ready();
+    other.ping_pong();
+    assert_eq!(m.json("/varz")["connections"], 1);
+    if is_corenats() {
+        let pid = m.server.pid().unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let rss_kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        assert!(rss_kb < 200 * 1024, "RSS {rss_kb} kB");
+    }
+}

@@ -122,10 +122,8 @@ impl Shard {
                 return Flow::Continue;
             }
         }
-        let c = &mut self.conns[key];
-        if c.session.verbose {
-            c.out.extend_from_slice(w::OK);
-            self.touch(key);
+        if self.conns[key].session.verbose {
+            self.send_raw(key, w::OK);
         }
         self.start_probe(key, reply);
         let reached = self.publish_mapped(Some(key), acc, subj, reply, headers, payload, 0);

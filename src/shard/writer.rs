@@ -28,7 +28,8 @@ impl Shard {
         }
     }
 
-    /// Appends raw protocol bytes (PONG, +OK, INFO...) for `key`.
+    /// Appends raw protocol bytes (PONG, +OK, INFO...) for `key`. They count toward `max_pending` like
+    /// messages do: a client that sends PINGs and never reads is a slow consumer too.
     pub fn send_raw(&mut self, key: ConnKey, bytes: &[u8]) {
         if let Some(c) = self.conns.get_mut(key) {
             if c.phase == Phase::Closing {
@@ -36,10 +37,12 @@ impl Shard {
             }
             c.out.extend_from_slice(bytes);
             self.touch(key);
+            self.check_pending(key);
         }
     }
 
-    /// Sends `-ERR '...'`; closes the connection when the error is one that closes.
+    /// Appends `-ERR '...'` for `key` (the caller closes the connection for errors that close it).
+    /// Counts toward `max_pending`, as [`Shard::send_raw`].
     pub fn send_err(&mut self, key: ConnKey, err: &ProtoErr) {
         if let Some(c) = self.conns.get_mut(key) {
             if c.phase == Phase::Closing {
@@ -47,6 +50,7 @@ impl Shard {
             }
             w::write_err(&mut c.out, err);
             self.touch(key);
+            self.check_pending(key);
         }
     }
 
