@@ -392,6 +392,7 @@ pub fn run(boot: Boot) -> Result<(), String> {
                 runtime::spawn(shard::listener::accept_task(sh.clone(), sock, stop));
                 runtime::spawn(shard::timers::timers_task(sh.clone()));
                 runtime::spawn(shard::sweeper::sweeper_task(sh.clone()));
+                runtime::spawn(shard::logins::logins_task(sh.clone()));
                 let _ = ready.send(());
                 shard::inbox::inbox_task(sh.clone(), inbox).await;
                 // Give writers a moment to send what is buffered before the executor ends.

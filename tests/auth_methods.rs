@@ -395,3 +395,116 @@ fn implicit_login_applies_account_payload_limit_to_first_pub() {
     ok.send(b"PUB x 5\r\n01234\r\nPING\r\n");
     ok.expect(b"+OK\r\nPONG\r\n");
 }
+
+/// A server with a cost-11 bcrypt user under attack (`victim`, password `right`), another bcrypt user
+/// (`alice`) and a plain-password user (`fast`), with the given authorization timeout.
+fn flood_server(timeout: &str) -> Server {
+    let victim = bcrypt::hash("right", 11).unwrap();
+    let alice = bcrypt::hash("alicepw", 11).unwrap();
+    Server::start(ServerOpts::conf(&format!(
+        r#"
+authorization {{ timeout: {timeout} }}
+accounts {{
+  A {{
+    users: [
+      {{user: victim, password: "{victim}"}}
+      {{user: alice, password: "{alice}"}}
+      {{user: fast, password: "plainpw"}}
+    ]
+  }}
+}}
+"#
+    )))
+}
+
+/// `n` connections that each send a wrong-password CONNECT (and a PING) for `victim`.
+fn attackers(s: &Server, n: usize) -> Vec<Raw> {
+    (0..n)
+        .map(|_| {
+            let mut c = s.raw();
+            c.send(
+                b"CONNECT {\"verbose\":false,\"user\":\"victim\",\"pass\":\"wrong\"}\r\nPING\r\n",
+            );
+            c
+        })
+        .collect()
+}
+
+/// True when the server has sent `c` anything (its verdict) by now, without waiting.
+fn answered(c: &Raw) -> bool {
+    let s = c.stream();
+    s.set_nonblocking(true).unwrap();
+    let mut b = [0u8; 1];
+    let got = !matches!(s.peek(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+    s.set_nonblocking(false).unwrap();
+    got
+}
+
+#[test]
+fn plain_logins_never_wait_behind_bcrypt() {
+    // Once, 40 bcrypt checks queued ahead of a plain login made it fail with `Authentication
+    // Timeout`: plain passwords (and tokens, nkeys) are now decided at once.
+    let s = flood_server("1");
+    for hang_up in [true, false] {
+        let flood = attackers(&s, 40);
+        if hang_up {
+            drop(flood);
+            for _ in 0..5 {
+                login(&s, "fast", "plainpw").expect_nothing();
+            }
+        } else {
+            for _ in 0..5 {
+                login(&s, "fast", "plainpw").expect_nothing();
+            }
+            drop(flood);
+        }
+    }
+}
+
+#[test]
+fn a_flood_for_one_user_does_not_hold_back_another_users_login() {
+    // Bcrypt checks are served round-robin per (address, user): alice's check overtakes the
+    // attackers' queue instead of waiting for all of it. nats-server runs every check at once in
+    // parallel, so its attackers and alice finish together: corenats only.
+    if !is_corenats() {
+        return;
+    }
+    let s = flood_server("10");
+    let flood = attackers(&s, 40);
+    // A plain login right after: the attackers' CONNECTs are being handled by then.
+    login(&s, "fast", "plainpw").expect_nothing();
+    let mut alice = login(&s, "alice", "alicepw");
+    let done = flood.iter().filter(|c| answered(c)).count();
+    assert!(
+        done <= 30,
+        "{done} of 40 attackers were answered before alice"
+    );
+    alice.ping_pong();
+}
+
+#[test]
+fn a_login_being_checked_is_not_timed_out() {
+    // As in nats-server, the authentication timer stops once a CONNECT is being checked: twenty
+    // checks for the same user queued ahead (about a second of bcrypt per shard) do not make a
+    // correct login fail with `Authentication Timeout` at 0.5 s.
+    let s = flood_server("0.5");
+    let flood = attackers(&s, 20);
+    let mut v = login(&s, "victim", "right");
+    v.ping_pong();
+    drop(flood);
+}
+
+#[test]
+fn checks_of_clients_that_hung_up_are_skipped() {
+    // Forty attackers that close right after their CONNECT cost (almost) no bcrypt: their checks
+    // are skipped, so few `authentication error` lines appear, and a correct login is not held up.
+    if !is_corenats() {
+        return;
+    }
+    let s = flood_server("2");
+    drop(attackers(&s, 40));
+    let mut v = login(&s, "victim", "right");
+    v.ping_pong();
+    let failures = log_count(&s, "authentication error");
+    assert!(failures < 20, "{failures} checks ran:\n{}", s.log());
+}

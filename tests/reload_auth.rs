@@ -550,3 +550,80 @@ fn lowered_account_limit_counts_users_moving_out_in_the_same_reload() {
         Some("-ERR 'maximum account active connections exceeded'")
     );
 }
+
+/// Connections that PING in a loop on their own thread until `stop`, returning the longest wait for a
+/// PONG: how long the shards they live on were held up.
+fn pingers(
+    conns: Vec<Raw>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<std::time::Duration> {
+    std::thread::spawn(move || {
+        let mut conns = conns;
+        let mut worst = std::time::Duration::ZERO;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            for c in conns.iter_mut() {
+                let t = std::time::Instant::now();
+                c.ping_pong();
+                worst = worst.max(t.elapsed());
+            }
+        }
+        worst
+    })
+}
+
+#[test]
+fn reload_runs_no_bcrypt_on_the_shards() {
+    // Thirty bcrypt logins (cost 11, about 120 ms of CPU each) are re-checked by a reload. Unchanged
+    // secrets need no check at all (a token once was checked again every time), and changed ones are
+    // checked off the shards: other clients' round trips are never held up for long.
+    let token = bcrypt::hash("tok3n", 11).unwrap();
+    let tok_conf = format!("authorization {{ token: \"{token}\" }}\n");
+    let s = Server::start(ServerOpts::conf(&tok_conf));
+    let tok = "{\"verbose\":false,\"auth_token\":\"tok3n\"}";
+    let clients: Vec<Raw> = (0..30).map(|_| try_login_json(&s, tok).unwrap()).collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ping = pingers(
+        (0..4).map(|_| try_login_json(&s, tok).unwrap()).collect(),
+        stop.clone(),
+    );
+    reload(&s, &format!("{tok_conf}# touched\n"));
+    for mut c in clients {
+        c.ping_pong();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let worst = ping.join().unwrap();
+    assert!(
+        worst < std::time::Duration::from_secs(1),
+        "held up {worst:?}"
+    );
+
+    // Users whose bcrypt hash changed (same password, new salt) are checked again, off the shard:
+    // they stay, and a plain user's round trips go on meanwhile.
+    let users = |hash: &str| {
+        format!(
+            "accounts {{ A {{ users: [ {{user: bob, password: \"{hash}\"}}, {{user: p, password: pp}} ] }} }}\n"
+        )
+    };
+    let s = Server::start(ServerOpts::conf(&users(
+        &bcrypt::hash("bobpw", 11).unwrap(),
+    )));
+    let clients: Vec<Raw> = (0..30).map(|_| login(&s, "bob", "bobpw")).collect();
+    stop.store(false, std::sync::atomic::Ordering::Relaxed);
+    let ping = pingers((0..4).map(|_| login(&s, "p", "pp")).collect(), stop.clone());
+    reload(&s, &users(&bcrypt::hash("bobpw", 11).unwrap()));
+    let mut clients = clients;
+    for c in clients.iter_mut() {
+        c.ping_pong();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let worst = ping.join().unwrap();
+    assert!(
+        worst < std::time::Duration::from_secs(1),
+        "held up {worst:?}"
+    );
+    // A changed password closes them, once their checks ran.
+    reload(&s, &users(&bcrypt::hash("newpw", 11).unwrap()));
+    for c in clients.iter_mut() {
+        c.expect_err_closed("Authorization Violation");
+    }
+}

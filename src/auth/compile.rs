@@ -61,6 +61,8 @@ pub struct Auth {
     account_ids: HashMap<String, AccountId>,
     /// `authorization { token }`.
     pub(crate) token: Option<Secret>,
+    /// Hash of the configured token (0 without one), so a reload keeps token logins without bcrypt.
+    pub(crate) token_fingerprint: u64,
     /// `no_auth_user`, resolved.
     pub(crate) no_auth_user: Option<UserIdx>,
     /// Anonymous clients log into `$G` although users exist (the only account is the system account and
@@ -403,6 +405,7 @@ impl Auth {
             }
         }
         // A plain token is not warned about (nats-server checks passwords only).
+        let token_fingerprint = token.map_or(0, fingerprint);
         let token = token.map(Secret::new);
 
         // ---- no_auth_user ----
@@ -445,6 +448,7 @@ impl Auth {
             by_nkey,
             account_ids,
             token,
+            token_fingerprint,
             no_auth_user,
             anonymous_global,
             system_account,

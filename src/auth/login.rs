@@ -5,15 +5,17 @@
 //! nkey, when nkey users exist; a user name, when users exist; a token, when one is configured. Every
 //! failure is the same opaque [`AuthFailure`]: the engine always answers `-ERR 'Authorization Violation'`.
 //!
-//! Cost: a bcrypt check takes tens of milliseconds. It runs once per CONNECT on the owning shard (the
-//! engine may hand it to the blocking pool); reload re-checks skip it when the stored secret is unchanged.
+//! Cost: a bcrypt check takes tens of milliseconds; everything else (plain secrets, nkey signatures)
+//! microseconds. [`Auth::authenticate_fast`] and [`Auth::recheck_fast`] never run bcrypt: they say when
+//! it is needed, and the engine runs [`Auth::authenticate`] / [`Auth::recheck`] for those off the
+//! shard. Re-checks after a reload skip any check when the stored secret is unchanged.
 
 use std::fmt;
 use std::sync::Arc;
 
 use super::compile::{Auth, User, UserCredential, UserIdx};
 use super::permissions::Permissions;
-use super::secret::{ct_eq, verify_nkey};
+use super::secret::{ct_eq, verify_nkey, Secret};
 use super::{AccountId, GLOBAL_ACCOUNT};
 
 /// The credential fields of a CONNECT. Empty strings count as absent (JSON `null` and `""` alike).
@@ -98,6 +100,21 @@ pub enum Recheck {
     CredentialsChanged,
 }
 
+/// Why [`Auth::authenticate_fast`] gave no login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FastDeny {
+    /// The credentials are wrong.
+    Failed,
+    /// Deciding needs a bcrypt check: run [`Auth::authenticate`] off the shard.
+    NeedsBcrypt,
+}
+
+impl From<AuthFailure> for FastDeny {
+    fn from(_: AuthFailure) -> FastDeny {
+        FastDeny::Failed
+    }
+}
+
 impl Auth {
     /// Authenticates CONNECT credentials. `nonce` is the one sent in this connection's INFO (required for
     /// nkey logins). May run bcrypt (slow); see the module doc.
@@ -106,56 +123,101 @@ impl Auth {
         c: &Credentials<'_>,
         nonce: Option<&[u8]>,
     ) -> Result<Login, AuthFailure> {
+        self.authenticate_with(c, nonce, true)
+            .map_err(|_| AuthFailure)
+    }
+
+    /// [`Auth::authenticate`] without bcrypt: decides every login that needs no bcrypt check (plain
+    /// passwords and tokens, nkeys, anonymous) and says `NeedsBcrypt` for the rest. Cheap enough for
+    /// the shard.
+    pub fn authenticate_fast(
+        &self,
+        c: &Credentials<'_>,
+        nonce: Option<&[u8]>,
+    ) -> Result<Login, FastDeny> {
+        self.authenticate_with(c, nonce, false)
+    }
+
+    fn authenticate_with(
+        &self,
+        c: &Credentials<'_>,
+        nonce: Option<&[u8]>,
+        bcrypt: bool,
+    ) -> Result<Login, FastDeny> {
         if !self.has_credentials() {
             return Ok(self.anonymous());
         }
         if c.is_empty() {
             if let Some(i) = self.no_auth_user {
-                return self.login_user(i);
+                return Ok(self.login_user(i)?);
             }
             if self.anonymous_global {
                 return Ok(self.anonymous());
             }
-            return Err(AuthFailure);
+            return Err(FastDeny::Failed);
         }
         if let Some(key) = Credentials::field(c.nkey) {
             if self.needs_nonce() {
-                let (i, u) = self.user_by_nkey(key).ok_or(AuthFailure)?;
+                let (i, u) = self.user_by_nkey(key).ok_or(FastDeny::Failed)?;
                 let (UserCredential::Nkey(kp), Some(nonce), Some(sig)) =
                     (&u.credential, nonce, c.sig)
                 else {
-                    return Err(AuthFailure);
+                    return Err(FastDeny::Failed);
                 };
                 if !verify_nkey(kp, nonce, sig) {
-                    return Err(AuthFailure);
+                    return Err(FastDeny::Failed);
                 }
-                return self.login_user(i);
+                return Ok(self.login_user(i)?);
             }
         }
         if let Some(name) = Credentials::field(c.user) {
             if !self.users.is_empty() {
                 let pass = c.pass.unwrap_or("");
-                if let Some(i) = self.check_password(name, pass) {
-                    return self.login_user(i);
+                if let Some(i) = self.check_password(name, pass, bcrypt)? {
+                    return Ok(self.login_user(i)?);
                 }
-                return self
-                    .colon_rule(name, c.pass)
-                    .ok_or(AuthFailure)
-                    .and_then(|i| self.login_user(i));
+                return match self.colon_rule(name, c.pass, bcrypt)? {
+                    Some(i) => Ok(self.login_user(i)?),
+                    None => Err(FastDeny::Failed),
+                };
             }
         }
         if let Some(t) = &self.token {
-            if t.verify(c.token.unwrap_or("").as_bytes()) {
+            if verify(t, c.token.unwrap_or("").as_bytes(), bcrypt)? {
                 return Ok(self.token_login());
             }
         }
-        Err(AuthFailure)
+        Err(FastDeny::Failed)
     }
 
     /// Re-checks a live connection against this (new) `Auth` after a reload. `login` came from the previous
     /// `Auth`; `creds` and `nonce` are what the connection presented. Unchanged secrets are not re-verified
-    /// (no bcrypt storm on reload).
+    /// (no bcrypt storm on reload). May run bcrypt when a secret changed.
     pub fn recheck(&self, login: &Login, creds: &Credentials<'_>, nonce: Option<&[u8]>) -> Recheck {
+        match self.recheck_with(login, creds, nonce, true) {
+            Some(r) => r,
+            None => Recheck::CredentialsChanged,
+        }
+    }
+
+    /// [`Auth::recheck`] without bcrypt: `None` when deciding needs a bcrypt check (a changed bcrypt
+    /// secret); run [`Auth::recheck`] off the shard then.
+    pub fn recheck_fast(
+        &self,
+        login: &Login,
+        creds: &Credentials<'_>,
+        nonce: Option<&[u8]>,
+    ) -> Option<Recheck> {
+        self.recheck_with(login, creds, nonce, false)
+    }
+
+    fn recheck_with(
+        &self,
+        login: &Login,
+        creds: &Credentials<'_>,
+        nonce: Option<&[u8]>,
+        bcrypt: bool,
+    ) -> Option<Recheck> {
         let found = match &login.principal {
             Principal::User(n) => self.user_by_name(n),
             Principal::Nkey(k) => self.user_by_nkey(k),
@@ -163,33 +225,50 @@ impl Auth {
         };
         match found {
             Some((i, u)) if !creds.is_empty() && u.fingerprint == login.fingerprint => {
-                return match self.login_user(i) {
+                return Some(match self.login_user(i) {
                     Ok(l) => Recheck::Keep(l),
                     Err(_) => Recheck::CredentialsChanged,
-                };
+                });
             }
             // The user is gone: its connection goes too, even when the new configuration would
             // let the same client in another way (no auth at all, a no_auth_user).
             None if matches!(login.principal, Principal::User(_) | Principal::Nkey(_)) => {
-                return Recheck::Removed;
+                return Some(Recheck::Removed);
             }
             _ => {}
         }
-        match self.authenticate(creds, nonce) {
-            Ok(l) => Recheck::Keep(l),
-            Err(_) => match (&login.principal, found) {
+        // The same token as before: no need to verify it again (it may be a bcrypt hash).
+        if login.principal == Principal::Token
+            && self.token.is_some()
+            && self.token_fingerprint == login.fingerprint
+            && Credentials::field(creds.token).is_some()
+        {
+            return Some(Recheck::Keep(self.token_login()));
+        }
+        match self.authenticate_with(creds, nonce, bcrypt) {
+            Ok(l) => Some(Recheck::Keep(l)),
+            Err(FastDeny::NeedsBcrypt) => None,
+            Err(FastDeny::Failed) => Some(match (&login.principal, found) {
                 (Principal::User(_) | Principal::Nkey(_), None) => Recheck::Removed,
                 _ => Recheck::CredentialsChanged,
-            },
+            }),
         }
     }
 
-    /// Index of the user `name` if `pass` is its password.
-    fn check_password(&self, name: &str, pass: &str) -> Option<UserIdx> {
-        let (i, u) = self.user_by_name(name)?;
+    /// Index of the user `name` if `pass` is its password (`Err(NeedsBcrypt)` when that takes bcrypt
+    /// and `bcrypt` is false).
+    fn check_password(
+        &self,
+        name: &str,
+        pass: &str,
+        bcrypt: bool,
+    ) -> Result<Option<UserIdx>, FastDeny> {
+        let Some((i, u)) = self.user_by_name(name) else {
+            return Ok(None);
+        };
         match &u.credential {
-            UserCredential::Password(s) if s.verify(pass.as_bytes()) => Some(i),
-            _ => None,
+            UserCredential::Password(s) if verify(s, pass.as_bytes(), bcrypt)? => Ok(Some(i)),
+            _ => Ok(None),
         }
     }
 
@@ -197,22 +276,29 @@ impl Auth {
     /// configured user named `user:a` arrives as user `user` + password `a:password-a`. When the standard
     /// split failed and some configured name contains `:`, re-join `user:pass` and try each later `:` as the
     /// split point. The credential must match one configured user completely.
-    fn colon_rule(&self, user: &str, pass: Option<&str>) -> Option<UserIdx> {
+    fn colon_rule(
+        &self,
+        user: &str,
+        pass: Option<&str>,
+        bcrypt: bool,
+    ) -> Result<Option<UserIdx>, FastDeny> {
         if !self.colon_names {
-            return None;
+            return Ok(None);
         }
-        let pass = pass?;
+        let Some(pass) = pass else {
+            return Ok(None);
+        };
         let joined = format!("{user}:{pass}");
         let mut from = user.len() + 1;
         while let Some(off) = joined.get(from..).and_then(|rest| rest.find(':')) {
             let at = from + off;
             let (name, rest) = joined.split_at(at);
-            if let Some(i) = self.check_password(name, rest.get(1..).unwrap_or("")) {
-                return Some(i);
+            if let Some(i) = self.check_password(name, rest.get(1..).unwrap_or(""), bcrypt)? {
+                return Ok(Some(i));
             }
             from = at + 1;
         }
-        None
+        Ok(None)
     }
 
     fn login_user(&self, i: UserIdx) -> Result<Login, AuthFailure> {
@@ -253,8 +339,17 @@ impl Auth {
             principal: Principal::Token,
             label: format!("{}/token", super::GLOBAL_ACCOUNT_NAME),
             permissions: None,
-            fingerprint: 0,
+            fingerprint: self.token_fingerprint,
         }
+    }
+}
+
+/// Checks `given` against a configured secret; without `bcrypt`, a bcrypt hash is `NeedsBcrypt`.
+fn verify(secret: &Secret, given: &[u8], bcrypt: bool) -> Result<bool, FastDeny> {
+    match secret.verify_fast(given) {
+        Some(ok) => Ok(ok),
+        None if bcrypt => Ok(secret.verify(given)),
+        None => Err(FastDeny::NeedsBcrypt),
     }
 }
 
@@ -612,6 +707,71 @@ mod tests {
         assert!(matches!(
             new.recheck(&l, &creds("abc", "zz"), None),
             Recheck::Keep(_)
+        ));
+    }
+
+    #[test]
+    fn fast_checks_never_run_bcrypt() {
+        let hash = bcrypt::hash("pa", 4).unwrap();
+        let mut c = config();
+        c.accounts = vec![account("A", vec![user("slow", &hash), user("plain", "pp")])];
+        let a = Auth::compile(&c, None).unwrap();
+        // Plain passwords are decided at once, right or wrong.
+        assert!(a.authenticate_fast(&creds("plain", "pp"), None).is_ok());
+        assert_eq!(
+            a.authenticate_fast(&creds("plain", "no"), None)
+                .unwrap_err(),
+            FastDeny::Failed
+        );
+        // Unknown users need no bcrypt to fail either.
+        assert_eq!(
+            a.authenticate_fast(&creds("nobody", "pa"), None)
+                .unwrap_err(),
+            FastDeny::Failed
+        );
+        // A bcrypt user is left to the slow check, which decides it.
+        assert_eq!(
+            a.authenticate_fast(&creds("slow", "pa"), None).unwrap_err(),
+            FastDeny::NeedsBcrypt
+        );
+        assert!(a.authenticate(&creds("slow", "pa"), None).is_ok());
+        assert!(a.authenticate(&creds("slow", "no"), None).is_err());
+    }
+
+    #[test]
+    fn token_logins_survive_a_reload_without_bcrypt() {
+        let hash = bcrypt::hash("s3cr3t", 4).unwrap();
+        let mut c = config();
+        c.authorization = Some(AuthorizationSpec {
+            token: Some(hash.clone()),
+            ..Default::default()
+        });
+        let old = Auth::compile(&c, None).unwrap();
+        let cr = Credentials {
+            token: Some("s3cr3t"),
+            ..Default::default()
+        };
+        assert_eq!(
+            old.authenticate_fast(&cr, None).unwrap_err(),
+            FastDeny::NeedsBcrypt
+        );
+        let l = old.authenticate(&cr, None).unwrap();
+        // Same token after the reload: kept by the fast check, no bcrypt.
+        let same = Auth::compile(&c, Some(&old)).unwrap();
+        assert!(matches!(
+            same.recheck_fast(&l, &cr, None),
+            Some(Recheck::Keep(_))
+        ));
+        // A new token: the fast check cannot decide; the slow one refuses the old token.
+        c.authorization = Some(AuthorizationSpec {
+            token: Some(bcrypt::hash("other", 4).unwrap()),
+            ..Default::default()
+        });
+        let changed = Auth::compile(&c, Some(&old)).unwrap();
+        assert!(changed.recheck_fast(&l, &cr, None).is_none());
+        assert!(matches!(
+            changed.recheck(&l, &cr, None),
+            Recheck::CredentialsChanged
         ));
     }
 }

@@ -35,7 +35,7 @@ mod test_support;
 pub use account::{Account, Mapping, ServiceImport, StreamRoute};
 pub use compile::{load_error_report, Auth, User, UserIdx, DEFAULT_AUTH_TIMEOUT};
 pub use frozen::FrozenSublist;
-pub use login::{constant_time_eq, AuthFailure, Credentials, Login, Principal, Recheck};
+pub use login::{constant_time_eq, AuthFailure, Credentials, FastDeny, Login, Principal, Recheck};
 pub use permissions::{Permissions, ResponsePerm, Rules, SubVerdict};
 pub use pub_cache::{PubCache, PUB_CACHE_MAX, PUB_CACHE_PRUNE};
 pub use reply_grants::{ReplyGrants, MAX_REPLY_GRANTS};

@@ -1,9 +1,9 @@
 //! Stored secrets and how a presented credential is checked against them: plain passwords and tokens
 //! (constant-time comparison), bcrypt hashes, and nkey signatures over the connection's nonce.
 //!
-//! Bcrypt is deliberately slow (tens of milliseconds at cost 10-11). It runs once per login attempt, on the
-//! shard that owns the connection; the engine may move that call off its hot loop (glommio's blocking pool)
-//! if logins are frequent.
+//! Bcrypt is deliberately slow (tens of milliseconds at cost 10-11). The engine never runs it on a shard:
+//! [`Secret::verify_fast`] answers for every other kind, and a login that needs bcrypt goes to the
+//! shard's blocking thread (`shard/logins.rs`).
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
@@ -31,6 +31,15 @@ impl Secret {
         match self {
             Secret::Plain(s) => ct_eq(s, given),
             Secret::Bcrypt(h) => bcrypt::verify(given, h).unwrap_or(false),
+        }
+    }
+
+    /// [`Secret::verify`] when it is cheap: `None` for a bcrypt hash (tens of milliseconds; the
+    /// engine runs those off the shard).
+    pub(crate) fn verify_fast(&self, given: &[u8]) -> Option<bool> {
+        match self {
+            Secret::Plain(s) => Some(ct_eq(s, given)),
+            Secret::Bcrypt(_) => None,
         }
     }
 

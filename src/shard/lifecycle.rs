@@ -101,30 +101,22 @@ impl Shard {
         for k in keys {
             let verdict = {
                 let c = &self.conns[k];
+                let nonce = c.nonce.as_deref().map(str::as_bytes);
                 match (&c.login, &c.creds) {
-                    (Some(login), Some(creds)) => Some(self.auth.recheck(
-                        login,
-                        &creds.borrow(),
-                        c.nonce.as_deref().map(str::as_bytes),
-                    )),
+                    (Some(login), Some(creds)) => {
+                        Some(self.auth.recheck_fast(login, &creds.borrow(), nonce))
+                    }
                     (Some(login), None) => {
-                        Some(self.auth.recheck(login, &Default::default(), None))
+                        Some(self.auth.recheck_fast(login, &Default::default(), None))
                     }
                     _ => None,
                 }
             };
             match verdict {
                 None => {}
-                Some(Recheck::Removed) => self.close_conn(k, CloseReason::AuthenticationExpired),
-                Some(Recheck::CredentialsChanged) => {
-                    let c = &self.conns[k];
-                    let user = login_name(c);
-                    c.span
-                        .in_scope(|| tracing::error!("authentication error - User {user:?}"));
-                    self.send_err(k, &ProtoErr::AuthViolation);
-                    self.close_conn(k, CloseReason::AuthenticationFailure);
-                }
-                Some(Recheck::Keep(login)) => self.relogin(k, login),
+                // A changed bcrypt secret: checked on the blocking thread, applied when done.
+                Some(None) => self.queue_recheck(k),
+                Some(Some(r)) => self.apply_recheck(k, r),
             }
         }
         // A changed `max_payload` (server or account) applies to the next PUB of every connection, as in
@@ -165,6 +157,23 @@ impl Shard {
             self.shed_over_limits();
         }
         self.end_batch();
+    }
+
+    /// Applies a reload's verdict on live connection `k`: removed users are closed silently, changed
+    /// credentials get `Authorization Violation`, a kept login gets its new permissions.
+    pub(crate) fn apply_recheck(&mut self, k: usize, r: Recheck) {
+        match r {
+            Recheck::Removed => self.close_conn(k, CloseReason::AuthenticationExpired),
+            Recheck::CredentialsChanged => {
+                let c = &self.conns[k];
+                let user = login_name(c);
+                c.span
+                    .in_scope(|| tracing::error!("authentication error - User {user:?}"));
+                self.send_err(k, &ProtoErr::AuthViolation);
+                self.close_conn(k, CloseReason::AuthenticationFailure);
+            }
+            Recheck::Keep(login) => self.relogin(k, login),
+        }
     }
 
     /// After a reload lowered an account's `max_connections`, closes connections over it with nats-server's

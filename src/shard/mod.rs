@@ -11,6 +11,7 @@ pub mod imports;
 pub mod inbox;
 pub mod lifecycle;
 pub mod listener;
+pub mod logins;
 pub mod no_responders;
 pub mod publish;
 pub mod reader;
@@ -130,6 +131,8 @@ pub struct Shard {
     pub account_flags: Vec<bool>,
     /// Service-import response mappings owned by this shard.
     pub replies: imports::ServiceReplies,
+    /// Logins waiting for a bcrypt check on the shard's blocking thread (`logins.rs`).
+    pub logins: logins::SlowLogins,
     /// Recently closed connections for `/connz?state=closed`. Bound: `max_closed_clients` per shard.
     pub closed: std::collections::VecDeque<snapshot::ClosedConn>,
     /// Scratch: per-destination shard marks for one publish (reused to avoid allocation).
@@ -182,6 +185,7 @@ impl Shard {
             sweep_waker: None,
             lame_duck: None,
             closed: std::collections::VecDeque::new(),
+            logins: logins::SlowLogins::default(),
             account_flags: Vec::new(),
             replies: imports::ServiceReplies::new(id),
             fanout: Some(publish::Fanout::new(nr_shards)),

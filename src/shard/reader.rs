@@ -5,6 +5,7 @@
 //! [`Flow`] that this task awaits with the borrow released, then resumes parsing where it stopped.
 
 use super::conn::{CloseReason, Phase};
+use super::logins::{wait_watching, LoginStep, SlotWait};
 use super::{ConnKey, Shard, ShardRef};
 use crate::protocol::connect::ConnectOptions;
 use crate::protocol::errors::ProtoErr;
@@ -52,6 +53,8 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
     let mut parser = Parser::new(max_cl, max_payload);
     let mut buf = vec![0u8; READ_BUF_MIN];
     let mut small_reads = 0u32;
+    // Bytes read while a login was being checked, not parsed yet.
+    let mut carry: Vec<u8> = Vec::new();
     'conn: loop {
         // Backpressure: while another shard's inbox is full, stop reading publishers.
         loop {
@@ -61,7 +64,17 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
             }
             runtime::sleep(Duration::from_micros(50)).await;
         }
-        let n = match stream.read(&mut buf).await {
+        // Bytes that arrived while a login was checked come first (`logins::wait_watching`).
+        let read = if carry.is_empty() {
+            stream.read(&mut buf).await
+        } else {
+            if buf.len() < carry.len() {
+                buf.resize(carry.len(), 0);
+            }
+            buf[..carry.len()].copy_from_slice(&carry);
+            Ok(std::mem::take(&mut carry).len())
+        };
+        let n = match read {
             Ok(0) => {
                 close(&shard, key, CloseReason::ClientClosed);
                 break;
@@ -152,7 +165,7 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
                 }
                 flow
             };
-            if !run_flow(&shard, key, flow).await {
+            if !run_flow(&shard, key, &stream, &mut carry, flow).await {
                 break 'conn;
             }
         }
@@ -223,7 +236,13 @@ fn trace_op(sh: &Shard, key: ConnKey, op: &ClientOp<'_>) {
 
 /// Carries out what dispatching an op asked for: a barrier, a login (whose result may ask for more).
 /// Returns false when the connection is closing and the reader must stop.
-async fn run_flow(shard: &ShardRef, key: ConnKey, mut flow: Flow) -> bool {
+async fn run_flow(
+    shard: &ShardRef,
+    key: ConnKey,
+    stream: &Stream,
+    carry: &mut Vec<u8>,
+    mut flow: Flow,
+) -> bool {
     loop {
         match flow {
             Flow::Continue => return true,
@@ -249,21 +268,28 @@ async fn run_flow(shard: &ShardRef, key: ConnKey, mut flow: Flow) -> bool {
                 return true;
             }
             Flow::Login(opts) => {
-                // The check runs on the blocking pool (bcrypt is slow); if a reload landed meanwhile, it
-                // is checked again against the new configuration, so no login slips past a reload.
+                // Cheap checks are decided at once; bcrypt ones wait their turn on the shard's
+                // blocking thread (`logins.rs`) while the socket is watched. If a reload landed
+                // meanwhile, the login is checked again against the new configuration, so no login
+                // slips past a reload.
                 let mut previous = None;
                 let verdict = loop {
-                    let pending = shard
-                        .borrow_mut()
-                        .prepare_login(key, &opts, previous.take());
-                    let Some((job, used)) = pending else {
-                        break None;
+                    let step = shard.borrow_mut().login_step(key, &opts, previous.take());
+                    let (slot, used) = match step {
+                        LoginStep::Gone => break None,
+                        LoginStep::Decided(v) => break Some(v),
+                        LoginStep::Queued(slot, used) => (slot, used),
                     };
-                    let verdict = runtime::blocking(job).await;
-                    if !shard.borrow().login_is_stale(&used) {
-                        break Some(verdict);
+                    match wait_watching(shard, key, stream, carry, &slot).await {
+                        SlotWait::HungUp => return false,
+                        SlotWait::Done(None) => break None,
+                        SlotWait::Done(Some(v)) => {
+                            if !shard.borrow().login_is_stale(&used) {
+                                break Some(v);
+                            }
+                            previous = Some(v);
+                        }
                     }
-                    previous = Some(verdict);
                 };
                 flow = shard.borrow_mut().finish_login(key, &opts, verdict);
             }

@@ -1,12 +1,12 @@
 //! The session of a connection: INFO on accept, CONNECT and login, the post-CONNECT INFO.
 //!
 //! Login may check a bcrypt hash (tens of milliseconds), so `op_connect` only parses and validates;
-//! the reader runs the check on the blocking pool (`prepare_login`) and applies it (`finish_login`).
+//! the reader has the credentials checked (`logins.rs`) and applies the verdict (`finish_login`).
 
 use super::conn::{CloseReason, Conn, ConnStats, OwnedCreds, Phase, Session};
 use super::reader::Flow;
 use super::{ConnKey, Shard};
-use crate::auth::{Auth, AuthFailure, Credentials, Login, PubCache, Recheck, ReplyGrants};
+use crate::auth::{AuthFailure, Credentials, Login, PubCache, ReplyGrants};
 use crate::protocol::connect::{parse_connect_over, ConnectOptions};
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::info::ServerInfo;
@@ -15,11 +15,7 @@ use crate::runtime::Stream;
 use crate::server::Runtime;
 use slab::Slab;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// A login check that may run off the shard.
-pub type LoginJob = Box<dyn FnOnce() -> Result<Login, AuthFailure> + Send + 'static>;
 
 /// The first server PING comes this soon after the connection opens (nats-server: min(ping_interval,
 /// 2s), plus up to 20% so that many clients connecting at once do not ping in step).
@@ -174,43 +170,6 @@ impl Shard {
             return Flow::Close;
         }
         Flow::Login(Box::new(opts))
-    }
-
-    /// The check to run for a CONNECT, with the configuration it checks against (`None` when the
-    /// connection is gone or closing). `previous`: the verdict of a check against a configuration a reload
-    /// has replaced since; a login it granted is re-checked the way a reload re-checks live connections
-    /// (no second bcrypt when the user's secret did not change).
-    pub fn prepare_login(
-        &mut self,
-        key: ConnKey,
-        opts: &ConnectOptions,
-        previous: Option<Result<Login, AuthFailure>>,
-    ) -> Option<(LoginJob, Arc<Auth>)> {
-        let c = self.conns.get(key)?;
-        if c.phase == Phase::Closing {
-            return None;
-        }
-        let auth = self.auth.clone();
-        let used = auth.clone();
-        let creds = OwnedCreds::from_connect(opts);
-        let nonce = c.nonce.clone();
-        let job: LoginJob = Box::new(move || {
-            let nonce = nonce.as_deref().map(str::as_bytes);
-            match previous {
-                Some(Ok(login)) => match auth.recheck(&login, &creds.borrow(), nonce) {
-                    Recheck::Keep(l) => Ok(l),
-                    Recheck::Removed | Recheck::CredentialsChanged => Err(AuthFailure),
-                },
-                _ => auth.authenticate(&creds.borrow(), nonce),
-            }
-        });
-        Some((job, used))
-    }
-
-    /// True when a login checked against `used` must be checked again: a reload replaced the
-    /// configuration while the check ran (a reload re-checks only connections already logged in).
-    pub fn login_is_stale(&self, used: &Arc<Auth>) -> bool {
-        !Arc::ptr_eq(used, &self.auth)
     }
 
     /// Applies a login verdict: moves the connection into its account with its permissions and limits.
