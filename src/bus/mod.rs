@@ -62,7 +62,8 @@ impl Bus {
         self.links.len()
     }
 
-    /// Sends a control message to every shard (blocking send: only for threads outside the executors).
+    /// Sends a control message to every shard (blocking send: only for threads outside the executors that
+    /// may wait, the signal thread; the monitor uses [`Bus::try_send_control`]).
     pub fn broadcast_control(&self, make: impl Fn() -> Control) {
         for link in self.links.iter() {
             let batch = Batch {
@@ -72,6 +73,41 @@ impl Bus {
             if link.tx.send(batch).is_ok() {
                 link.bell.ring();
             }
+        }
+    }
+
+    /// Sends a control message to each shard in `targets` without ever waiting, for threads that must
+    /// stay responsive (the monitor). When any target's inbox is full (or the shard is gone) nothing is
+    /// sent to that one, and `Err` lists every such shard; the others got the message and their bell.
+    /// A target found full before anything is sent gets the whole call refused up front (`Err` with
+    /// nothing sent), so a request that cannot be answered costs the healthy shards nothing.
+    pub fn try_send_control(
+        &self,
+        targets: &[ShardId],
+        make: impl Fn() -> Control,
+    ) -> Result<(), Vec<ShardId>> {
+        let full: Vec<ShardId> = targets
+            .iter()
+            .copied()
+            .filter(|&d| self.links.get(d as usize).is_none_or(|l| l.tx.is_full()))
+            .collect();
+        if !full.is_empty() {
+            return Err(full);
+        }
+        let mut refused = Vec::new();
+        for &d in targets {
+            let batch = Batch {
+                src_shard: CONTROL_SRC,
+                msgs: vec![BusMsg::Control(make())],
+            };
+            if self.try_send(d as usize, batch).is_err() {
+                refused.push(d);
+            }
+        }
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(refused)
         }
     }
 
@@ -170,6 +206,34 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn try_send_control_reports_full_inboxes_and_never_waits() {
+        let (bus, inboxes) = Bus::new(2);
+        for _ in 0..INBOX_CAPACITY {
+            let b = Batch {
+                src_shard: 0,
+                msgs: Vec::new(),
+            };
+            assert!(bus.try_send(1, b).is_ok());
+        }
+        // Shard 1 is full: refused up front, shard 0 gets nothing either.
+        assert_eq!(
+            bus.try_send_control(&[0, 1], || Control::Shutdown),
+            Err(vec![1])
+        );
+        assert!(inboxes[0].try_recv().is_none());
+        // Shard 0 alone: delivered, and its bell rung.
+        assert_eq!(bus.try_send_control(&[0], || Control::Shutdown), Ok(()));
+        let b = inboxes[0].try_recv().expect("control batch");
+        assert_eq!(b.src_shard, CONTROL_SRC);
+        assert!(matches!(&b.msgs[..], [BusMsg::Control(Control::Shutdown)]));
+        // An unknown shard counts as unreachable.
+        assert_eq!(
+            bus.try_send_control(&[7], || Control::Shutdown),
+            Err(vec![7])
+        );
+    }
 
     #[test]
     fn batches_keep_fifo_order_and_backpressure() {

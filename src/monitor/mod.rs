@@ -7,7 +7,10 @@
 //! [`accounts`]) or exposition text ([`metrics`]).
 //!
 //! The HTTP side never reads shard state: every figure arrives by message, built by the shard itself
-//! between two inbox batches (`src/shard/snapshot.rs`). It runs on plain threads outside the executors.
+//! between two inbox batches (`src/shard/snapshot.rs`). It runs on the monitor's own thread (hyper on a
+//! tokio current-thread runtime) and a few handler threads of that runtime's blocking pool, never on an
+//! executor. Asking the shards never waits for room in an inbox: a shard whose inbox is full makes the
+//! request fail at once (503), since a full inbox means the shard is already behind.
 
 pub mod accounts;
 pub mod connz;
@@ -20,10 +23,11 @@ pub mod sort;
 pub mod subsz;
 pub mod varz;
 
-use crate::bus::{Bus, Control};
+use crate::bus::{Bus, Control, ShardId};
 use crate::config::Config;
 use crate::server::Runtime;
 use crate::shard::snapshot::ShardSnapshot;
+use crate::shard::ConnKey;
 use procstat::CpuSampler;
 use sort::SortBy;
 use std::collections::BTreeMap;
@@ -36,6 +40,12 @@ pub const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Default `limit` of `/connz` and `/subsz` (nats-server's DefaultConnListSize / DefaultSubListSize).
 pub const DEFAULT_LIST_SIZE: usize = 1024;
+
+/// Largest `limit` of `/connz` and `/subsz`; a larger one is lowered to it (and reported so in the
+/// answer's `limit`). nats-server takes any limit and lists everything; here a page is bounded so one
+/// request cannot make the shards build, and the monitor hold and render, an unbounded list: 10,000
+/// records are a few MB of JSON and a few ms of a shard's time, and paging with `offset` reaches the rest.
+pub const MAX_LIST_SIZE: usize = 10_000;
 
 /// Sent to every shard inside `Control::Snapshot`; each shard answers with its own figures.
 pub struct SnapshotRequest {
@@ -84,13 +94,31 @@ pub struct ConnQuery {
 }
 
 /// The filters of `/subsz?subs=1`, applied by each shard.
+///
+/// The list is ordered by (cid, sid) and built in two steps, so that no shard ever builds a record it
+/// does not need, whatever `offset` is: first every shard counts the matching subscriptions of each of
+/// its connections ([`SubsQuery::windows`] `None`, answered in `ShardSnapshot::sub_counts`); the monitor
+/// then places the page over those counts in cid order and asks only the shards that hold a part of it
+/// for exactly the subscriptions in it (`Some`, answered in `ShardSnapshot::sub_list`).
 #[derive(Debug, Clone, Default)]
 pub struct SubsQuery {
     pub account: Option<String>,
     /// A literal subject: only subscriptions that would receive it.
     pub test: Option<String>,
-    /// Each shard returns at most this many (offset + limit), by (cid, sid).
-    pub keep: usize,
+    /// The second step: which subscriptions of which connections to list.
+    pub windows: Option<Vec<SubWindow>>,
+}
+
+/// One connection's part of a `/subsz` page: its matching subscriptions ranked by sid, ranks
+/// `skip .. skip + take`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubWindow {
+    pub shard: ShardId,
+    /// The connection's slot on that shard, and its cid (checked: the slot may have been reused).
+    pub conn: ConnKey,
+    pub cid: u64,
+    pub skip: usize,
+    pub take: usize,
 }
 
 /// The HTTP side's state: how to reach the shards, and the few figures that live outside them.
@@ -177,10 +205,15 @@ pub fn start(cfg: &Config, bus: &Bus) -> Result<(), String> {
         cfg.http_base_path.clone().unwrap_or_default(),
     ));
     tracing::info!("Starting http monitor on {}", join_host_port(&host, bound));
-    let handler = move |req: &http::Request| routes::handle(&mon, req);
+    let handler: http::Handler = Arc::new(move |req: &http::Request| routes::handle(&mon, req));
+    let rt = http::runtime(&http::LIMITS).map_err(|e| format!("Can't start monitoring: {e}"))?;
     std::thread::Builder::new()
         .name("monitor".into())
-        .spawn(move || http::serve(listener, Arc::new(handler)))
+        .spawn(move || {
+            if let Err(e) = http::serve(rt, listener, handler, http::LIMITS) {
+                tracing::error!("Monitoring stopped: {e}");
+            }
+        })
         .map_err(|e| format!("Can't start the monitor thread: {e}"))?;
     Ok(())
 }
@@ -242,26 +275,50 @@ impl Monitor {
     }
 
     /// Asks every shard for its figures and waits for all answers (sorted by shard id).
-    /// Runs on: an HTTP thread (a blocking send into each inbox; never an executor).
+    /// Runs on: a handler thread (never an executor, never the HTTP runtime's own thread).
     pub fn gather(&self, want: Want) -> Result<Vec<ShardSnapshot>, String> {
-        let (tx, rx) = crossbeam_channel::bounded(self.nr_shards);
-        self.bus.broadcast_control(|| {
+        let all: Vec<ShardId> = (0..self.nr_shards).map(|i| i as ShardId).collect();
+        self.gather_from(&all, want)
+    }
+
+    /// [`Monitor::gather`] from some shards only. The request goes into each inbox without waiting
+    /// (`Bus::try_send_control`): when one is full the answer is an error at once, not after the
+    /// timeout. Then waits at most [`SNAPSHOT_TIMEOUT`] for the answers.
+    pub fn gather_from(
+        &self,
+        shards: &[ShardId],
+        want: Want,
+    ) -> Result<Vec<ShardSnapshot>, String> {
+        let (tx, rx) = crossbeam_channel::bounded(shards.len());
+        let sent = self.bus.try_send_control(shards, || {
             Control::Snapshot(SnapshotRequest {
                 reply: tx.clone(),
                 want: want.clone(),
             })
         });
         drop(tx);
+        if let Err(full) = sent {
+            let list: Vec<String> = full.iter().map(|s| s.to_string()).collect();
+            let (noun, verb) = if full.len() == 1 {
+                ("shard", "is")
+            } else {
+                ("shards", "are")
+            };
+            return Err(format!(
+                "{noun} {} {verb} not taking requests (inbox full)",
+                list.join(", ")
+            ));
+        }
         let deadline = Instant::now() + SNAPSHOT_TIMEOUT;
-        let mut snaps = Vec::with_capacity(self.nr_shards);
-        while snaps.len() < self.nr_shards {
+        let mut snaps = Vec::with_capacity(shards.len());
+        while snaps.len() < shards.len() {
             match rx.recv_deadline(deadline) {
                 Ok(s) => snaps.push(s),
                 Err(_) => {
                     return Err(format!(
                         "{} of {} shards did not answer",
-                        self.nr_shards - snaps.len(),
-                        self.nr_shards
+                        shards.len() - snaps.len(),
+                        shards.len()
                     ))
                 }
             }
@@ -294,6 +351,45 @@ mod tests {
             format!("Can't start monitoring: can't listen to the monitor port: listen tcp 127.0.0.1:{port}: bind: address already in use")
         );
         assert_eq!(join_host_port("::1", 8222), "[::1]:8222");
+    }
+
+    /// A shard whose inbox is full (nobody drains it here) makes `/healthz` answer 503 at once, and
+    /// the other endpoints a plain-text 503, instead of waiting for room or for the snapshot timeout.
+    #[test]
+    fn full_inbox_answers_503_at_once() {
+        let (bus, _inboxes) = Bus::new(2);
+        let mut n = 0;
+        while bus.try_send_control(&[1], || Control::Shutdown).is_ok() {
+            n += 1;
+        }
+        assert_eq!(n, crate::bus::INBOX_CAPACITY);
+        let m = Monitor::new(bus, "127.0.0.1".into(), 0, String::new());
+        let get = |target: &str| match target.split_once('?') {
+            Some((path, query)) => http::Request::new("GET", path, Some(query)),
+            None => http::Request::new("GET", target, None),
+        };
+        let t = Instant::now();
+        let r = routes::handle(&m, &get("/healthz"));
+        assert!(t.elapsed() < SNAPSHOT_TIMEOUT / 4, "{:?}", t.elapsed());
+        assert_eq!(r.status, 503);
+        assert_eq!(r.content_type, http::JSON);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["status"], "unavailable");
+        assert_eq!(v["status_code"], 503);
+        assert_eq!(
+            v["error"], "shard 1 is not taking requests (inbox full)",
+            "{v}"
+        );
+        for path in ["/varz", "/connz", "/subsz?subs=1", "/accstatz", "/metrics"] {
+            let t = Instant::now();
+            let r = routes::handle(&m, &get(path));
+            assert!(
+                t.elapsed() < SNAPSHOT_TIMEOUT / 4,
+                "{path}: {:?}",
+                t.elapsed()
+            );
+            assert_eq!((r.status, r.content_type), (503, http::TEXT), "{path}");
+        }
     }
 
     #[test]

@@ -185,12 +185,13 @@ pub fn param_str(req: &Request, key: &str) -> Option<String> {
     req.param(key).filter(|v| !v.is_empty()).map(str::to_string)
 }
 
-/// `offset` and `limit` as nats-server clamps them: offset >= 0, limit <= 0 means the default.
+/// `offset` and `limit` as nats-server clamps them (offset >= 0, limit <= 0 means the default), and
+/// limit at most [`super::MAX_LIST_SIZE`] (nats-server takes any).
 pub fn paging(req: &Request) -> Result<(usize, usize), Response> {
     let offset = param_int(req, "offset")?.max(0) as usize;
     let limit = match param_int(req, "limit")? {
         l if l <= 0 => super::DEFAULT_LIST_SIZE,
-        l => l as usize,
+        l => (l as u64).min(super::MAX_LIST_SIZE as u64) as usize,
     };
     Ok((offset, limit))
 }
@@ -246,6 +247,11 @@ mod tests {
             paging(&req(&[("offset", "-5"), ("limit", "0")])).ok(),
             Some((0, 1024))
         );
+        assert_eq!(
+            paging(&req(&[("offset", "7"), ("limit", "9223372036854775807")])).ok(),
+            Some((7, super::super::MAX_LIST_SIZE))
+        );
+        assert_eq!(paging(&req(&[("limit", "10000")])).ok(), Some((0, 10_000)));
     }
 
     #[test]

@@ -75,12 +75,17 @@ impl SortBy {
     }
 }
 
-/// Order of `/subsz` subscription lists: by cid, then sid.
+/// Order of `/subsz` subscription lists: by cid, then sid ([`sid_order`]).
 pub fn sub_order(a: &SubFigures, b: &SubFigures) -> Ordering {
     a.cid
         .cmp(&b.cid)
-        .then_with(|| a.sid.len().cmp(&b.sid.len()))
-        .then_with(|| a.sid.cmp(&b.sid))
+        .then_with(|| sid_order(a.sid.as_bytes(), b.sid.as_bytes()))
+}
+
+/// Order of one connection's sids: shorter first, then bytewise, so numeric sids (what clients use)
+/// come in numeric order.
+pub fn sid_order(a: &[u8], b: &[u8]) -> Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
 /// nats-server's text for a close reason (`ClosedState.String()`); "" for an open connection.

@@ -1,13 +1,21 @@
 //! `/subsz` (alias `/subscriptionsz`): subscription counts and match-cache figures of every account's
 //! local table summed over the shards, and with `subs=1` the subscriptions themselves (filters `acc`,
-//! `test=<literal subject>`, paged by `offset`/`limit`).
+//! `test=<literal subject>`, paged by `offset`/`limit`, `limit` at most `MAX_LIST_SIZE`).
+//!
+//! The list is ordered by (cid, sid). nats-server lists in the order it walks its subscription tables,
+//! which is no stable order; a fixed one is what makes paging with `offset` meaningful. It is built in
+//! two steps (see `SubsQuery`): per-connection counts from every shard, then only the page's records
+//! from the shards that hold them. Between the two steps subscriptions may come and go, as they may
+//! while nats-server walks its tables: `total` is the first step's count, and a connection that closed
+//! in between leaves its part of the page out.
 
 use super::connz::SubDetail;
 use super::format::{rfc3339, unix_now_ns};
 use super::http::{Request, Response};
-use super::routes::{json, page, paging, param_bool, param_str, unavailable};
-use super::{Monitor, SubsQuery, Want};
-use crate::shard::snapshot::keep_best;
+use super::routes::{json, paging, param_bool, param_str, unavailable};
+use super::{Monitor, SubWindow, SubsQuery, Want};
+use crate::bus::ShardId;
+use crate::shard::snapshot::SubCount;
 use crate::subject::SublistStats;
 use serde::Serialize;
 
@@ -81,8 +89,9 @@ struct Subsz {
     total: usize,
     offset: usize,
     limit: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    subscriptions_list: Option<Vec<SubDetail>>,
+    /// Left out when empty, as nats-server does (`omitempty`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    subscriptions_list: Vec<SubDetail>,
 }
 
 pub fn handle(m: &Monitor, req: &Request) -> Response {
@@ -104,14 +113,15 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
         }
     }
     let acc = param_str(req, "acc");
+    let query = SubsQuery {
+        account: acc.clone(),
+        test,
+        windows: None,
+    };
     let want = Want {
         accounts: true,
         sublist: true,
-        subs: subs.then(|| SubsQuery {
-            account: acc.clone(),
-            test,
-            keep: offset.saturating_add(limit),
-        }),
+        subs: subs.then(|| query.clone()),
         ..Want::default()
     };
     let snaps = match m.gather(want) {
@@ -123,8 +133,7 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
         .map(|s| s.rt.server_id.clone())
         .unwrap_or_default();
     let mut sum = SublistSum::default();
-    let mut matched = 0;
-    let mut list = Vec::new();
+    let mut counts = Vec::new();
     for s in snaps {
         for (i, a) in s.accounts.iter().enumerate() {
             let name = s.auth.accounts.get(i).map_or("$G", |a| a.name.as_str());
@@ -135,20 +144,33 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
                 sum.add(st);
             }
         }
-        matched += s.subs_matched;
-        list.extend(s.sub_list);
+        counts.extend(s.sub_counts.iter().map(|c| (s.shard, *c)));
     }
-    let subscriptions_list = subs.then(|| {
-        keep_best(
-            &mut list,
-            offset.saturating_add(limit),
-            super::sort::sub_order,
-        );
-        page(list, offset, limit)
-            .into_iter()
-            .map(|s| SubDetail::new(s, true))
-            .collect()
-    });
+    let matched: usize = counts.iter().map(|(_, c)| c.matched).sum();
+    let subscriptions_list = if subs {
+        let windows = windows(counts, offset, limit);
+        let mut shards: Vec<ShardId> = windows.iter().map(|w| w.shard).collect();
+        shards.sort_unstable();
+        shards.dedup();
+        let mut list = Vec::new();
+        if !shards.is_empty() {
+            let want = Want {
+                subs: Some(SubsQuery {
+                    windows: Some(windows),
+                    ..query
+                }),
+                ..Want::default()
+            };
+            match m.gather_from(&shards, want) {
+                Ok(snaps) => list.extend(snaps.into_iter().flat_map(|s| s.sub_list)),
+                Err(e) => return unavailable(e),
+            }
+        }
+        list.sort_by(super::sort::sub_order);
+        list.into_iter().map(|s| SubDetail::new(s, true)).collect()
+    } else {
+        Vec::new()
+    };
     json(
         req,
         200,
@@ -164,9 +186,65 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
     )
 }
 
+/// Places the page `offset .. offset + limit` over the connections' counts laid out in cid order:
+/// which ranks of which connection's (sid-ordered) matching subscriptions it covers.
+fn windows(mut counts: Vec<(ShardId, SubCount)>, offset: usize, limit: usize) -> Vec<SubWindow> {
+    counts.sort_unstable_by_key(|(_, c)| c.cid);
+    let end = offset.saturating_add(limit);
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    for (shard, c) in counts {
+        if at >= end {
+            break;
+        }
+        let next = at.saturating_add(c.matched);
+        let from = offset.max(at);
+        let to = end.min(next);
+        if from < to {
+            out.push(SubWindow {
+                shard,
+                conn: c.conn,
+                cid: c.cid,
+                skip: from - at,
+                take: to - from,
+            });
+        }
+        at = next;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_cover_the_page_in_cid_order() {
+        let c = |cid: u64, matched: usize| SubCount {
+            conn: cid as usize * 10,
+            cid,
+            matched,
+        };
+        // cid order: 1 (3 subs), 2 (5), 4 (2) -> global ranks 0..3, 3..8, 8..10.
+        let counts = vec![(1, c(4, 2)), (0, c(1, 3)), (1, c(2, 5))];
+        let w = |shard, cid: u64, skip, take| SubWindow {
+            shard,
+            conn: cid as usize * 10,
+            cid,
+            skip,
+            take,
+        };
+        assert_eq!(windows(counts.clone(), 0, 1), vec![w(0, 1, 0, 1)]);
+        assert_eq!(
+            windows(counts.clone(), 2, 7),
+            vec![w(0, 1, 2, 1), w(1, 2, 0, 5), w(1, 4, 0, 1)]
+        );
+        assert_eq!(windows(counts.clone(), 3, 5), vec![w(1, 2, 0, 5)]);
+        assert_eq!(windows(counts.clone(), 9, 100), vec![w(1, 4, 1, 1)]);
+        assert!(windows(counts.clone(), 10, 5).is_empty());
+        assert!(windows(counts, usize::MAX, usize::MAX).is_empty());
+        assert!(windows(Vec::new(), 0, 10).is_empty());
+    }
 
     #[test]
     fn sums_recompute_rates() {

@@ -6,13 +6,18 @@
 //! Runs on: the owning shard. Work is proportional to what the request asks for: totals cost one pass
 //! over the account tables; connection lists cost one pass over the connections plus a partial selection
 //! of the `keep` best by the requested sort, and subscription lists are built only for the kept ones.
+//! `/subsz?subs=1` never costs a record per subscription: its first step counts matching subscriptions
+//! per connection (one pass over the connections, or with `test=` one match in each account's table),
+//! its second builds records only for the page, selecting them by sid within each connection (linear in
+//! that connection's subscriptions, however far into the list the page is).
 
-use super::conn::{CloseReason, Conn, Phase};
+use super::conn::{CloseReason, Conn, Phase, Sub};
 use super::{AccountStats, ConnKey, Shard, ShardStats};
 use crate::auth::Auth;
 use crate::bus::ShardId;
 use crate::monitor::format::wall_ns;
-use crate::monitor::{ConnQuery, SnapshotRequest, SubsMode, SubsQuery};
+use crate::monitor::sort::sid_order;
+use crate::monitor::{ConnQuery, SnapshotRequest, SubWindow, SubsMode, SubsQuery};
 use crate::server::Runtime;
 use crate::subject::SublistStats;
 use std::net::IpAddr;
@@ -103,9 +108,18 @@ pub struct ShardSnapshot {
     /// Matching connections: the best `keep` by the requested sort, and how many matched in all.
     pub conn_list: Vec<ConnFigures>,
     pub conns_matched: usize,
-    /// Matching subscriptions (for `/subsz?subs=1`): the first `keep` by (cid, sid), and how many matched.
+    /// `/subsz?subs=1`, first step: per connection with at least one, how many subscriptions match.
+    pub sub_counts: Vec<SubCount>,
+    /// `/subsz?subs=1`, second step: the subscriptions of the windows asked for, by (cid, sid).
     pub sub_list: Vec<SubFigures>,
-    pub subs_matched: usize,
+}
+
+/// How many of one connection's subscriptions match a `/subsz` query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubCount {
+    pub conn: ConnKey,
+    pub cid: u64,
+    pub matched: usize,
 }
 
 fn user_of(c: &Conn) -> Option<String> {
@@ -119,23 +133,45 @@ fn user_of(c: &Conn) -> Option<String> {
     creds.token.as_ref().map(|_| "[REDACTED]".to_string())
 }
 
+fn sub_figures(c: &Conn, s: &Sub, account: &str) -> SubFigures {
+    SubFigures {
+        account: account.to_string(),
+        subject: String::from_utf8_lossy(&s.subject).into_owned(),
+        queue: s
+            .queue
+            .as_ref()
+            .map(|q| String::from_utf8_lossy(q).into_owned()),
+        sid: String::from_utf8_lossy(&s.sid).into_owned(),
+        msgs: s.delivered,
+        max: s.max,
+        cid: c.cid,
+    }
+}
+
 fn sub_list(c: &Conn, account: &str, cap: usize) -> Vec<SubFigures> {
     c.subs
         .iter()
         .take(cap)
-        .map(|(_, s)| SubFigures {
-            account: account.to_string(),
-            subject: String::from_utf8_lossy(&s.subject).into_owned(),
-            queue: s
-                .queue
-                .as_ref()
-                .map(|q| String::from_utf8_lossy(q).into_owned()),
-            sid: String::from_utf8_lossy(&s.sid).into_owned(),
-            msgs: s.delivered,
-            max: s.max,
-            cid: c.cid,
-        })
+        .map(|(_, s)| sub_figures(c, s, account))
         .collect()
+}
+
+/// Ranks `skip .. skip + take` of `v` by `cmp`, sorted; linear in `v.len()` plus `take log take`.
+pub fn window<T>(
+    mut v: Vec<T>,
+    skip: usize,
+    take: usize,
+    mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) -> Vec<T> {
+    if skip >= v.len() {
+        return Vec::new();
+    }
+    if skip > 0 {
+        v.select_nth_unstable_by(skip, &mut cmp);
+        v.drain(..skip);
+    }
+    keep_best(&mut v, take, cmp);
+    v
 }
 
 /// Keeps the `keep` first items of `v` by `cmp`, sorted (selection first: O(n + k log k)).
@@ -207,8 +243,8 @@ impl Shard {
             accounts: Vec::new(),
             conn_list: Vec::new(),
             conns_matched: 0,
+            sub_counts: Vec::new(),
             sub_list: Vec::new(),
-            subs_matched: 0,
         };
         for (_, c) in self.conns.iter() {
             if c.phase != Phase::Closing {
@@ -244,9 +280,10 @@ impl Shard {
             snap.conns_matched = matched;
         }
         if let Some(q) = &want.subs {
-            let (list, matched) = self.subsz(q);
-            snap.sub_list = list;
-            snap.subs_matched = matched;
+            match &q.windows {
+                None => snap.sub_counts = self.sub_counts(q),
+                Some(w) => snap.sub_list = self.sub_windows(q, w),
+            }
         }
         let _ = req.reply.send(snap);
     }
@@ -294,39 +331,87 @@ impl Shard {
         (found.into_iter().map(|(f, _)| f).collect(), matched)
     }
 
-    fn subsz(&self, q: &SubsQuery) -> (Vec<SubFigures>, usize) {
-        let mut found = Vec::new();
-        for (_, c) in self.conns.iter() {
-            if c.phase == Phase::Closing || c.subs.is_empty() {
+    /// `/subsz?subs=1`, first step: matching subscriptions per connection, without building any.
+    fn sub_counts(&self, q: &SubsQuery) -> Vec<SubCount> {
+        let acc_ok = |acc: crate::auth::AccountId| {
+            q.account.as_deref().is_none_or(|want| {
+                self.auth
+                    .accounts
+                    .get(acc as usize)
+                    .map_or("$G", |a| a.name.as_str())
+                    == want
+            })
+        };
+        let count = |k: ConnKey, c: &Conn, matched: usize| SubCount {
+            conn: k,
+            cid: c.cid,
+            matched,
+        };
+        let Some(test) = &q.test else {
+            return self
+                .conns
+                .iter()
+                .filter(|(_, c)| {
+                    c.phase != Phase::Closing && !c.subs.is_empty() && acc_ok(c.account)
+                })
+                .map(|(k, c)| count(k, c, c.subs.len()))
+                .collect();
+        };
+        // The subscriptions that would receive `test` are what each account's table matches for it:
+        // the work follows the matches, not every subscription of the shard.
+        let mut per_conn: hashbrown::HashMap<u32, usize> = hashbrown::HashMap::new();
+        for (acc, t) in self.accounts.iter().enumerate() {
+            if !acc_ok(acc as crate::auth::AccountId) {
+                continue;
+            }
+            let r = t.local.matches_uncached(test.as_bytes());
+            for e in r
+                .plain
+                .iter()
+                .chain(r.queues.iter().flat_map(|g| g.members.iter()))
+            {
+                *per_conn.entry(e.conn).or_insert(0) += 1;
+            }
+        }
+        per_conn
+            .into_iter()
+            .filter_map(|(k, n)| {
+                // The internal service-reply subscription has no connection; neither do closing ones.
+                let c = self.conns.get(k as usize)?;
+                (c.phase != Phase::Closing).then(|| count(k as usize, c, n))
+            })
+            .collect()
+    }
+
+    /// `/subsz?subs=1`, second step: the records of this shard's windows. A connection that closed (or
+    /// whose slot was reused) since the first step is skipped.
+    fn sub_windows(&self, q: &SubsQuery, windows: &[SubWindow]) -> Vec<SubFigures> {
+        let mut out = Vec::new();
+        for w in windows.iter().filter(|w| w.shard == self.id) {
+            let Some(c) = self.conns.get(w.conn) else {
+                continue;
+            };
+            if c.cid != w.cid || c.phase == Phase::Closing {
                 continue;
             }
             let account = self.account_name(c.account);
             if q.account.as_deref().is_some_and(|a| a != account) {
                 continue;
             }
-            for (_, s) in c.subs.iter() {
-                if let Some(t) = &q.test {
-                    if !crate::subject::matches(&s.subject, t.as_bytes()) {
-                        continue;
-                    }
-                }
-                found.push(SubFigures {
-                    account: account.clone(),
-                    subject: String::from_utf8_lossy(&s.subject).into_owned(),
-                    queue: s
-                        .queue
-                        .as_ref()
-                        .map(|q| String::from_utf8_lossy(q).into_owned()),
-                    sid: String::from_utf8_lossy(&s.sid).into_owned(),
-                    msgs: s.delivered,
-                    max: s.max,
-                    cid: c.cid,
-                });
-            }
+            let matching: Vec<&Sub> = c
+                .subs
+                .iter()
+                .map(|(_, s)| s)
+                .filter(|s| {
+                    q.test
+                        .as_deref()
+                        .is_none_or(|t| crate::subject::matches(&s.subject, t.as_bytes()))
+                })
+                .collect();
+            let page = window(matching, w.skip, w.take, |a, b| sid_order(&a.sid, &b.sid));
+            out.extend(page.into_iter().map(|s| sub_figures(c, s, &account)));
         }
-        let matched = found.len();
-        keep_best(&mut found, q.keep, crate::monitor::sort::sub_order);
-        (found, matched)
+        out
     }
 
     /// Remembers a closing connection for `/connz?state=closed`. Bound: `max_closed_clients` per shard,
@@ -376,6 +461,20 @@ mod tests {
         assert_eq!(v, vec![1, 3]);
         keep_best(&mut v, 0, |a, b| a.cmp(b));
         assert!(v.is_empty());
+    }
+
+    #[test]
+    fn window_randomized_matches_full_sort() {
+        for round in 0..300u64 {
+            let n = (round % 50) as usize;
+            let v: Vec<u64> = (0..n).map(|_| rand::random_range(0..60)).collect();
+            let skip = rand::random_range(0..55);
+            let take = rand::random_range(0..20);
+            let mut expect = v.clone();
+            expect.sort();
+            let expect: Vec<u64> = expect.into_iter().skip(skip).take(take).collect();
+            assert_eq!(window(v, skip, take, |a, b| a.cmp(b)), expect);
+        }
     }
 
     #[test]
