@@ -272,6 +272,11 @@ impl Server {
         self.port
     }
 
+    /// The process id of the running child (None once stopped), e.g. to read `/proc/<pid>/status`.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
