@@ -243,7 +243,7 @@ impl Server {
         self.spawn(&port)
     }
 
-    /// The process id of the running server.
+    /// The process id of the running child (None once stopped), e.g. to read `/proc/<pid>/status`.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())
     }
@@ -270,11 +270,6 @@ impl Server {
 
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    /// The process id of the running child (None once stopped), e.g. to read `/proc/<pid>/status`.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
     }
 
     pub fn url(&self) -> String {
