@@ -755,14 +755,12 @@ fn config_cases() -> Vec<CCase> {
             "include_without_value",
             "include\n",
             Error("Parse error on line 2: 'Expected include value but found new line'"),
-        )
-        .bug("config-include-line"),
+        ),
         ccase(
             "include_directory",
             "include ./\n",
             Error("error parsing include file './', read "),
-        )
-        .bug("config-dir-read"),
+        ),
         ccase(
             "include_binary_garbage",
             "include ./garbage.bin\n",
@@ -771,21 +769,18 @@ fn config_cases() -> Vec<CCase> {
         .with_file("garbage.bin", (0..=255u8).collect::<Vec<u8>>())
         .differs(Error("error parsing include file './garbage.bin'"), NUL_EOF),
         ccase("include_not_utf8", "include ./latin1.inc\n", Valid)
-            .with_file("latin1.inc", b"server_name: \"caf\xe9\"\n")
-            .bug("config-include-utf8"),
+            .with_file("latin1.inc", b"server_name: \"caf\xe9\"\n"),
         // Numbers that overflow.
         ccase(
             "auth_timeout_1e19",
             "authorization { timeout: 10000000000000000000.0 }\n",
             Error("invalid use of field \"timeout\": timeout of 1e+19 (10000000000000000000.000000 seconds) is high, consider keeping it under 60 seconds. possibly caused by unquoted duration; use '1m' instead of 1m, for example"),
-        )
-        .bug("config-auth-timeout-high"),
+        ),
         ccase(
             "auth_timeout_100",
             "authorization { timeout: 100 }\n",
             Error("invalid use of field \"timeout\": timeout of 100 (100.000000 seconds) is high"),
-        )
-        .bug("config-auth-timeout-high"),
+        ),
         ccase(
             "auth_timeout_integer_overflow",
             "authorization { timeout: 10000000000000000000 }\n",
@@ -795,14 +790,12 @@ fn config_cases() -> Vec<CCase> {
             "auth_timeout_1e300",
             "authorization { timeout: 1e300 }\n",
             Error("error parsing authorization config, 'timeout' time: unknown unit \"e\" in duration \"1e300\""),
-        )
-        .bug("config-auth-timeout-text"),
+        ),
         ccase(
             "auth_timeout_forever",
             "authorization { timeout: \"forever\" }\n",
             Error("error parsing authorization config, 'timeout' time: invalid duration \"forever\""),
-        )
-        .bug("config-auth-timeout-text"),
+        ),
         ccase("auth_timeout_negative", "authorization { timeout: -5 }\n", Valid).differs(
             Error("invalid value for \"timeout\": must be a non-negative number of seconds"),
             NEGATIVE,
@@ -903,8 +896,7 @@ fn config_cases() -> Vec<CCase> {
             "users_string",
             "authorization { users: \"abc\" }\n",
             Error("Expected users field to be an array, got abc"),
-        )
-        .bug("config-users-type-text"),
+        ),
         ccase("accounts_string", "accounts: \"abc\"\n", Valid).differs(
             Error("Expected accounts to be a map or an array of names"),
             "nats-server ignores an accounts value it cannot use; corenats refuses it",
@@ -1365,45 +1357,9 @@ fn bug_connect_bignum() {
 }
 
 #[test]
-#[ignore = "corenats bug: -t accepts an authorization timeout over 60 s (nats-server's 'is high' warning, an error under -t)"]
-fn bug_config_auth_timeout_high() {
-    strict_config("config-auth-timeout-high");
-}
-
-#[test]
-#[ignore = "corenats bug: a bad authorization timeout string is reported as 'error parsing timeout: ...'"]
-fn bug_config_auth_timeout_text() {
-    strict_config("config-auth-timeout-text");
-}
-
-#[test]
-#[ignore = "corenats bug: an included file that is not UTF-8 is refused"]
-fn bug_config_include_utf8() {
-    strict_config("config-include-utf8");
-}
-
-#[test]
-#[ignore = "corenats bug: a directory given as a config file is reported as 'open ...' instead of 'read ...'"]
-fn bug_config_dir_read() {
-    strict_config("config-dir-read");
-}
-
-#[test]
 #[ignore = "corenats bug: a key that is not UTF-8 is printed with replacement characters instead of Go's \\x escapes"]
 fn bug_config_key_quote() {
     strict_config("config-key-quote");
-}
-
-#[test]
-#[ignore = "corenats bug: an 'include' without a value is reported on the include's line, nats-server the next"]
-fn bug_config_include_line() {
-    strict_config("config-include-line");
-}
-
-#[test]
-#[ignore = "corenats bug: 'users' that is not an array is reported as 'got a string' instead of the value"]
-fn bug_config_users_type_text() {
-    strict_config("config-users-type-text");
 }
 
 #[test]

@@ -67,32 +67,52 @@ pub fn authorization(entry: &Entry, ctx: &mut Ctx) -> Option<AuthorizationSpec> 
     Some(auth)
 }
 
-/// `timeout`: integer or float seconds, or a duration string.
+/// `timeout`: integer or float seconds, or a duration string. Over a minute is nats-server's warning
+/// (an error under `-t`); over Go's longest duration an error.
 fn auth_timeout(e: &Entry, ctx: &mut Ctx) -> Option<std::time::Duration> {
     let secs = match &e.value.kind {
         Kind::Int(i) => *i as f64,
         Kind::Float(f) => *f,
-        Kind::String(_) => return ctx.positive_duration(e, false),
+        Kind::String(s) => match super::duration::parse(s) {
+            Ok(d) if d.negative => -d.magnitude.as_secs_f64(),
+            Ok(d) => d.magnitude.as_secs_f64(),
+            Err(err) => {
+                ctx.err(
+                    &e.value.span,
+                    format!("error parsing authorization config, 'timeout' {err}"),
+                );
+                return None;
+            }
+        },
         _ => {
             ctx.err(
                 &e.value.span,
-                format!(
-                    "invalid value for {:?}: expected seconds (number) or a duration string, got {}",
-                    e.key,
-                    e.value.type_name()
-                ),
+                "error parsing authorization config, 'timeout' wrong type",
             );
             return None;
         }
     };
+    if secs > 60.0 {
+        ctx.warn(
+            &e.value.span,
+            format!(
+                "invalid use of field {:?}: timeout of {} ({secs:.6} seconds) is high, consider \
+                 keeping it under 60 seconds. possibly caused by unquoted duration; use '1m' \
+                 instead of 1m, for example",
+                e.key,
+                e.value.go_text()
+            ),
+        );
+    }
     match std::time::Duration::try_from_secs_f64(secs) {
         Ok(d) if d <= super::duration::MAX => Some(d),
         Ok(_) => {
             ctx.err(
                 &e.value.span,
                 format!(
-                    "invalid value for {:?}: {secs} seconds is more than the longest duration ({})",
+                    "invalid value for {:?}: {} seconds is more than the longest duration ({})",
                     e.key,
+                    e.value.go_text(),
                     super::duration::go_string(super::duration::MAX)
                 ),
             );
@@ -154,7 +174,7 @@ pub fn users(entry: &Entry, ctx: &mut Ctx) -> Vec<UserSpec> {
             &entry.value.span,
             format!(
                 "Expected users field to be an array, got {}",
-                entry.value.type_name()
+                entry.value.go_text()
             ),
         ),
     }

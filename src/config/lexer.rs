@@ -383,7 +383,11 @@ impl Lexer {
                 return self.err("Expected include value but found start of a number")
             }
             Some('\\') => return self.err("Expected include value but found escape sequence"),
-            Some(c) if is_nl(c) => return self.err("Expected include value but found new line"),
+            Some(c) if is_nl(c) => {
+                // As nats-server's lexer, the new line is consumed first: the error is on the next line.
+                self.bump();
+                return self.err("Expected include value but found new line");
+            }
             _ => {
                 let mut s = String::new();
                 while let Some(c) = self.peek() {

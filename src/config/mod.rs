@@ -99,15 +99,16 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
     load_file(path, Strictness::Start)
 }
 
-/// nats-server's (Go's) text for a file that cannot be opened: `open <path>: <reason>`.
+/// nats-server's (Go's) text for a file that cannot be read: `open <path>: <reason>`, or for a
+/// directory (which Go opens, then fails to read) `read <path>: is a directory`.
 pub(crate) fn open_error(path: &Path, e: &std::io::Error) -> String {
-    let reason = match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        std::io::ErrorKind::IsADirectory => "is a directory".to_string(),
-        _ => e.to_string(),
+    let (op, reason) = match e.kind() {
+        std::io::ErrorKind::NotFound => ("open", "no such file or directory".to_string()),
+        std::io::ErrorKind::PermissionDenied => ("open", "permission denied".to_string()),
+        std::io::ErrorKind::IsADirectory => ("read", "is a directory".to_string()),
+        _ => ("open", crate::server::go_error_text(e)),
     };
-    format!("open {}: {reason}", path.display())
+    format!("{op} {}: {reason}", path.display())
 }
 
 /// How strictly a load judges what it finds.

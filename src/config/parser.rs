@@ -380,8 +380,10 @@ impl<'e> Parser<'e> {
         {
             return Err(error(span, wrap("include cycle detected".into())));
         }
-        let text = std::fs::read_to_string(&path)
+        // Bytes that are not UTF-8 are read as the main file's are (nats-server reads bytes).
+        let bytes = std::fs::read(&path)
             .map_err(|e| error(span.clone(), wrap(super::open_error(&path, &e))))?;
+        let text = String::from_utf8_lossy(&bytes);
         let mut chain = self.include_chain.clone();
         chain.push(self.file.clone());
         let mut sub = Parser::new(&path, self.env, chain, Vec::new());

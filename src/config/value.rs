@@ -69,6 +69,58 @@ impl Map {
     }
 }
 
+/// A float as Go's `%v` writes it: the shortest digits that read back, in exponent form when the
+/// exponent is below -4 or 6 and above (`1e+06`, `100000`, `1.5e-05`, `0.0001`), as Go's `%g` does
+/// for the shortest form.
+pub fn go_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    // Rust's `{:e}` gives the shortest digits that read back: `d.ddde<exp>`.
+    let sci = format!("{:e}", f);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exp.unsigned_abs());
+    }
+    // Plain form with the same digits.
+    let neg = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    let point = exp + 1; // digits before the decimal point
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
+        out.push_str(&digits);
+    } else if point as usize >= digits.len() {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+    } else {
+        out.push_str(&digits[..point as usize]);
+        out.push('.');
+        out.push_str(&digits[point as usize..]);
+    }
+    out
+}
+
 impl Value {
     pub fn new(kind: Kind, span: Span) -> Value {
         Value { kind, span }
@@ -84,6 +136,18 @@ impl Value {
             Kind::Datetime(_) => "a datetime",
             Kind::Array(_) => "an array",
             Kind::Map(_) => "a map",
+        }
+    }
+
+    /// The value as Go's `%v` prints a scalar (nats-server's texts quote values that way): a string
+    /// as is, numbers and booleans in Go's form; a map or array by its type name.
+    pub fn go_text(&self) -> String {
+        match &self.kind {
+            Kind::String(s) | Kind::Datetime(s) => s.clone(),
+            Kind::Int(i) => i.to_string(),
+            Kind::Float(f) => go_float(*f),
+            Kind::Bool(b) => b.to_string(),
+            Kind::Array(_) | Kind::Map(_) => self.type_name().to_string(),
         }
     }
 
@@ -140,6 +204,26 @@ pub fn render_key(key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn floats_as_go_prints_them() {
+        for (f, want) in [
+            (1e19, "1e+19"),
+            (100.0, "100"),
+            (100000.0, "100000"),
+            (1e6, "1e+06"),
+            (1234567.0, "1.234567e+06"),
+            (0.5, "0.5"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.5e-5, "1.5e-05"),
+            (-2.25, "-2.25"),
+            (1e300, "1e+300"),
+            (0.0, "0"),
+        ] {
+            assert_eq!(go_float(f), want, "{f}");
+        }
+    }
+
     use super::*;
 
     fn v(kind: Kind) -> Value {
