@@ -510,32 +510,28 @@ fn connect_cases() -> Vec<Case> {
             open(""),
         ),
         connect("arrays nested 100 deep", arrays(100), open("")),
-        connect("arrays nested 1000 deep", arrays(1000), open("")).bug("connect-depth"),
-        connect("objects nested 500 deep", objects(500), open("")).bug("connect-depth"),
+        connect("arrays nested 1000 deep", arrays(1000), open("")),
+        connect("objects nested 500 deep", objects(500), open("")),
         connect(
             "string that is not UTF-8",
             b"{\"verbose\":false,\"name\":\"\xff\xfe\"}",
             open(""),
-        )
-        .bug("connect-utf8"),
+        ),
         connect(
             "lone surrogate escape",
             r#"{"verbose":false,"name":"\ud800"}"#,
             open(""),
-        )
-        .bug("connect-utf8"),
+        ),
         connect(
             "1001-digit number in an unknown field",
             format!(r#"{q}"x":1{}}}"#, "0".repeat(1000)),
             open(""),
-        )
-        .bug("connect-bignum"),
+        ),
         connect(
             "1e99999 in an unknown field",
             r#"{"verbose":false,"x":1e99999}"#,
             open(""),
-        )
-        .bug("connect-bignum"),
+        ),
         // Too long.
         connect(
             "CONNECT over max_control_line",
@@ -654,8 +650,7 @@ fn auth_connect_cases() -> Vec<Case> {
             "user that is not UTF-8",
             b"{\"verbose\":false,\"user\":\"a\xff\",\"pass\":\"b\"}",
             err(AV),
-        )
-        .bug("connect-utf8"),
+        ),
         case("PING before CONNECT", "PING\r\n", err(AV)).fresh(),
         case("SUB before CONNECT", "SUB a 1\r\n", err(AV)).fresh(),
         case(
@@ -1293,13 +1288,6 @@ fn monitor_recovers_from_abandoned_requests() {
 // ------------------------------------------------------------------------------------------------
 // Known corenats bugs: each test asserts nats-server's answer for the inputs marked with its key.
 
-fn strict_protocol(key: &str, cases: Vec<Case>, w: Watched) {
-    let mine: Vec<&Case> = cases.iter().filter(|c| c.dev.is_bug(key)).collect();
-    assert!(!mine.is_empty(), "no case is marked {key}");
-    each(&mine, |c| c.name.clone(), |c| w.run(c, true), || w.alive());
-    w.settle();
-}
-
 fn strict_config(key: &str) {
     let cases = config_cases();
     let mine: Vec<&CCase> = cases.iter().filter(|c| c.dev.is_bug(key)).collect();
@@ -1319,41 +1307,6 @@ fn strict_http(key: &str) {
         || w.alive(),
     );
     w.settle();
-}
-
-#[test]
-#[ignore = "corenats bug: CONNECT JSON nested 128 or more levels deep closes the connection (serde_json's recursion limit)"]
-fn bug_connect_depth() {
-    strict_protocol(
-        "connect-depth",
-        connect_cases(),
-        Watched::start(ServerOpts::default()),
-    );
-}
-
-#[test]
-#[ignore = "corenats bug: CONNECT strings with invalid UTF-8 or lone surrogate escapes close the connection"]
-fn bug_connect_utf8() {
-    strict_protocol(
-        "connect-utf8",
-        connect_cases(),
-        Watched::start(ServerOpts::default()),
-    );
-    strict_protocol(
-        "connect-utf8",
-        auth_connect_cases(),
-        Watched::start_with(ServerOpts::conf(AUTH_CONF), AUTH_CONNECT),
-    );
-}
-
-#[test]
-#[ignore = "corenats bug: numbers beyond f64 in unknown CONNECT fields close the connection"]
-fn bug_connect_bignum() {
-    strict_protocol(
-        "connect-bignum",
-        connect_cases(),
-        Watched::start(ServerOpts::default()),
-    );
 }
 
 #[test]

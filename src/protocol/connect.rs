@@ -6,15 +6,12 @@
 
 use std::fmt;
 
-use serde::Deserialize;
-use serde_json::{Map, Value};
-
 use super::errors::ProtoErr;
+use super::json_object::{self, JsonError, Scalar};
 
 /// What a client said in `CONNECT`. Empty strings count as absent (`None`), as in Go where
 /// `""` is the unset value.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConnectOptions {
     /// Send `+OK` after each accepted op. Default true.
     pub verbose: bool,
@@ -128,46 +125,23 @@ pub fn parse_connect(json: &[u8]) -> Result<ConnectOptions, ConnectError> {
 }
 
 /// Decodes a CONNECT over the options already in force: fields it leaves out keep their values, as
-/// Go's JSON decoding into the connection's existing options does for a second CONNECT.
+/// Go's JSON decoding into the connection's existing options does for a second CONNECT. Members apply
+/// in document order (a repeated key, in any letter case, keeps the last value), `null` changes
+/// nothing, and keys nats-server does not know are skipped whatever they hold (`json_object`).
 pub fn parse_connect_over(
     json: &[u8],
     base: ConnectOptions,
 ) -> Result<ConnectOptions, ConnectError> {
-    let v: Value = serde_json::from_slice(json).map_err(|e| ConnectError::Json(e.to_string()))?;
-    over(v, base)
-}
-
-impl TryFrom<Value> for ConnectOptions {
-    type Error = ConnectError;
-
-    fn try_from(v: Value) -> Result<Self, ConnectError> {
-        over(v, ConnectOptions::default())
-    }
-}
-
-fn over(v: Value, base: ConnectOptions) -> Result<ConnectOptions, ConnectError> {
     let mut o = base;
-    match v {
+    let members = match json_object::members(json) {
+        Ok(Some(m)) => m,
         // Go: unmarshalling `null` into a struct leaves it untouched.
-        Value::Null => Ok(o),
-        Value::Object(map) => {
-            // Case-insensitive matches first, exact names last so that they win.
-            apply(&mut o, &map, false)?;
-            apply(&mut o, &map, true)?;
-            Ok(o)
-        }
-        _ => Err(ConnectError::NotAnObject),
-    }
-}
-
-fn apply(
-    o: &mut ConnectOptions,
-    map: &Map<String, Value>,
-    exact: bool,
-) -> Result<(), ConnectError> {
-    for (key, value) in map {
-        let is_exact = key.bytes().all(|c| !c.is_ascii_uppercase());
-        if is_exact != exact || value.is_null() {
+        Ok(None) => return Ok(o),
+        Err(JsonError::NotAnObject) => return Err(ConnectError::NotAnObject),
+        Err(e) => return Err(ConnectError::Json(e.to_string())),
+    };
+    for (key, value) in &members {
+        if *value == Scalar::Null {
             continue;
         }
         let k = key.to_ascii_lowercase();
@@ -189,22 +163,34 @@ fn apply(
             "jwt" => o.jwt = string("jwt", value)?,
             "nkey" => o.nkey = string("nkey", value)?,
             "account" => o.account = string("account", value)?,
-            "protocol" => o.protocol = value.as_i64().ok_or(ConnectError::WrongType("protocol"))?,
+            "protocol" => o.protocol = integer("protocol", value)?,
             _ => {}
         }
     }
-    Ok(())
+    Ok(o)
 }
 
-fn boolean(k: &'static str, v: &Value) -> Result<bool, ConnectError> {
-    v.as_bool().ok_or(ConnectError::WrongType(k))
+fn boolean(k: &'static str, v: &Scalar<'_>) -> Result<bool, ConnectError> {
+    match v {
+        Scalar::Bool(b) => Ok(*b),
+        _ => Err(ConnectError::WrongType(k)),
+    }
 }
 
-fn string(k: &'static str, v: &Value) -> Result<Option<String>, ConnectError> {
-    match v.as_str() {
-        Some("") => Ok(None),
-        Some(s) => Ok(Some(s.to_owned())),
-        None => Err(ConnectError::WrongType(k)),
+fn string(k: &'static str, v: &Scalar<'_>) -> Result<Option<String>, ConnectError> {
+    match v {
+        Scalar::Str(s) if s.is_empty() => Ok(None),
+        Scalar::Str(s) => Ok(Some(s.clone())),
+        _ => Err(ConnectError::WrongType(k)),
+    }
+}
+
+/// A JSON number into Go's `int`: an integer literal in range (`1.0` and `1e0` are refused, as Go's
+/// decoder refuses them).
+fn integer(k: &'static str, v: &Scalar<'_>) -> Result<i64, ConnectError> {
+    match v {
+        Scalar::Number(n) => n.parse().map_err(|_| ConnectError::WrongType(k)),
+        _ => Err(ConnectError::WrongType(k)),
     }
 }
 
@@ -279,6 +265,24 @@ mod tests {
         assert!(!o.verbose && !o.echo);
         let o = parse_connect(br#"{"Verbose":true,"verbose":false}"#).unwrap();
         assert!(!o.verbose);
+        // In document order, whatever the letter case (checked against nats-server 2.15).
+        let o = parse_connect(br#"{"verbose":false,"VERBOSE":true}"#).unwrap();
+        assert!(o.verbose);
+        // Unknown members may hold anything well-formed that Go accepts.
+        let deep = format!(
+            "{{\"x\":{}{},\"echo\":false}}",
+            "[".repeat(1000),
+            "]".repeat(1000)
+        );
+        assert!(!parse_connect(deep.as_bytes()).unwrap().echo);
+        let o =
+            parse_connect(b"{\"x\":\"\xff\",\"y\":\"\\ud800\",\"z\":1e99999,\"name\":\"\xffn\"}")
+                .unwrap();
+        assert_eq!(o.name.as_deref(), Some("\u{FFFD}n"));
+        assert_eq!(
+            parse_connect(br#"{"protocol":1e0}"#),
+            Err(ConnectError::WrongType("protocol"))
+        );
     }
 
     #[test]
@@ -303,8 +307,8 @@ mod tests {
     }
 
     #[test]
-    fn serde_deserialize_goes_through_the_same_rules() {
-        let o: ConnectOptions = serde_json::from_str(r#"{"jwt":null,"headers":true}"#).unwrap();
+    fn null_members_change_nothing() {
+        let o = parse_connect(br#"{"jwt":null,"headers":true}"#).unwrap();
         assert!(o.verbose && o.headers);
     }
 

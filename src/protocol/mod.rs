@@ -3,7 +3,7 @@
 //!
 //! * [`parser`]: resumable state machine turning read buffers into [`ClientOp`]s;
 //! * [`ops`]: the operations and parse errors it yields;
-//! * [`connect`]: decoding and checking the `CONNECT` JSON;
+//! * [`connect`]: decoding and checking the `CONNECT` JSON ([`json_object`]: the lenient reader);
 //! * [`info`]: the server's `INFO` line;
 //! * [`writer`]: `MSG`/`HMSG`/`PING`/`PONG`/`+OK`/`-ERR`/`INFO` frames appended to a buffer;
 //! * [`errors`]: the table of client-visible `-ERR` texts and Go-style subject quoting;
@@ -12,6 +12,7 @@
 pub mod connect;
 pub mod errors;
 pub mod info;
+pub mod json_object;
 pub mod ops;
 pub mod parser;
 pub mod redact;
