@@ -272,6 +272,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            raw_values: q.iter().map(|(_, v)| v.as_bytes().to_vec()).collect(),
         }
     }
 

@@ -20,8 +20,11 @@
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_TYPE};
-use hyper::{Method, StatusCode, Uri};
+use hyper::header::{
+    HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, HOST,
+    LOCATION,
+};
+use hyper::{Method, StatusCode, Uri, Version};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::future::Future;
@@ -70,6 +73,9 @@ pub struct Request {
     pub method: String,
     pub path: String,
     pub query: Vec<(String, String)>,
+    /// Each query value's decoded bytes (same order as `query`), for error texts that quote a value
+    /// exactly as Go does (bytes that are not UTF-8 as `\xNN`).
+    pub raw_values: Vec<Vec<u8>>,
 }
 
 impl Request {
@@ -81,25 +87,41 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The first value of a query parameter as decoded bytes.
+    pub fn param_bytes(&self, key: &str) -> Option<&[u8]> {
+        let i = self.query.iter().position(|(k, _)| k == key)?;
+        self.raw_values.get(i).map(Vec::as_slice)
+    }
+
     /// A request for `path` (percent-encoded, as on the request line) and `query` (the raw text after
-    /// `?`, if any): the path is percent-decoded, each `key=value` pair of the query is decoded with `+`
-    /// as a space. A `#fragment` is ignored.
+    /// `?`, if any): the path is percent-decoded, the query is read as Go's `url.ParseQuery` reads it:
+    /// pairs split at `&`, `+` is a space, and a pair with a `;` or a bad `%` escape is dropped. A
+    /// `#fragment` is ignored.
     pub fn new(method: &str, path: &str, query: Option<&str>) -> Request {
         let path = path.split('#').next().unwrap_or(path);
         let query = query.unwrap_or("");
         let query = query.split('#').next().unwrap_or(query);
-        let query = query
+        let mut pairs = Vec::new();
+        let mut raw_values = Vec::new();
+        for kv in query
             .split('&')
-            .filter(|kv| !kv.is_empty())
-            .map(|kv| match kv.split_once('=') {
-                Some((k, v)) => (percent_decode(k, true), percent_decode(v, true)),
-                None => (percent_decode(kv, true), String::new()),
-            })
-            .collect();
+            .filter(|kv| !kv.is_empty() && !kv.contains(';'))
+        {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            let (Some(k), Some(v)) = (unescape(k, true), unescape(v, true)) else {
+                continue;
+            };
+            pairs.push((
+                String::from_utf8_lossy(&k).into_owned(),
+                String::from_utf8_lossy(&v).into_owned(),
+            ));
+            raw_values.push(v);
+        }
         Request {
             method: method.to_string(),
             path: percent_decode(path, false),
-            query,
+            query: pairs,
+            raw_values,
         }
     }
 
@@ -107,6 +129,53 @@ impl Request {
     pub fn from_uri(method: &str, uri: &Uri) -> Request {
         Request::new(method, uri.path(), uri.query())
     }
+}
+
+/// Go's `url.QueryUnescape` (with `plus`) / `PathUnescape`: `None` when a `%` is not followed by two
+/// hex digits.
+pub fn unescape(s: &str, plus: bool) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = |c: Option<&u8>| c.and_then(|c| (*c as char).to_digit(16));
+                let (h, l) = (hex(b.get(i + 1))?, hex(b.get(i + 2))?);
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+            b'+' if plus => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    Some(out)
+}
+
+/// Go's `path.Clean` for a request path, as its `ServeMux` applies it before routing (a trailing
+/// slash is kept): `//varz` → `/varz`, `/a/../b` → `/b`.
+pub fn clean_path(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    let mut out = String::with_capacity(p.len());
+    for s in &parts {
+        out.push('/');
+        out.push_str(s);
+    }
+    if out.is_empty() || p.ends_with('/') || p.ends_with("/.") || p.ends_with("/..") {
+        out.push('/');
+    }
+    out
 }
 
 /// What a handler answers.
@@ -247,6 +316,9 @@ async fn accept_loop(
 /// Runs the handler for GET and HEAD on the blocking pool; 405 for anything else. The body of a HEAD
 /// answer is dropped by hyper, which keeps its `Content-Length`.
 async fn respond(req: &hyper::Request<Incoming>, handler: Handler) -> hyper::Response<Full<Bytes>> {
+    if let Some(early) = refuse_or_redirect(req) {
+        return early;
+    }
     let method = req.method();
     let resp = if method == Method::GET || method == Method::HEAD {
         let r = Request::from_uri(method.as_str(), req.uri());
@@ -258,6 +330,39 @@ async fn respond(req: &hyper::Request<Incoming>, handler: Handler) -> hyper::Res
         Response::text(405, "Method Not Allowed")
     };
     to_hyper(resp)
+}
+
+/// What Go's HTTP server answers before any handler runs: 400 for HTTP/1.1 without `Host` or a path
+/// with a bad `%` escape (and the connection is closed), 307 to the clean path when the path has
+/// `//`, `.` or `..` segments (its `ServeMux`).
+fn refuse_or_redirect(req: &hyper::Request<Incoming>) -> Option<hyper::Response<Full<Bytes>>> {
+    let bad = |body: &'static str| {
+        let mut r = to_hyper(Response::text(400, body));
+        r.headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+        r
+    };
+    if req.version() == Version::HTTP_11 && !req.headers().contains_key(HOST) {
+        return Some(bad("400 Bad Request: missing required Host header"));
+    }
+    let path = req.uri().path();
+    if unescape(path, false).is_none() {
+        return Some(bad("400 Bad Request"));
+    }
+    let clean = clean_path(path);
+    if clean != path && req.method() != Method::CONNECT {
+        let target = match req.uri().query() {
+            Some(q) => format!("{clean}?{q}"),
+            None => clean,
+        };
+        let body = format!("<a href=\"{target}\">Temporary Redirect</a>.\n\n");
+        let mut r = to_hyper(Response::new(307, HTML, body));
+        if let Ok(v) = HeaderValue::from_str(&target) {
+            r.headers_mut().insert(LOCATION, v);
+        }
+        return Some(r);
+    }
+    None
 }
 
 /// The response with the headers every monitor answer carries: its content type, CORS for any origin

@@ -83,6 +83,19 @@ struct Health<'a> {
 
 /// `{"status":"ok"}` while serving; 503 with `status`/`error` in lame duck or when shards do not answer.
 fn healthz(m: &Monitor, req: &Request) -> Response {
+    // nats-server's options (JetStream checks; corenats has no JetStream, so they only have to
+    // be well-formed).
+    for key in [
+        "js-enabled",
+        "js-enabled-only",
+        "js-server-only",
+        "js-meta-only",
+        "details",
+    ] {
+        if let Err(bad) = param_bool(req, key) {
+            return bad;
+        }
+    }
     let err = match m.gather(Want::default()) {
         Ok(snaps) if snaps.iter().any(|s| s.draining) => Some("lame duck mode".to_string()),
         Ok(_) => None,
@@ -139,15 +152,46 @@ pub fn unavailable(e: String) -> Response {
     Response::text(503, e)
 }
 
+/// A parameter's value quoted as Go's `%q` quotes it, for error texts.
+fn quoted(req: &Request, key: &str) -> String {
+    let mut out = Vec::new();
+    crate::protocol::go_quote(req.param_bytes(key).unwrap_or_default(), &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// nats-server's text for a parameter Go's `strconv` refused: `Error decoding <kind> for '<key>':
+/// strconv.<func>: parsing "<value>": <why>`.
+fn decode_error(req: &Request, key: &str, kind: &str, func: &str, why: &str) -> Response {
+    let v = quoted(req, key);
+    Response::text(
+        400,
+        format!("Error decoding {kind} for '{key}': strconv.{func}: parsing {v}: {why}"),
+    )
+}
+
+/// Go's `strconv` reason for a number it cannot parse: digits that do not fit are "value out of
+/// range", anything else "invalid syntax".
+fn number_error(v: &str, signed: bool) -> &'static str {
+    let digits = v.strip_prefix(['+', '-']).filter(|_| signed).unwrap_or(v);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        "value out of range"
+    } else {
+        "invalid syntax"
+    }
+}
+
 /// Go's `strconv.ParseBool` with nats-server's error text; absent or empty = false.
 pub fn param_bool(req: &Request, key: &str) -> Result<bool, Response> {
     match req.param(key).unwrap_or("") {
         "" => Ok(false),
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        v => Err(Response::text(
-            400,
-            format!("Error decoding boolean for '{key}': strconv.ParseBool: parsing {v:?}: invalid syntax"),
+        _ => Err(decode_error(
+            req,
+            key,
+            "boolean",
+            "ParseBool",
+            "invalid syntax",
         )),
     }
 }
@@ -156,14 +200,9 @@ pub fn param_bool(req: &Request, key: &str) -> Result<bool, Response> {
 pub fn param_int(req: &Request, key: &str) -> Result<i64, Response> {
     match req.param(key).unwrap_or("") {
         "" => Ok(0),
-        v => v.parse::<i64>().map_err(|_| {
-            Response::text(
-                400,
-                format!(
-                    "Error decoding int for '{key}': strconv.Atoi: parsing {v:?}: invalid syntax"
-                ),
-            )
-        }),
+        v => v
+            .parse::<i64>()
+            .map_err(|_| decode_error(req, key, "int", "Atoi", number_error(v, true))),
     }
 }
 
@@ -171,12 +210,16 @@ pub fn param_int(req: &Request, key: &str) -> Result<i64, Response> {
 pub fn param_u64(req: &Request, key: &str) -> Result<u64, Response> {
     match req.param(key).unwrap_or("") {
         "" => Ok(0),
-        v => v.parse::<u64>().map_err(|_| {
-            Response::text(
-                400,
-                format!("Error decoding uint64 for '{key}': strconv.ParseUint: parsing {v:?}: invalid syntax"),
-            )
-        }),
+        v if v.starts_with('+') => Err(decode_error(
+            req,
+            key,
+            "uint64",
+            "ParseUint",
+            "invalid syntax",
+        )),
+        v => v
+            .parse::<u64>()
+            .map_err(|_| decode_error(req, key, "uint64", "ParseUint", number_error(v, false))),
     }
 }
 
@@ -217,6 +260,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            raw_values: q.iter().map(|(_, v)| v.as_bytes().to_vec()).collect(),
         }
     }
 
