@@ -228,6 +228,10 @@ pub struct Conn {
     pub counted_server: bool,
     /// Tasks still running for this connection (reader, writer); the last one to finish frees the slot.
     pub tasks: u8,
+    /// A second CONNECT's sweep of the old subscriptions is under way (`sweeper.rs`): nothing is
+    /// delivered to the connection, and its reader (`reset_waker`) waits until the sweep is done.
+    pub resetting: bool,
+    pub reset_waker: Option<Waker>,
 }
 
 impl Conn {

@@ -123,7 +123,7 @@ pub struct Shard {
     pub timer_waker: Option<std::task::Waker>,
     /// Closed connections whose subscriptions the sweeper still has to remove (`sweeper.rs`), and
     /// the sweeper's waker while it waits for work.
-    pub sweep: std::collections::VecDeque<ConnKey>,
+    pub sweep: std::collections::VecDeque<(ConnKey, sweeper::Sweep)>,
     pub sweep_waker: Option<std::task::Waker>,
     /// Lame-duck schedule, once started.
     pub lame_duck: Option<lifecycle::LameDuck>,

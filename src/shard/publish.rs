@@ -371,7 +371,7 @@ impl Shard {
         let Some(c) = self.conns.get_mut(key) else {
             return false;
         };
-        if c.phase == Phase::Closing {
+        if c.phase == Phase::Closing || c.resetting {
             return false;
         }
         // Subscribe-permission filtering already happened in `local_matches`: `r` came from a filtered result.

@@ -33,6 +33,8 @@ pub enum Flow {
     Barrier(After),
     /// Authenticate (possibly slow: bcrypt) off the shard, then finish the CONNECT.
     Login(Box<ConnectOptions>),
+    /// A second CONNECT: wait until the sweeper removed the old subscriptions, then log in.
+    Reset(Box<ConnectOptions>),
     /// Other shards must say whether anyone took this connection's request before its no-responders
     /// status is settled; nothing later of the connection is handled before (see `no_responders`).
     AwaitStatus,
@@ -266,6 +268,17 @@ async fn run_flow(
                 shard.borrow_mut().end_batch_for(Some(key));
                 statuses_settled(shard, key).await;
                 return true;
+            }
+            Flow::Reset(opts) => {
+                poll_fn(|cx| {
+                    if shard.borrow_mut().reset_done(key, cx.waker()) {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                })
+                .await;
+                flow = Flow::Login(opts);
             }
             Flow::Login(opts) => {
                 // Cheap checks are decided at once; bcrypt ones wait their turn on the shard's

@@ -90,6 +90,8 @@ impl Shard {
             stats: ConnStats::default(),
             tasks: 2,
             counted_server: false,
+            resetting: false,
+            reset_waker: None,
         };
         let key = self.conns.insert(conn);
         let next_ping = self.conns[key].next_ping;
@@ -168,6 +170,16 @@ impl Shard {
             self.send_err(key, &ProtoErr::AuthViolation);
             self.close_conn(key, CloseReason::AuthenticationFailure);
             return Flow::Close;
+        }
+        // A second CONNECT of a registered connection drops its subscriptions whatever the login
+        // decides (a refused one closes the connection), so they go first — a slice at a time when
+        // there are many, the reader waiting (`sweeper.rs`).
+        let reset = self
+            .conns
+            .get(key)
+            .is_some_and(|c| c.phase == Phase::Open && c.registered());
+        if reset && self.reset_subs(key) {
+            return Flow::Reset(Box::new(opts));
         }
         Flow::Login(Box::new(opts))
     }
