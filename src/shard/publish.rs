@@ -15,7 +15,7 @@ use crate::auth::AccountId;
 use crate::bus::{BusMsg, Delivery, ShardId};
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::writer as w;
-use crate::subject::{self, MatchResult, QueueGroup};
+use crate::subject::{self, MatchResult};
 use bytes::Bytes;
 use slab::Slab;
 use std::sync::Arc;
@@ -185,9 +185,7 @@ impl Shard {
         // Queue groups: exactly one member of each group, across all shards.
         for g in local.queues.iter() {
             let eligible = g.members.iter().filter(|r| !skip(r)).count();
-            let remote_g = remote
-                .as_ref()
-                .and_then(|rm| find_group(&rm.queues, &g.name));
+            let remote_g = remote.as_ref().and_then(|rm| rm.queue(&g.name));
             let nr_remote = remote_g.map_or(0, |rg| rg.members.len());
             // Remote entries are one per member on that shard, so one draw over local and remote
             // members picks a shard weighted by its member count, then the member.
@@ -219,18 +217,18 @@ impl Shard {
                         rg.members[fan.pick(nr_remote)]
                     };
                     fan.mark(dst);
-                    fan.queues[dst as usize].push(Bytes::copy_from_slice(&g.name));
+                    fan.queues[dst as usize].push(g.name.clone());
                 }
             }
         }
         if let Some(remote) = &remote {
             for rg in remote.queues.iter() {
-                if find_group(&local.queues, &rg.name).is_some() || rg.members.is_empty() {
+                if local.queue(&rg.name).is_some() || rg.members.is_empty() {
                     continue;
                 }
                 let dst = rg.members[fan.pick(rg.members.len())];
                 fan.mark(dst);
-                fan.queues[dst as usize].push(Bytes::copy_from_slice(&rg.name));
+                fan.queues[dst as usize].push(rg.name.clone());
             }
         }
 
@@ -279,7 +277,7 @@ impl Shard {
             }
         }
         for q in d.queues.iter() {
-            match find_group(&local.queues, q).filter(|g| !g.members.is_empty()) {
+            match local.queue(q).filter(|g| !g.members.is_empty()) {
                 Some(g) => {
                     let n = g.members.len();
                     let start = self.fanout.as_mut().map_or(0, |f| f.pick(n));
@@ -311,7 +309,7 @@ impl Shard {
     fn forward_queue(&mut self, d: &Delivery, q: &Bytes, ask: Option<u64>) -> bool {
         let me = self.id;
         let remote = self.tables(d.account).remote.matches(d.subject());
-        let Some(g) = find_group(&remote.queues, q) else {
+        let Some(g) = remote.queue(q) else {
             return false;
         };
         let untried = |s: &ShardId| *s != me && !d.tried.contains(s);
@@ -415,10 +413,6 @@ impl Shard {
         self.stats.out_bytes += size as u64;
         self.touch(key);
     }
-}
-
-fn find_group<'a, T>(groups: &'a [QueueGroup<T>], name: &[u8]) -> Option<&'a QueueGroup<T>> {
-    groups.iter().find(|g| &*g.name == name)
 }
 
 /// The subscribe-permission delivery filter: false when `r` is a wildcard subscription its connection's

@@ -11,6 +11,7 @@
 //!
 //! Runs on: the owning shard only (single-threaded: no locks, no atomics; results are shared with `Arc` so compiled permission lists can live in the shared `Auth`).
 
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -39,7 +40,8 @@ impl std::error::Error for InvalidSubject {}
 pub struct MatchResult<T> {
     /// Entries inserted without a queue, from every matching subject pattern.
     pub plain: Vec<T>,
-    /// One group per distinct queue name, merged across every matching subject pattern.
+    /// One group per distinct queue name, merged across every matching subject pattern, sorted by name
+    /// (so a group is found by binary search: [`MatchResult::queue`]).
     pub queues: Vec<QueueGroup<T>>,
 }
 
@@ -47,7 +49,7 @@ pub struct MatchResult<T> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueGroup<T> {
     /// The queue name, exactly as given to [`Sublist::insert`].
-    pub name: Box<[u8]>,
+    pub name: Bytes,
     /// Every matching member (never empty in a `MatchResult`).
     pub members: Vec<T>,
 }
@@ -64,6 +66,14 @@ impl<T> MatchResult<T> {
     /// True if nothing matched.
     pub fn is_empty(&self) -> bool {
         self.plain.is_empty() && self.queues.is_empty()
+    }
+
+    /// The group named `name`, if any member of it matched (binary search: `queues` is sorted).
+    pub fn queue(&self, name: &[u8]) -> Option<&QueueGroup<T>> {
+        self.queues
+            .binary_search_by(|g| g.name[..].cmp(name))
+            .ok()
+            .and_then(|i| self.queues.get(i))
     }
 
     /// Deliveries one message causes: each plain entry plus one per queue group (nats /subsz "fanout").
@@ -112,8 +122,9 @@ impl SublistStats {
 
 /// Entries of one queue name on one node.
 struct QueueEntries<T> {
-    /// Queue name bytes (not validated, as nats-server does not).
-    name: Box<[u8]>,
+    /// Queue name bytes (not validated, as nats-server does not). Shared with every match result
+    /// (a clone is a reference count).
+    name: Bytes,
     /// Members in insertion order; never empty (the group is removed with its last member).
     members: Vec<T>,
 }
@@ -360,12 +371,16 @@ impl<T: Clone + PartialEq> Sublist<T> {
         }
         match queue {
             None => node.plain.push(item),
-            Some(q) => match node.queues.iter_mut().find(|g| &*g.name == q) {
-                Some(g) => g.members.push(item),
-                None => node.queues.push(QueueEntries {
-                    name: q.into(),
-                    members: vec![item],
-                }),
+            // Groups are kept sorted by name: one subject may carry thousands of them.
+            Some(q) => match node.queues.binary_search_by(|g| g.name[..].cmp(q)) {
+                Ok(i) => node.queues[i].members.push(item),
+                Err(i) => node.queues.insert(
+                    i,
+                    QueueEntries {
+                        name: Bytes::copy_from_slice(q),
+                        members: vec![item],
+                    },
+                ),
             },
         }
         self.count += 1;
@@ -499,19 +514,31 @@ impl<T: Clone + PartialEq> Sublist<T> {
     /// written). Queue members are grouped by queue name across every matching pattern.
     pub fn matches_uncached(&self, subject: &[u8]) -> MatchResult<T> {
         let mut out = MatchResult::empty();
+        let mut nodes_with_queues = 0;
         self.walk(subject, |node| {
             out.plain.extend_from_slice(&node.plain);
-            for g in &node.queues {
-                match out.queues.iter_mut().find(|o| o.name == g.name) {
-                    Some(o) => o.members.extend_from_slice(&g.members),
-                    None => out.queues.push(QueueGroup {
-                        name: g.name.clone(),
-                        members: g.members.clone(),
-                    }),
-                }
+            if !node.queues.is_empty() {
+                nodes_with_queues += 1;
+                out.queues.extend(node.queues.iter().map(|g| QueueGroup {
+                    name: g.name.clone(),
+                    members: g.members.clone(),
+                }));
             }
             false
         });
+        // Each node's groups are sorted already; groups from several matching patterns are merged by
+        // name (stable sort: members keep the order of the walk), in O(n log n), not O(n²).
+        if nodes_with_queues > 1 {
+            out.queues.sort_by(|a, b| a.name.cmp(&b.name));
+            out.queues.dedup_by(|later, kept| {
+                if later.name == kept.name {
+                    kept.members.append(&mut later.members);
+                    true
+                } else {
+                    false
+                }
+            });
+        }
         out
     }
 
@@ -673,7 +700,7 @@ fn remove_entry<T: PartialEq>(node: &mut Node<T>, queue: Option<&[u8]>, item: &T
             None => false,
         },
         Some(q) => {
-            let Some(gi) = node.queues.iter().position(|g| &*g.name == q) else {
+            let Ok(gi) = node.queues.binary_search_by(|g| g.name[..].cmp(q)) else {
                 return false;
             };
             let g = &mut node.queues[gi];

@@ -453,7 +453,7 @@ fn model_match(model: &[ModelEntry], subject: &[u8]) -> Canon {
             Some(q) => match out.queues.iter_mut().find(|g| &*g.name == q.as_slice()) {
                 Some(g) => g.members.push(*item),
                 None => out.queues.push(super::QueueGroup {
-                    name: q.clone().into_boxed_slice(),
+                    name: bytes::Bytes::from(q.clone()),
                     members: vec![*item],
                 }),
             },
@@ -555,6 +555,15 @@ fn randomized_against_naive_model() {
                     "op {op}: uncached"
                 );
                 assert_eq!(sl.has_match(&subject), any, "op {op}: has_match");
+                // Groups come sorted by name, one per name, each found by `queue`.
+                let r = sl.matches(&subject);
+                assert!(
+                    r.queues.windows(2).all(|w| w[0].name < w[1].name),
+                    "op {op}: queue groups not sorted"
+                );
+                for g in &r.queues {
+                    assert_eq!(r.queue(&g.name).map(|f| &f.name), Some(&g.name));
+                }
             }
         }
         assert_eq!(cached.count(), model.len());
@@ -582,4 +591,26 @@ fn sublist_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Sublist<()>>();
     check::<Sublist<u16>>();
+}
+
+#[test]
+fn thousands_of_queue_groups_on_one_subject() {
+    // Inserts, matches and removals stay fast with many groups (they are kept sorted).
+    let mut sl = Sublist::new();
+    for g in 0..5000u32 {
+        sl.insert(b"q.>", Some(format!("g{g}").as_bytes()), g)
+            .unwrap();
+        sl.insert(b"q.x", Some(format!("g{g}").as_bytes()), g + 10_000)
+            .unwrap();
+    }
+    let r = sl.matches(b"q.x");
+    assert_eq!(r.queues.len(), 5000);
+    let mut g7 = r.queue(b"g7").unwrap().members.clone();
+    g7.sort();
+    assert_eq!(g7, vec![7, 10_007]);
+    assert!(r.queue(b"nope").is_none());
+    for g in 0..5000u32 {
+        assert!(sl.remove(b"q.x", Some(format!("g{g}").as_bytes()), &(g + 10_000)));
+    }
+    assert_eq!(sl.matches(b"q.x").queue(b"g7").unwrap().members, vec![7]);
 }
