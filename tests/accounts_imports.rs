@@ -375,3 +375,74 @@ accounts {
     assert_eq!(a.read_msg().subject, "svc.y");
     c.expect_nothing();
 }
+
+/// Resident memory of the server process, in KiB.
+fn rss_kib(s: &Server) -> u64 {
+    let pid = s.pid().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn one_tenants_pending_requests_cannot_crowd_out_anothers() {
+    // Tenant A sends 300,000 requests through a service import that nobody answers: each leaves a
+    // response mapping behind. A's mappings are bounded on their own (its oldest make room), so
+    // memory stays bounded and tenant B's requests, and A's newest, still get their answers.
+    let conf = r#"
+accounts {
+  SVC { users: [ {user: svc, password: x} ], exports: [ {service: "svc.>"} ] }
+  A { users: [ {user: a, password: x} ], imports: [ {service: {account: SVC, subject: "svc.>"}} ] }
+  B { users: [ {user: b, password: x} ], imports: [ {service: {account: SVC, subject: "svc.>"}} ] }
+}
+"#;
+    let s = Server::start(ServerOpts {
+        config: Some(conf.into()),
+        cores: Some(1),
+        ..ServerOpts::default()
+    });
+    let mut svc = login(&s, "svc", "x");
+    svc.send(b"SUB svc.b 1\r\nSUB svc.a.last 2\r\n");
+    svc.ping_pong();
+    let mut a = login(&s, "a", "x");
+    a.send(b"SUB _INBOX.a.> 1\r\n");
+    a.ping_pong();
+    let before = if is_corenats() { rss_kib(&s) } else { 0 };
+    const FLOOD: usize = 300_000;
+    let mut batch = Vec::new();
+    for i in 0..FLOOD {
+        batch.extend_from_slice(format!("PUB svc.a _INBOX.a.{i} 0\r\n\r\n").as_bytes());
+        if batch.len() > 1 << 20 {
+            a.send(&batch);
+            batch.clear();
+        }
+    }
+    a.send(&batch);
+    a.ping_pong();
+    if is_corenats() {
+        let grown = rss_kib(&s).saturating_sub(before);
+        eprintln!("RSS grew by {grown} KiB for {FLOOD} pending requests");
+        // One tenant's mappings are bounded (65,536 per shard, about 10 MiB); unbounded they took
+        // about 70 MiB here.
+        assert!(grown < 40 * 1024, "RSS grew by {grown} KiB");
+    }
+    let mut b = login(&s, "b", "x");
+    b.send(b"SUB _INBOX.b 1\r\nPUB svc.b _INBOX.b 2\r\nhi\r\n");
+    let req = svc.read_msg();
+    assert_eq!(req.subject, "svc.b");
+    let reply = req.reply.expect("B's request lost its reply subject");
+    svc.send(format!("PUB {reply} 2\r\nok\r\n").as_bytes());
+    svc.ping_pong();
+    b.expect(b"MSG _INBOX.b 1 2\r\nok\r\n");
+    a.send(b"PUB svc.a.last _INBOX.a.last 2\r\nhi\r\n");
+    let req = svc.read_msg();
+    let reply = req
+        .reply
+        .expect("A's newest request lost its reply subject");
+    svc.send(format!("PUB {reply} 3\r\nyes\r\n").as_bytes());
+    svc.ping_pong();
+    a.expect(b"MSG _INBOX.a.last 1 3\r\nyes\r\n");
+}

@@ -4,16 +4,16 @@
 //! case at one branch). Stream exports re-route the message into each importing account under the
 //! transformed subject. A service import maps the request into the exporting account with its reply
 //! rewritten to `_R_.<shard prefix>.<token>`; this shard keeps the token → (importer, original reply)
-//! mapping and an internal subscription on `_R_.<prefix>.>` in the exporter, announced to the other shards
+//! mapping (`service_replies.rs`, bounded per importing account) and an internal subscription on `_R_.<prefix>.>` in the exporter, announced to the other shards
 //! like any interest, so the response comes back here wherever the responder is, and is delivered to the
 //! requester's original reply subject in the importing account.
 
 use super::conn::SubRef;
+use super::service_replies::ResponseRoute;
 use super::{ConnKey, Shard};
 use crate::auth::{AccountId, Auth};
 use crate::config::ResponseType;
 use bytes::Bytes;
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// `SubRef::conn` value of the shard's internal service-reply subscription.
@@ -21,71 +21,6 @@ pub const INTERNAL_CONN: u32 = u32::MAX;
 
 /// Service imports a request may cross in a row (chained services); deeper hops are dropped.
 const MAX_IMPORT_DEPTH: u8 = 8;
-
-/// Response mappings kept at most; beyond it new requests are forwarded without a reply mapping
-/// (their responses are dropped) until old ones expire.
-const MAX_RESPONSE_MAPPINGS: usize = 1 << 20;
-
-/// Where a response to a service-import request goes.
-pub struct ResponseRoute {
-    /// The account the response must be published in: only a publish there on the token's subject
-    /// is a response (another account reaching the same internal subscription is not).
-    pub exporter: AccountId,
-    pub importer: AccountId,
-    /// The requester's original reply subject.
-    pub reply: Bytes,
-    pub kind: ResponseType,
-    /// Streamed and chunked responses keep the mapping alive this long after each response.
-    pub threshold: Duration,
-    pub expires: Instant,
-}
-
-/// Per-shard service-import state.
-pub struct ServiceReplies {
-    /// `_R_.xxxxxx` — unique per shard and process.
-    pub prefix: String,
-    /// token → route. Bound: `MAX_RESPONSE_MAPPINGS`; entries expire after the export's threshold.
-    pub routes: HashMap<u64, ResponseRoute>,
-    /// Accounts (exporters) where this shard's `_R_.<prefix>.>` subscription is installed.
-    pub installed: Vec<AccountId>,
-}
-
-const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/// Reply tokens are `REPLY_TOKEN_LEN` base62 characters, as nats-server's (`_R_.xxxxxx.yyyyyy`).
-const REPLY_TOKEN_LEN: usize = 6;
-/// 62^6: the number of distinct reply tokens.
-const REPLY_TOKEN_SPACE: u64 = 62 * 62 * 62 * 62 * 62 * 62;
-
-fn base62(mut n: u64, out: &mut Vec<u8>) {
-    let start = out.len();
-    loop {
-        out.push(BASE62[(n % 62) as usize]);
-        n /= 62;
-        if n == 0 {
-            break;
-        }
-    }
-    out[start..].reverse();
-}
-
-impl ServiceReplies {
-    pub fn new(shard: u16) -> ServiceReplies {
-        let mut p = Vec::with_capacity(10);
-        p.extend_from_slice(b"_R_.");
-        for _ in 0..4 {
-            p.push(BASE62[rand::random_range(0..62)]);
-        }
-        // Two characters name the shard, so prefixes never collide between shards of one process.
-        p.push(BASE62[(shard as usize / 62) % 62]);
-        p.push(BASE62[shard as usize % 62]);
-        ServiceReplies {
-            prefix: String::from_utf8_lossy(&p).into_owned(),
-            routes: HashMap::new(),
-            installed: Vec::new(),
-        }
-    }
-}
 
 /// Whether an account needs the slow path (mappings, stream exports or service imports).
 pub fn account_flags(auth: &Auth) -> Vec<bool> {
@@ -230,7 +165,8 @@ impl Shard {
         reached
     }
 
-    /// Records a response mapping and returns the rewritten reply subject.
+    /// Records a response mapping and returns the rewritten reply subject. Each importing account
+    /// has its own bound (`service_replies.rs`): at it, its own oldest mappings make room.
     fn register_response(
         &mut self,
         importer: AccountId,
@@ -239,12 +175,8 @@ impl Shard {
         kind: ResponseType,
         threshold: Duration,
     ) -> Option<Vec<u8>> {
-        if self.replies.routes.len() >= MAX_RESPONSE_MAPPINGS {
-            return None;
-        }
-        if !self.replies.installed.contains(&exporter) {
-            self.replies.installed.push(exporter);
-            let mut pattern = self.replies.prefix.clone().into_bytes();
+        if self.replies.install(exporter) {
+            let mut pattern = self.replies.prefix().as_bytes().to_vec();
             pattern.extend_from_slice(b".>");
             // The internal subscription names its account, so a response is checked against the
             // account it was published in.
@@ -255,38 +187,19 @@ impl Shard {
             let _ = self.tables(exporter).local.insert(&pattern, None, r);
             self.add_interest(exporter, &pattern, None);
         }
-        // A random token (not a counter): other clients of the exporting account must not be able to
-        // guess a pending request's reply subject and answer in the responder's place.
-        let token = loop {
-            let t = rand::random_range(0..REPLY_TOKEN_SPACE);
-            if !self.replies.routes.contains_key(&t) {
-                break t;
-            }
-        };
         let threshold = if threshold.is_zero() {
             Duration::from_secs(120)
         } else {
             threshold
         };
-        self.replies.routes.insert(
-            token,
-            ResponseRoute {
-                exporter,
-                importer,
-                reply: Bytes::copy_from_slice(reply),
-                kind,
-                threshold,
-                expires: Instant::now() + threshold,
-            },
-        );
-        let mut out = self.replies.prefix.clone().into_bytes();
-        out.push(b'.');
-        let start = out.len();
-        base62(token, &mut out);
-        while out.len() - start < REPLY_TOKEN_LEN {
-            out.insert(start, b'0');
-        }
-        Some(out)
+        Some(self.replies.insert(ResponseRoute {
+            exporter,
+            importer,
+            reply: Bytes::copy_from_slice(reply),
+            kind,
+            threshold,
+            expires: Instant::now() + threshold,
+        }))
     }
 
     /// A response published in account `published_in` on `_R_.<prefix>.<token>` (on any shard)
@@ -301,22 +214,18 @@ impl Shard {
         headers: Option<&[u8]>,
         payload: &[u8],
     ) -> bool {
-        let prefix = self.replies.prefix.as_bytes();
-        let Some(rest) = subj.strip_prefix(prefix).and_then(|r| r.strip_prefix(b".")) else {
-            return false;
-        };
-        let Some(token) = parse_base62(rest) else {
+        let Some(token) = self.replies.token_of(subj) else {
             return false;
         };
         let now = Instant::now();
-        let Some(route) = self.replies.routes.get_mut(&token) else {
+        let Some(route) = self.replies.get_mut(token) else {
             return false;
         };
         if route.exporter != published_in {
             return false;
         }
         if route.expires <= now {
-            self.replies.routes.remove(&token);
+            self.replies.remove(token);
             return false;
         }
         // The threshold runs from the latest response of a streamed or chunked reply.
@@ -324,7 +233,7 @@ impl Shard {
         let (importer, reply_to, kind) = (route.importer, route.reply.clone(), route.kind);
         let ends = kind == ResponseType::Singleton || (payload.is_empty() && headers.is_none());
         if ends {
-            self.replies.routes.remove(&token);
+            self.replies.remove(token);
         }
         let back = match reply {
             Some(r) => self.register_response(
@@ -343,9 +252,7 @@ impl Shard {
 
     /// Drops expired response mappings (housekeeping tick).
     pub fn expire_responses(&mut self, now: Instant) {
-        if !self.replies.routes.is_empty() {
-            self.replies.routes.retain(|_, r| r.expires > now);
-        }
+        self.replies.expire(now);
     }
 }
 
@@ -394,32 +301,9 @@ fn is_request_info(line: &[u8]) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(REQUEST_INFO))
 }
 
-fn parse_base62(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 11 {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for &b in s {
-        let d = BASE62.iter().position(|&c| c == b)? as u64;
-        n = n.checked_mul(62)?.checked_add(d)?;
-    }
-    Some(n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base62_round_trip() {
-        for n in [0u64, 1, 61, 62, 12345, u32::MAX as u64, u64::MAX / 2] {
-            let mut v = Vec::new();
-            base62(n, &mut v);
-            assert_eq!(parse_base62(&v), Some(n));
-        }
-        assert_eq!(parse_base62(b""), None);
-        assert_eq!(parse_base62(b"a.b"), None);
-    }
 
     #[test]
     fn request_info_header_is_added() {
@@ -440,13 +324,5 @@ mod tests {
             ),
             b"NATS/1.0\r\nX-A: 1\r\nNats-Request-Info: {\"acc\":\"B\"}\r\n\r\n".to_vec()
         );
-    }
-
-    #[test]
-    fn prefixes_differ_per_shard() {
-        let a = ServiceReplies::new(0);
-        let b = ServiceReplies::new(1);
-        assert_eq!(a.prefix.len(), 10);
-        assert_ne!(a.prefix[8..], b.prefix[8..]);
     }
 }

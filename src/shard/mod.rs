@@ -15,6 +15,7 @@ pub mod logins;
 pub mod no_responders;
 pub mod publish;
 pub mod reader;
+pub mod service_replies;
 pub mod session;
 pub mod snapshot;
 pub mod subscribe;
@@ -130,7 +131,7 @@ pub struct Shard {
     /// Per account: true when it has mappings, stream exports or service imports (the slow publish path).
     pub account_flags: Vec<bool>,
     /// Service-import response mappings owned by this shard.
-    pub replies: imports::ServiceReplies,
+    pub replies: service_replies::ServiceReplies,
     /// Logins waiting for a bcrypt check on the shard's blocking thread (`logins.rs`).
     pub logins: logins::SlowLogins,
     /// Recently closed connections for `/connz?state=closed`. Bound: `max_closed_clients` per shard.
@@ -187,7 +188,7 @@ impl Shard {
             closed: std::collections::VecDeque::new(),
             logins: logins::SlowLogins::default(),
             account_flags: Vec::new(),
-            replies: imports::ServiceReplies::new(id),
+            replies: service_replies::ServiceReplies::new(id),
             fanout: Some(publish::Fanout::new(nr_shards)),
             probe: None,
             probe_asked: vec![0; nr_shards],
