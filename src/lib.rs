@@ -4,6 +4,7 @@
 //! - [`config`]: nats-server's config language (and HCL) → a typed [`config::Config`].
 //! - [`auth`]: accounts, users and permissions compiled once into an immutable `Auth`.
 //! - [`server`]: boot — config → auth → bind → one shard per CPU → signals → shutdown.
+//! - [`settings`]: what every shard shares — immutable `Settings`, process-wide `Globals`.
 //! - [`runtime`]: the seam over glommio (spawn, TCP, timers, executors).
 //! - [`shard`]: one per core — accept → read + parse → permit → match locally → fan out → write.
 //! - [`protocol`]: pure — the resumable client protocol parser, frame writer, `-ERR` texts, INFO/CONNECT.
@@ -22,6 +23,7 @@ pub mod monitor;
 pub mod protocol;
 pub mod runtime;
 pub mod server;
+pub mod settings;
 pub mod shard;
 pub mod signals;
 pub mod subject;

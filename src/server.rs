@@ -1,172 +1,20 @@
 //! Boot and process lifecycle: load config → compile auth → bind → start one shard per CPU → signals →
-//! shutdown. Also the process-wide state every shard shares: [`Runtime`] (immutable settings, swapped on
-//! reload) and [`Globals`] (connection counts and ids; touched only at connect/close, never per message).
+//! shutdown. The state every shard shares is in [`crate::settings`].
 
-use crate::auth::{AccountId, Auth};
+use crate::auth::Auth;
 use crate::bus::{Bus, Control};
 use crate::config::Config;
 use crate::runtime::{self, checks};
 use crate::shard::{self, Shard};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use crate::settings::{Globals, Settings};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const VERSION: &str = "2.15.1";
-
-/// Settings every shard reads, immutable once built; a reload builds a new one and swaps it in.
-#[derive(Debug, Clone)]
-pub struct Runtime {
-    pub server_id: String,
-    pub server_name: String,
-    /// The host and port clients see in INFO.
-    pub info_host: String,
-    pub port: u16,
-    pub max_payload: u32,
-    pub max_pending: usize,
-    pub max_control_line: u32,
-    pub max_connections: i64,
-    pub max_subscriptions: u32,
-    pub ping_interval: Duration,
-    pub ping_max: u32,
-    pub write_deadline: Duration,
-    pub lame_duck_duration: Duration,
-    pub lame_duck_grace_period: Duration,
-    pub bus_spin: Duration,
-    pub disable_sublist_cache: bool,
-    /// `-V`: log every protocol op (read once per op batch; no cost when off).
-    pub trace: bool,
-    /// Recently closed connections kept per shard for the monitor.
-    pub max_closed_clients: usize,
-    /// Most tokens a SUB subject may have (0 = unlimited).
-    pub max_sub_tokens: u8,
-    /// `sha256:<hex>` of the configuration file in force ("" without one), for the log and `/varz`.
-    pub config_digest: String,
-}
-
-impl Runtime {
-    pub fn from_config(cfg: &Config, server_id: &str, port: u16) -> Runtime {
-        Runtime {
-            server_id: server_id.to_string(),
-            server_name: cfg
-                .server_name
-                .clone()
-                .unwrap_or_else(|| server_id.to_string()),
-            info_host: cfg.host.clone(),
-            port,
-            max_payload: cfg.max_payload,
-            max_pending: cfg.max_pending.max(0) as usize,
-            max_control_line: cfg.max_control_line,
-            max_connections: cfg.max_connections,
-            max_subscriptions: cfg.max_subscriptions,
-            ping_interval: cfg.ping_interval,
-            ping_max: cfg.ping_max,
-            write_deadline: cfg.write_deadline,
-            lame_duck_duration: cfg.lame_duck_duration,
-            lame_duck_grace_period: cfg.lame_duck_grace_period,
-            bus_spin: cfg.bus_spin,
-            disable_sublist_cache: cfg.disable_sublist_cache,
-            trace: cfg.trace,
-            max_closed_clients: cfg.max_closed_clients,
-            max_sub_tokens: cfg.max_sub_tokens,
-            config_digest: String::new(),
-        }
-    }
-}
-
-/// Process-wide counters shared by all shards. Touched at connect and close only.
-#[derive(Default)]
-pub struct Globals {
-    next_cid: AtomicU64,
-    /// Client connections counted against `max_connections`.
-    server_conns: AtomicI64,
-    /// Open connections per account, against the account's `limits.max_connections`.
-    account_conns: Mutex<HashMap<AccountId, i64>>,
-    /// Shards that are done (a shard exits only when all are, so barriers never wait on a gone shard).
-    stopped_shards: AtomicUsize,
-}
-
-impl Globals {
-    pub fn next_cid(&self) -> u64 {
-        self.next_cid.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    /// Counts a new connection unless the server is full (`max < 0` rejects everyone).
-    pub fn try_open_server(&self, max: i64) -> bool {
-        let n = self.server_conns.fetch_add(1, Ordering::AcqRel) + 1;
-        if max < 0 || n > max {
-            self.server_conns.fetch_sub(1, Ordering::AcqRel);
-            return false;
-        }
-        true
-    }
-
-    pub fn shard_stopped(&self) {
-        self.stopped_shards.fetch_add(1, Ordering::AcqRel);
-    }
-
-    pub fn stopped_shards(&self) -> usize {
-        self.stopped_shards.load(Ordering::Acquire)
-    }
-
-    /// One connection must go because the server is over `max` (lowered by a reload): true (and the
-    /// count lowered) while it is over. Shards race for the excess; the atomic makes them close
-    /// exactly that many together.
-    pub fn shed_server(&self, max: i64) -> bool {
-        let limit = max.max(0);
-        self.server_conns
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n > limit).then_some(n - 1)
-            })
-            .is_ok()
-    }
-
-    pub fn server_closed(&self) {
-        self.server_conns.fetch_sub(1, Ordering::AcqRel);
-    }
-
-    pub fn connections(&self) -> i64 {
-        self.server_conns.load(Ordering::Relaxed)
-    }
-
-    /// Counts a login into `acc` unless its limit is reached.
-    pub fn try_open_account(&self, acc: AccountId, limit: Option<i64>) -> bool {
-        let mut m = self.account_conns.lock().unwrap_or_else(|e| e.into_inner());
-        let n = m.entry(acc).or_insert(0);
-        if let Some(l) = limit {
-            if l >= 0 && *n >= l {
-                return false;
-            }
-        }
-        *n += 1;
-        true
-    }
-
-    /// One connection of `acc` must go because the account is over `limit` (lowered by a reload): true
-    /// (and the count lowered) while it is over. Every shard asks for each of its connections; the lock
-    /// makes the shards together close exactly the excess.
-    pub fn shed_account(&self, acc: AccountId, limit: i64) -> bool {
-        let mut m = self.account_conns.lock().unwrap_or_else(|e| e.into_inner());
-        match m.get_mut(&acc) {
-            Some(n) if *n > limit.max(0) => {
-                *n -= 1;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    pub fn account_closed(&self, acc: AccountId) {
-        let mut m = self.account_conns.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = m.get_mut(&acc) {
-            *n -= 1;
-        }
-    }
-}
 
 /// Makes any panic, on any thread, end the whole process with a non-zero status and a logged reason.
 ///
@@ -283,30 +131,16 @@ fn resolve_listen(host: &str, port: i32) -> Result<SocketAddr, String> {
             Err(e) => {
                 return Err(format!(
                     "Error listening on port: {host}:{p}, \"listen tcp {host}:{p}: bind: {}\"",
-                    go_error_text(&e)
+                    crate::config::go_error_text(&e)
                 ))
             }
         }
     };
     probe
         .local_addr()
-        .map_err(|e| format!("Error listening on port: {}", go_error_text(&e)))
+        .map_err(|e| format!("Error listening on port: {}", crate::config::go_error_text(&e)))
 }
 
-/// An OS error worded as Go prints it (`address already in use`): the C library's text, starting in
-/// lower case, without Rust's ` (os error N)` suffix. Tools match nats-server's log lines.
-pub(crate) fn go_error_text(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.find(" (os error ") {
-        Some(i) => &text[..i],
-        None => &text,
-    };
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
 
 fn bind_shard_socket(addr: SocketAddr) -> Result<socket2::Socket, String> {
     use socket2::{Domain, Protocol, Socket, Type};
@@ -343,15 +177,15 @@ pub fn run(boot: Boot) -> Result<(), String> {
     }
     let port = probe.port();
     let server_id = new_server_id();
-    let mut rt = Runtime::from_config(&cfg, &server_id, port);
-    rt.config_digest = boot.config_digest.clone();
-    let rt = Arc::new(rt);
+    let mut settings = Settings::from_config(&cfg, &server_id, port);
+    settings.config_digest = boot.config_digest.clone();
+    let settings = Arc::new(settings);
     let globals = Arc::new(Globals::default());
 
     tracing::info!("Starting nats-server");
     tracing::info!("  Version:  {}", VERSION);
     tracing::info!("  Git:      [corenats {}]", env!("CARGO_PKG_VERSION"));
-    tracing::info!("  Name:     {}", rt.server_name);
+    tracing::info!("  Name:     {}", settings.server_name);
     tracing::info!("  ID:       {}", server_id);
     if auth.plaintext_passwords {
         tracing::warn!("Plaintext passwords detected, use nkeys or bcrypt");
@@ -360,7 +194,7 @@ pub fn run(boot: Boot) -> Result<(), String> {
         tracing::info!(
             "Using configuration file: {} ({})",
             p.display(),
-            rt.config_digest
+            settings.config_digest
         );
     }
     if cfg.jetstream {
@@ -377,7 +211,7 @@ pub fn run(boot: Boot) -> Result<(), String> {
     let mut handles = Vec::with_capacity(nr_shards);
     for (i, ((cpu, inbox), sock)) in cpus.iter().copied().zip(inboxes).zip(sockets).enumerate() {
         let bus = bus.clone();
-        let rt = rt.clone();
+        let settings = settings.clone();
         let auth = auth.clone();
         let globals = globals.clone();
         let ready = ready_tx.clone();
@@ -386,7 +220,7 @@ pub fn run(boot: Boot) -> Result<(), String> {
             cpu,
             cfg.bus_spin,
             move || async move {
-                let sh = Shard::new(i as u16, bus, rt, auth, globals);
+                let sh = Shard::new(i as u16, bus, settings, auth, globals);
                 let stop = sh.listener_stop.clone();
                 let sh = Rc::new(RefCell::new(sh));
                 runtime::spawn(shard::listener::accept_task(sh.clone(), sock, stop));
@@ -414,7 +248,7 @@ pub fn run(boot: Boot) -> Result<(), String> {
         boot.config_path.clone(),
         boot.overrides,
         crate::signals::Live {
-            rt: rt.clone(),
+            settings: settings.clone(),
             auth: auth.clone(),
             config: cfg.clone(),
         },

@@ -5,7 +5,7 @@
 use crate::auth::Auth;
 use crate::bus::{Bus, Control};
 use crate::config;
-use crate::server::Runtime;
+use crate::settings::Settings;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::iterator::Signals;
 use std::path::PathBuf;
@@ -17,7 +17,7 @@ type Overrides = Box<dyn Fn(&mut config::Config) + Send + Sync>;
 /// What a reload replaces: the settings the shards run with, and the configuration they came from
 /// (kept to refuse changes that cannot apply at run time).
 pub struct Live {
-    pub rt: Arc<Runtime>,
+    pub settings: Arc<Settings>,
     pub auth: Arc<Auth>,
     pub config: config::Config,
 }
@@ -67,7 +67,7 @@ pub fn spawn(
                         match reload(&config_path, &overrides, &live) {
                             Ok((new_live, digest)) => {
                                 live = new_live;
-                                let (r, a) = (live.rt.clone(), live.auth.clone());
+                                let (r, a) = (live.settings.clone(), live.auth.clone());
                                 let round = Arc::new(AtomicUsize::new(bus.nr_shards()));
                                 bus.broadcast_control(|| {
                                     Control::Reload(r.clone(), a.clone(), round.clone())
@@ -104,12 +104,12 @@ fn reload(
     };
     overrides(&mut cfg);
     not_reloadable(&live.config, &cfg)?;
-    let rt = &live.rt;
-    let mut new_rt = Runtime::from_config(&cfg, &rt.server_id, rt.port);
-    new_rt.config_digest = digest.clone();
+    let settings = &live.settings;
+    let mut new_settings = Settings::from_config(&cfg, &settings.server_id, settings.port);
+    new_settings.config_digest = digest.clone();
     let new_auth = Auth::compile(&cfg, Some(&live.auth)).map_err(|e| e.join("\n"))?;
     let new_live = Live {
-        rt: Arc::new(new_rt),
+        settings: Arc::new(new_settings),
         auth: Arc::new(new_auth),
         config: cfg,
     };

@@ -131,7 +131,7 @@ pub enum Control {
     /// A new compiled configuration: swap it in and re-check live connections. The counter holds the
     /// shards still re-checking; the last one sends `ShedOverLimits` to all.
     Reload(
-        Arc<crate::server::Runtime>,
+        Arc<crate::settings::Settings>,
         Arc<Auth>,
         Arc<std::sync::atomic::AtomicUsize>,
     ),

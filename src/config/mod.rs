@@ -106,7 +106,7 @@ pub(crate) fn open_error(path: &Path, e: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound => ("open", "no such file or directory".to_string()),
         std::io::ErrorKind::PermissionDenied => ("open", "permission denied".to_string()),
         std::io::ErrorKind::IsADirectory => ("read", "is a directory".to_string()),
-        _ => ("open", crate::server::go_error_text(e)),
+        _ => ("open", go_error_text(e)),
     };
     format!("{op} {}: {reason}", path.display())
 }
@@ -120,6 +120,21 @@ pub enum Strictness {
     Check,
     /// `-t --pedantic`: the seed dialect's notes fail as well.
     Pedantic,
+}
+
+/// An OS error worded as Go prints it (`address already in use`): the C library's text, starting in
+/// lower case, without Rust's ` (os error N)` suffix. Tools match nats-server's log lines.
+pub fn go_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error ") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// `-t`: warnings are errors; with `Strictness::Pedantic` the seed dialect's notes too.

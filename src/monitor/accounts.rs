@@ -116,7 +116,7 @@ pub fn accountz(m: &Monitor, req: &Request) -> Response {
         .find(|a| a.is_system)
         .map(|a| a.name.clone());
     let mut out = Accountz {
-        server_id: first.rt.server_id.clone(),
+        server_id: first.settings.server_id.clone(),
         now: rfc3339(unix_now_ns()),
         system_account,
         accounts: None,
@@ -135,7 +135,7 @@ pub fn accountz(m: &Monitor, req: &Request) -> Response {
             );
         }
         Some(name) => {
-            let load = rfc3339(m.config_load_ns(&first.rt));
+            let load = rfc3339(m.config_load_ns(&first.settings));
             let all = totals(&snaps);
             let Some(t) = all.into_iter().find(|t| t.name == name && !t.removed) else {
                 return Response::text(400, format!("Account {name} does not exist"));
@@ -212,7 +212,7 @@ pub fn accstatz(m: &Monitor, req: &Request) -> Response {
     };
     let server_id = snaps
         .first()
-        .map(|s| s.rt.server_id.clone())
+        .map(|s| s.settings.server_id.clone())
         .unwrap_or_default();
     let account_statz = totals(&snaps)
         .into_iter()

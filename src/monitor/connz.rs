@@ -231,7 +231,7 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
     };
     let server_id = snaps
         .first()
-        .map(|s| s.rt.server_id.clone())
+        .map(|s| s.settings.server_id.clone())
         .unwrap_or_default();
     let mut total = 0;
     let mut all = Vec::new();

@@ -90,8 +90,8 @@ pub fn handle(m: &Monitor) -> Response {
     e.sample(
         "corenats_info",
         &[
-            ("server_id", &first.rt.server_id),
-            ("server_name", &first.rt.server_name),
+            ("server_id", &first.settings.server_id),
+            ("server_name", &first.settings.server_name),
             ("version", crate::server::VERSION),
         ],
         1.0,

@@ -25,7 +25,7 @@ pub mod varz;
 
 use crate::bus::{Bus, Control, ShardId};
 use crate::config::Config;
-use crate::server::Runtime;
+use crate::settings::Settings;
 use crate::shard::snapshot::ShardSnapshot;
 use crate::shard::ConnKey;
 use procstat::CpuSampler;
@@ -142,7 +142,7 @@ struct State {
     req_stats: BTreeMap<&'static str, u64>,
     cpu: CpuSampler,
     /// The settings seen last, to notice a reload (`config_load_time`).
-    last_rt: Option<Arc<Runtime>>,
+    last_settings: Option<Arc<Settings>>,
     config_load_ns: u64,
 }
 
@@ -206,11 +206,11 @@ pub fn start(cfg: &Config, bus: &Bus) -> Result<(), String> {
     ));
     tracing::info!("Starting http monitor on {}", join_host_port(&host, bound));
     let handler: http::Handler = Arc::new(move |req: &http::Request| routes::handle(&mon, req));
-    let rt = http::runtime(&http::LIMITS).map_err(|e| format!("Can't start monitoring: {e}"))?;
+    let settings = http::runtime(&http::LIMITS).map_err(|e| format!("Can't start monitoring: {e}"))?;
     std::thread::Builder::new()
         .name("monitor".into())
         .spawn(move || {
-            if let Err(e) = http::serve(rt, listener, handler, http::LIMITS) {
+            if let Err(e) = http::serve(settings, listener, handler, http::LIMITS) {
                 tracing::error!("Monitoring stopped: {e}");
             }
         })
@@ -233,7 +233,7 @@ impl Monitor {
             state: Mutex::new(State {
                 req_stats: BTreeMap::new(),
                 cpu: CpuSampler::new(),
-                last_rt: None,
+                last_settings: None,
                 config_load_ns: start_ns,
             }),
         }
@@ -261,15 +261,15 @@ impl Monitor {
     }
 
     /// When the configuration in force was loaded: start, or the first time a reloaded one was seen.
-    pub fn config_load_ns(&self, rt: &Arc<Runtime>) -> u64 {
+    pub fn config_load_ns(&self, settings: &Arc<Settings>) -> u64 {
         let mut st = self.state();
-        match &st.last_rt {
-            Some(prev) if Arc::ptr_eq(prev, rt) => {}
+        match &st.last_settings {
+            Some(prev) if Arc::ptr_eq(prev, settings) => {}
             Some(_) => {
                 st.config_load_ns = format::unix_now_ns();
-                st.last_rt = Some(rt.clone());
+                st.last_settings = Some(settings.clone());
             }
-            None => st.last_rt = Some(rt.clone()),
+            None => st.last_settings = Some(settings.clone()),
         }
         st.config_load_ns
     }

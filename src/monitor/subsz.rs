@@ -130,7 +130,7 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
     };
     let server_id = snaps
         .first()
-        .map(|s| s.rt.server_id.clone())
+        .map(|s| s.settings.server_id.clone())
         .unwrap_or_default();
     let mut sum = SublistSum::default();
     let mut counts = Vec::new();

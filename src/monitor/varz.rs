@@ -107,31 +107,31 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
 pub fn build(m: &Monitor) -> Result<Varz, String> {
     let snaps = m.gather(Want::default())?;
     let first = snaps.first().ok_or("no shards")?;
-    let rt = first.rt.clone();
+    let settings = first.settings.clone();
     let auth = first.auth.clone();
     let now_ns = unix_now_ns();
     let mut v = Varz {
-        server_id: rt.server_id.clone(),
-        server_name: rt.server_name.clone(),
+        server_id: settings.server_id.clone(),
+        server_name: settings.server_name.clone(),
         version: crate::server::VERSION.to_string(),
         proto: 1,
         go: "corenats".to_string(),
-        host: rt.info_host.clone(),
-        port: rt.port,
+        host: settings.info_host.clone(),
+        port: settings.port,
         auth_required: auth.auth_required(),
-        max_connections: rt.max_connections,
-        max_subscriptions: rt.max_subscriptions as u64,
-        ping_interval: rt.ping_interval.as_nanos() as u64,
-        ping_max: rt.ping_max,
+        max_connections: settings.max_connections,
+        max_subscriptions: settings.max_subscriptions as u64,
+        ping_interval: settings.ping_interval.as_nanos() as u64,
+        ping_max: settings.ping_max,
         http_host: m.http_host.clone(),
         http_port: m.http_port,
         http_base_path: m.http_base_path.clone(),
         auth_timeout: auth.auth_timeout().as_secs_f64(),
-        max_control_line: rt.max_control_line,
-        max_payload: rt.max_payload,
-        max_pending: rt.max_pending as u64,
+        max_control_line: settings.max_control_line,
+        max_payload: settings.max_payload,
+        max_pending: settings.max_pending as u64,
         tls_timeout: 2.0,
-        write_deadline: rt.write_deadline.as_nanos() as u64,
+        write_deadline: settings.write_deadline.as_nanos() as u64,
         start: rfc3339(m.start_ns),
         now: rfc3339(now_ns),
         uptime: uptime(m.started.elapsed().as_nanos() as u64),
@@ -140,8 +140,8 @@ pub fn build(m: &Monitor) -> Result<Varz, String> {
         gomaxprocs: snaps.len(),
         cpu: m.cpu_percent(),
         http_req_stats: m.req_stats(),
-        config_load_time: rfc3339(m.config_load_ns(&rt)),
-        config_digest: rt.config_digest.clone(),
+        config_load_time: rfc3339(m.config_load_ns(&settings)),
+        config_digest: settings.config_digest.clone(),
         system_account: auth
             .accounts
             .iter()

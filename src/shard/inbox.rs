@@ -19,7 +19,7 @@ const BATCHES_PER_TURN: usize = 64;
 const MSGS_PER_TURN: usize = 4096;
 
 pub async fn inbox_task(shard: ShardRef, inbox: Inbox) {
-    let spin = shard.borrow().rt.bus_spin;
+    let spin = shard.borrow().settings.bus_spin;
     // The batch being applied (its source shard and the messages not applied yet).
     let mut current: Option<(ShardId, std::vec::IntoIter<BusMsg>)> = None;
     loop {
@@ -144,7 +144,7 @@ impl Shard {
 
     fn on_control(&mut self, c: Control) {
         match c {
-            Control::Reload(rt, auth, round) => self.reload(rt, auth, &round),
+            Control::Reload(settings, auth, round) => self.reload(settings, auth, &round),
             Control::ShedOverLimits => {
                 self.shed_over_limits();
                 self.end_batch();

@@ -5,7 +5,7 @@ use super::Shard;
 use crate::auth::{AccountId, Auth, Principal, Recheck};
 use crate::bus::{BusMsg, Control, ShardId};
 use crate::protocol::errors::ProtoErr;
-use crate::server::Runtime;
+use crate::settings::Settings;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,8 +45,8 @@ impl Shard {
             self.mark_stopped();
             return;
         }
-        let grace = self.rt.lame_duck_grace_period;
-        let total = self.rt.lame_duck_duration.saturating_sub(grace);
+        let grace = self.settings.lame_duck_grace_period;
+        let total = self.settings.lame_duck_duration.saturating_sub(grace);
         let since = now.duration_since(ld.started);
         if since < grace {
             return;
@@ -88,8 +88,8 @@ impl Shard {
     /// A new configuration: swap it in and re-check every live connection against the new users and
     /// permissions. Removed users are closed silently; changed credentials get `Authorization Violation`;
     /// subscriptions no longer allowed are removed with the `(sid "n")` error.
-    pub fn reload(&mut self, rt: Arc<Runtime>, auth: Arc<Auth>, round: &AtomicUsize) {
-        self.rt = rt;
+    pub fn reload(&mut self, settings: Arc<Settings>, auth: Arc<Auth>, round: &AtomicUsize) {
+        self.settings = settings;
         self.auth = auth;
         self.ensure_accounts();
         let keys: Vec<usize> = self
@@ -134,10 +134,10 @@ impl Shard {
                         .and_then(|a| a.limits.max_subscriptions);
                     (
                         self.account_payload_limit(c.account),
-                        super::session::subs_limit(&self.rt, account_subs),
+                        super::session::subs_limit(&self.settings, account_subs),
                     )
                 }
-                _ => (self.rt.max_payload, self.rt.max_subscriptions),
+                _ => (self.settings.max_payload, self.settings.max_subscriptions),
             };
             let c = &mut self.conns[k];
             c.max_payload = payload;
@@ -187,7 +187,7 @@ impl Shard {
     /// After a reload lowered `max_connections`, closes connections over it with nats-server's
     /// error and log line (which ones go: slot order per shard, shards racing for the excess).
     fn shed_over_server_limit(&mut self) {
-        let max = self.rt.max_connections;
+        let max = self.settings.max_connections;
         let counted: Vec<usize> = self
             .conns
             .iter()

@@ -32,7 +32,7 @@ pub async fn accept_task(shard: ShardRef, sock: socket2::Socket, stop: Notify) {
         for pause in [None, Some(std::time::Duration::from_millis(2))] {
             let at_limit = {
                 let sh = shard.borrow();
-                sh.globals.connections() >= sh.rt.max_connections
+                sh.globals.connections() >= sh.settings.max_connections
             };
             if !at_limit {
                 break;

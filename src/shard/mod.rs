@@ -25,7 +25,7 @@ pub mod writer;
 
 use crate::auth::{AccountId, Auth};
 use crate::bus::{Bus, Outbox, ShardId};
-use crate::server::{Globals, Runtime};
+use crate::settings::{Globals, Settings};
 use crate::subject::Sublist;
 use bytes::Bytes;
 use conn::{Conn, SubRef};
@@ -92,7 +92,7 @@ pub struct ShardStats {
 pub struct Shard {
     pub id: ShardId,
     pub nr_shards: usize,
-    pub rt: Arc<Runtime>,
+    pub settings: Arc<Settings>,
     pub auth: Arc<Auth>,
     pub globals: Arc<Globals>,
     pub conns: Slab<Conn>,
@@ -155,7 +155,7 @@ impl Shard {
     pub fn new(
         id: ShardId,
         bus: Bus,
-        rt: Arc<Runtime>,
+        settings: Arc<Settings>,
         auth: Arc<Auth>,
         globals: Arc<Globals>,
     ) -> Shard {
@@ -163,7 +163,7 @@ impl Shard {
         let mut s = Shard {
             id,
             nr_shards,
-            rt,
+            settings,
             auth,
             globals,
             conns: Slab::new(),
@@ -202,7 +202,7 @@ impl Shard {
     pub fn ensure_accounts(&mut self) {
         self.account_flags = imports::account_flags(&self.auth);
         let n = self.auth.accounts.len().max(1);
-        let cache = !self.rt.disable_sublist_cache;
+        let cache = !self.settings.disable_sublist_cache;
         while self.accounts.len() < n {
             self.accounts.push(AccountTables::new(cache));
         }
@@ -211,7 +211,7 @@ impl Shard {
     pub fn tables(&mut self, acc: AccountId) -> &mut AccountTables {
         let i = acc as usize;
         if i >= self.accounts.len() {
-            let cache = !self.rt.disable_sublist_cache;
+            let cache = !self.settings.disable_sublist_cache;
             while self.accounts.len() <= i {
                 self.accounts.push(AccountTables::new(cache));
             }

@@ -50,7 +50,7 @@ pub enum After {
 pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
     let (mut max_cl, mut max_payload) = {
         let sh = shard.borrow();
-        (sh.rt.max_control_line as usize, sh.rt.max_payload as usize)
+        (sh.settings.max_control_line as usize, sh.settings.max_payload as usize)
     };
     let mut parser = Parser::new(max_cl, max_payload);
     let mut buf = vec![0u8; READ_BUF_MIN];
@@ -109,11 +109,11 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
             // Dispatch ops with one borrow of the shard until one needs to wait (or the buffer ends).
             let flow = {
                 let mut sh = shard.borrow_mut();
-                let trace = sh.rt.trace;
+                let trace = sh.settings.trace;
                 // A reload may change the control-line limit for live connections too (checked
                 // once per dispatch run, not per op: it changes only with the configuration).
-                if sh.rt.max_control_line as usize != max_cl {
-                    max_cl = sh.rt.max_control_line as usize;
+                if sh.settings.max_control_line as usize != max_cl {
+                    max_cl = sh.settings.max_control_line as usize;
                     parser.set_max_control_line(max_cl);
                 }
                 let mut done = false;

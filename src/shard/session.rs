@@ -12,7 +12,7 @@ use crate::protocol::errors::ProtoErr;
 use crate::protocol::info::ServerInfo;
 use crate::protocol::writer as w;
 use crate::runtime::Stream;
-use crate::server::Runtime;
+use crate::settings::Settings;
 use slab::Slab;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -82,11 +82,11 @@ impl Shard {
             ping_sent: None,
             rtt: Duration::ZERO,
             rtt_at: None,
-            next_ping: now + first_ping_delay(self.rt.ping_interval, cid),
+            next_ping: now + first_ping_delay(self.settings.ping_interval, cid),
             last_activity: now,
             auth_deadline,
-            max_payload: self.rt.max_payload,
-            max_subs: self.rt.max_subscriptions,
+            max_payload: self.settings.max_payload,
+            max_subs: self.settings.max_subscriptions,
             stats: ConnStats::default(),
             tasks: 2,
             counted_server: false,
@@ -99,7 +99,7 @@ impl Shard {
         self.stats.total_connections += 1;
         let info = self.info_json(key, false);
         self.send_raw(key, &info);
-        if self.globals.try_open_server(self.rt.max_connections) {
+        if self.globals.try_open_server(self.settings.max_connections) {
             self.conns[key].counted_server = true;
             if self.draining {
                 self.close_conn(key, CloseReason::LameDuck);
@@ -117,13 +117,13 @@ impl Shard {
         let c = &self.conns[key];
         let acc = &self.auth.accounts;
         let mut info = ServerInfo {
-            server_id: self.rt.server_id.clone(),
-            server_name: self.rt.server_name.clone(),
+            server_id: self.settings.server_id.clone(),
+            server_name: self.settings.server_name.clone(),
             version: crate::server::VERSION.to_string(),
             proto: 1,
             go: "corenats".to_string(),
-            host: self.rt.info_host.clone(),
-            port: self.rt.port,
+            host: self.settings.info_host.clone(),
+            port: self.settings.port,
             headers: true,
             ..ServerInfo::default()
         };
@@ -288,7 +288,7 @@ impl Shard {
             .get(acc as usize)
             .map(|a| a.limits.clone())
             .unwrap_or_default();
-        let rt = self.rt.clone();
+        let settings = self.settings.clone();
         let max_payload = self.account_payload_limit(acc);
         let c = &mut self.conns[key];
         c.account = acc;
@@ -306,7 +306,7 @@ impl Shard {
         c.login = Some(login);
         c.creds = creds;
         c.max_payload = max_payload;
-        c.max_subs = subs_limit(&rt, limits.max_subscriptions);
+        c.max_subs = subs_limit(&settings, limits.max_subscriptions);
         // The keep-alive schedule started when the connection opened, as in nats-server.
         c.phase = Phase::Open;
         c.auth_deadline = None;
@@ -345,7 +345,7 @@ impl Shard {
             .accounts
             .get(acc as usize)
             .and_then(|a| a.limits.max_payload);
-        payload_limit(&self.rt, account_max)
+        payload_limit(&self.settings, account_max)
     }
 }
 
@@ -375,24 +375,24 @@ fn connect_base(c: &Conn) -> ConnectOptions {
 
 /// A logged-in connection's subscription limit: the server's `max_subscriptions`, lowered by its
 /// account's (0 = unlimited).
-pub(crate) fn subs_limit(rt: &Runtime, account_max: Option<i64>) -> u32 {
+pub(crate) fn subs_limit(settings: &Settings, account_max: Option<i64>) -> u32 {
     match account_max {
         Some(m) if m > 0 => {
             let m = u32::try_from(m).unwrap_or(u32::MAX);
-            if rt.max_subscriptions == 0 {
+            if settings.max_subscriptions == 0 {
                 m
             } else {
-                m.min(rt.max_subscriptions)
+                m.min(settings.max_subscriptions)
             }
         }
-        _ => rt.max_subscriptions,
+        _ => settings.max_subscriptions,
     }
 }
 
 /// A logged-in connection's payload limit: the server's `max_payload`, lowered by its account's.
-fn payload_limit(rt: &Runtime, account_max: Option<i64>) -> u32 {
+fn payload_limit(settings: &Settings, account_max: Option<i64>) -> u32 {
     match account_max {
-        Some(m) if m >= 0 => (m as u32).min(rt.max_payload),
-        _ => rt.max_payload,
+        Some(m) if m >= 0 => (m as u32).min(settings.max_payload),
+        _ => settings.max_payload,
     }
 }

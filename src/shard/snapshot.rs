@@ -18,7 +18,7 @@ use crate::bus::ShardId;
 use crate::monitor::format::wall_ns;
 use crate::monitor::sort::sid_order;
 use crate::monitor::{ConnQuery, SnapshotRequest, SubWindow, SubsMode, SubsQuery};
-use crate::server::Runtime;
+use crate::settings::Settings;
 use crate::subject::SublistStats;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -94,7 +94,7 @@ pub struct AccountFigures {
 pub struct ShardSnapshot {
     pub shard: ShardId,
     /// The shard's current settings and auth (they change on reload).
-    pub rt: Arc<Runtime>,
+    pub settings: Arc<Settings>,
     pub auth: Arc<Auth>,
     pub stats: ShardStats,
     /// Lame duck or shutdown in progress.
@@ -233,7 +233,7 @@ impl Shard {
         let want = &req.want;
         let mut snap = ShardSnapshot {
             shard: self.id,
-            rt: self.rt.clone(),
+            settings: self.settings.clone(),
             auth: self.auth.clone(),
             stats: self.stats,
             draining: self.draining,
@@ -417,7 +417,7 @@ impl Shard {
     /// Remembers a closing connection for `/connz?state=closed`. Bound: `max_closed_clients` per shard,
     /// oldest dropped first. Called by `close_conn` while the slot is still valid.
     pub fn record_closed(&mut self, key: ConnKey) {
-        let limit = self.rt.max_closed_clients;
+        let limit = self.settings.max_closed_clients;
         if limit == 0 {
             return;
         }

@@ -47,7 +47,7 @@ impl Shard {
                 }
             }
         }
-        let max_tokens = self.rt.max_sub_tokens as usize;
+        let max_tokens = self.settings.max_sub_tokens as usize;
         if max_tokens > 0 && subj.split(|&b| b == b'.').count() > max_tokens {
             self.send_err(key, &ProtoErr::SubTooManyTokens(subj.to_vec()));
             return Flow::Continue;

@@ -69,8 +69,8 @@ pub async fn timers_task(shard: ShardRef) {
             break;
         }
         let now = Instant::now();
-        let interval = sh.rt.ping_interval;
-        let ping_max = sh.rt.ping_max;
+        let interval = sh.settings.ping_interval;
+        let ping_max = sh.settings.ping_max;
         let mut timed_out = Vec::new();
         let mut stale = Vec::new();
         let mut ping = Vec::new();

@@ -57,7 +57,7 @@ impl Shard {
     /// Checks the pending-bytes cap after appending to `key`; over it, closes as a slow consumer.
     #[inline]
     pub fn check_pending(&mut self, key: ConnKey) {
-        let max = self.rt.max_pending;
+        let max = self.settings.max_pending;
         let over = match self.conns.get_mut(key) {
             // Like nats-server, count only what the socket will not take: a burst appended between two
             // flushes (e.g. one inbox turn of cross-shard deliveries) must not condemn a reading client.
@@ -78,7 +78,7 @@ impl Shard {
                 c.span.in_scope(|| {
                     tracing::info!(
                         "Slow Consumer Detected: MaxPending of {} Exceeded",
-                        self.rt.max_pending
+                        self.settings.max_pending
                     )
                 });
             }
@@ -164,7 +164,7 @@ pub async fn writer_task(shard: ShardRef, key: ConnKey, stream: Stream) {
         if !more {
             break;
         }
-        let deadline = shard.borrow().rt.write_deadline;
+        let deadline = shard.borrow().settings.write_deadline;
         let res = runtime::timeout(deadline, stream.write_all(&buf)).await;
         buf.clear();
         if buf.capacity() > KEEP_SPARE {
@@ -188,7 +188,7 @@ pub async fn writer_task(shard: ShardRef, key: ConnKey, stream: Stream) {
             }
             None => {
                 sh.stats.slow_consumers += 1;
-                let wd = sh.rt.write_deadline;
+                let wd = sh.settings.write_deadline;
                 if let Some(c) = sh.conns.get_mut(key) {
                     let bytes = c.in_flight + c.out.len();
                     tracing::info!(
