@@ -5,12 +5,12 @@ use crate::auth::Auth;
 use crate::bus::{Bus, Control};
 use crate::config::Config;
 use crate::runtime::{self, checks};
+use crate::settings::{Globals, Settings};
 use crate::shard::{self, Shard};
 use std::cell::RefCell;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::rc::Rc;
-use crate::settings::{Globals, Settings};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -136,11 +136,13 @@ fn resolve_listen(host: &str, port: i32) -> Result<SocketAddr, String> {
             }
         }
     };
-    probe
-        .local_addr()
-        .map_err(|e| format!("Error listening on port: {}", crate::config::go_error_text(&e)))
+    probe.local_addr().map_err(|e| {
+        format!(
+            "Error listening on port: {}",
+            crate::config::go_error_text(&e)
+        )
+    })
 }
-
 
 fn bind_shard_socket(addr: SocketAddr) -> Result<socket2::Socket, String> {
     use socket2::{Domain, Protocol, Socket, Type};

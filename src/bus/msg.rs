@@ -143,7 +143,7 @@ pub enum Control {
     /// Close every connection and stop the shard.
     Shutdown,
     /// The monitor asks for this shard's figures; the shard answers on the request's channel.
-    Snapshot(crate::monitor::SnapshotRequest),
+    Snapshot(super::snapshot::SnapshotRequest),
 }
 
 #[cfg(test)]

@@ -3,13 +3,12 @@
 //! messages and bytes sent and received, slow consumers; `unused=1` adds accounts without connections,
 //! `acc=A,B` filters). `/metrics` uses the same sums.
 
-use super::format::{rfc3339, unix_now_ns};
+use super::format::rfc3339;
 use super::http::{Request, Response};
 use super::routes::{json, param_bool, param_str, unavailable};
 use super::subsz::{SublistJson, SublistSum};
-use super::{Monitor, Want};
-use crate::shard::snapshot::ShardSnapshot;
-use crate::shard::AccountStats;
+use super::Monitor;
+use crate::bus::snapshot::{unix_now_ns, AccountStats, ShardSnapshot, Want};
 use serde::Serialize;
 
 /// One account's figures over all shards.

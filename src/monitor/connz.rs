@@ -2,12 +2,13 @@
 //! then merged, sorted and paged here. Parameters and error texts as nats-server's: `subs=true|1|detail`,
 //! `auth`, `sort`, `offset`, `limit` (default 1024), `state=open|closed|any|all`, `cid`, `acc`, `user`.
 
-use super::format::{go_duration, rfc3339, unix_now_ns, uptime};
+use super::format::{go_duration, rfc3339, uptime};
 use super::http::{Request, Response};
 use super::routes::{json, page, paging, param_bool, param_str, param_u64, unavailable};
-use super::sort::{reason_text, SortBy};
-use super::{ConnQuery, Monitor, SubsMode, Want};
-use crate::shard::snapshot::{keep_best, ConnFigures, SubFigures};
+use super::Monitor;
+use crate::bus::snapshot::{
+    keep_best, reason_text, unix_now_ns, ConnFigures, ConnQuery, SortBy, SubFigures, SubsMode, Want,
+};
 use serde::Serialize;
 
 #[derive(Serialize)]

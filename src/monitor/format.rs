@@ -3,31 +3,6 @@
 //! and Go's `Duration.String()` for RTTs. Pure functions, no clock reads.
 
 use std::fmt::Write;
-use std::sync::OnceLock;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-/// Nanoseconds since the Unix epoch, now (0 if the clock is before 1970).
-pub fn unix_now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos().min(u64::MAX as u128) as u64)
-}
-
-/// One simultaneous reading of both clocks, taken on first use: every monotonic instant is converted to
-/// wall-clock time through it, so a connection's `start` reads the same in every snapshot.
-fn anchor() -> (Instant, u64) {
-    static ANCHOR: OnceLock<(Instant, u64)> = OnceLock::new();
-    *ANCHOR.get_or_init(|| (Instant::now(), unix_now_ns()))
-}
-
-/// Unix nanoseconds of a monotonic instant (stable: the same instant always gives the same value).
-pub fn wall_ns(t: Instant) -> u64 {
-    let (ai, an) = anchor();
-    match t.checked_duration_since(ai) {
-        Some(d) => an.saturating_add(d.as_nanos() as u64),
-        None => an.saturating_sub(ai.saturating_duration_since(t).as_nanos() as u64),
-    }
-}
 
 /// `2024-01-02T15:04:05.123456789Z` (UTC, trailing zeros of the fraction trimmed, no fraction when 0).
 pub fn rfc3339(unix_ns: u64) -> String {
@@ -113,17 +88,6 @@ mod tests {
             "2000-02-29T00:00:00.000000001Z"
         );
         assert_eq!(rfc3339(4_102_444_799_000_000_000), "2099-12-31T23:59:59Z");
-    }
-
-    #[test]
-    fn wall_clock_conversion_is_stable() {
-        let t = Instant::now();
-        let a = wall_ns(t);
-        assert_eq!(wall_ns(t), a);
-        let earlier = t - std::time::Duration::from_millis(1500);
-        assert_eq!(a - wall_ns(earlier), 1_500_000_000);
-        assert!(wall_ns(t + std::time::Duration::from_secs(1)) == a + 1_000_000_000);
-        assert!(a.abs_diff(unix_now_ns()) < 5_000_000_000);
     }
 
     #[test]

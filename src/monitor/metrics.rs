@@ -6,7 +6,8 @@ use super::accounts::totals;
 use super::http::Response;
 use super::procstat::rss_bytes;
 use super::routes::unavailable;
-use super::{Monitor, Want};
+use super::Monitor;
+use crate::bus::snapshot::Want;
 use std::fmt::Write;
 
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -128,7 +129,7 @@ pub fn handle(m: &Monitor) -> Response {
     );
 
     // Server totals and the same figures per shard.
-    type Pick = fn(&crate::shard::snapshot::ShardSnapshot) -> u64;
+    type Pick = fn(&crate::bus::ShardSnapshot) -> u64;
     let server: [(&str, &str, &str, Pick); 9] = [
         ("connections", "gauge", "Open client connections.", |s| {
             s.conns

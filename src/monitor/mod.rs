@@ -19,17 +19,14 @@ pub mod http;
 pub mod metrics;
 pub mod procstat;
 pub mod routes;
-pub mod sort;
 pub mod subsz;
 pub mod varz;
 
+use crate::bus::snapshot::{unix_now_ns, ShardSnapshot, SnapshotRequest, Want};
 use crate::bus::{Bus, Control, ShardId};
 use crate::config::Config;
 use crate::settings::Settings;
-use crate::shard::snapshot::ShardSnapshot;
-use crate::shard::ConnKey;
 use procstat::CpuSampler;
-use sort::SortBy;
 use std::collections::BTreeMap;
 use std::net::{TcpListener, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
@@ -46,80 +43,6 @@ pub const DEFAULT_LIST_SIZE: usize = 1024;
 /// request cannot make the shards build, and the monitor hold and render, an unbounded list: 10,000
 /// records are a few MB of JSON and a few ms of a shard's time, and paging with `offset` reaches the rest.
 pub const MAX_LIST_SIZE: usize = 10_000;
-
-/// Sent to every shard inside `Control::Snapshot`; each shard answers with its own figures.
-pub struct SnapshotRequest {
-    pub reply: crossbeam_channel::Sender<ShardSnapshot>,
-    pub want: Want,
-}
-
-/// What an endpoint needs from the shards beyond the totals every snapshot carries.
-#[derive(Debug, Clone, Default)]
-pub struct Want {
-    /// Per-account figures (counters, connections, subscription counts).
-    pub accounts: bool,
-    /// With `accounts`: also `Sublist::stats()` of each account's local table.
-    pub sublist: bool,
-    /// A connection list (`/connz`).
-    pub conns: Option<ConnQuery>,
-    /// A subscription list (`/subsz?subs=1`).
-    pub subs: Option<SubsQuery>,
-}
-
-/// Subscriptions in a connection list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SubsMode {
-    #[default]
-    None,
-    /// `subs=1`: subjects only.
-    List,
-    /// `subs=detail`: full objects.
-    Detail,
-}
-
-/// The filters of `/connz`, applied by each shard.
-#[derive(Debug, Clone, Default)]
-pub struct ConnQuery {
-    pub open: bool,
-    pub closed: bool,
-    pub cid: Option<u64>,
-    /// Account name.
-    pub account: Option<String>,
-    /// Authorized user.
-    pub user: Option<String>,
-    pub subs: SubsMode,
-    pub sort: SortBy,
-    /// Each shard returns at most this many (offset + limit), best first by `sort`.
-    pub keep: usize,
-}
-
-/// The filters of `/subsz?subs=1`, applied by each shard.
-///
-/// The list is ordered by (cid, sid) and built in two steps, so that no shard ever builds a record it
-/// does not need, whatever `offset` is: first every shard counts the matching subscriptions of each of
-/// its connections ([`SubsQuery::windows`] `None`, answered in `ShardSnapshot::sub_counts`); the monitor
-/// then places the page over those counts in cid order and asks only the shards that hold a part of it
-/// for exactly the subscriptions in it (`Some`, answered in `ShardSnapshot::sub_list`).
-#[derive(Debug, Clone, Default)]
-pub struct SubsQuery {
-    pub account: Option<String>,
-    /// A literal subject: only subscriptions that would receive it.
-    pub test: Option<String>,
-    /// The second step: which subscriptions of which connections to list.
-    pub windows: Option<Vec<SubWindow>>,
-}
-
-/// One connection's part of a `/subsz` page: its matching subscriptions ranked by sid, ranks
-/// `skip .. skip + take`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SubWindow {
-    pub shard: ShardId,
-    /// The connection's slot on that shard, and its cid (checked: the slot may have been reused).
-    pub conn: ConnKey,
-    pub cid: u64,
-    pub skip: usize,
-    pub take: usize,
-}
 
 /// The HTTP side's state: how to reach the shards, and the few figures that live outside them.
 pub struct Monitor {
@@ -206,7 +129,8 @@ pub fn start(cfg: &Config, bus: &Bus) -> Result<(), String> {
     ));
     tracing::info!("Starting http monitor on {}", join_host_port(&host, bound));
     let handler: http::Handler = Arc::new(move |req: &http::Request| routes::handle(&mon, req));
-    let settings = http::runtime(&http::LIMITS).map_err(|e| format!("Can't start monitoring: {e}"))?;
+    let settings =
+        http::runtime(&http::LIMITS).map_err(|e| format!("Can't start monitoring: {e}"))?;
     std::thread::Builder::new()
         .name("monitor".into())
         .spawn(move || {
@@ -220,7 +144,7 @@ pub fn start(cfg: &Config, bus: &Bus) -> Result<(), String> {
 
 impl Monitor {
     pub fn new(bus: Bus, http_host: String, http_port: i32, http_base_path: String) -> Monitor {
-        let start_ns = format::unix_now_ns();
+        let start_ns = unix_now_ns();
         Monitor {
             nr_shards: bus.nr_shards(),
             bus,
@@ -266,7 +190,7 @@ impl Monitor {
         match &st.last_settings {
             Some(prev) if Arc::ptr_eq(prev, settings) => {}
             Some(_) => {
-                st.config_load_ns = format::unix_now_ns();
+                st.config_load_ns = unix_now_ns();
                 st.last_settings = Some(settings.clone());
             }
             None => st.last_settings = Some(settings.clone()),

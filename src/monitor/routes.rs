@@ -3,7 +3,8 @@
 //! and for JSON responses (pretty-printed as nats-server does, JSONP via `callback=`).
 
 use super::http::{Request, Response, HTML, JSON};
-use super::{Monitor, Want};
+use super::Monitor;
+use crate::bus::snapshot::Want;
 use serde::Serialize;
 
 /// Every endpoint, by its path below the base path, and the key it counts under in `http_req_stats`.

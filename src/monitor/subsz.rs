@@ -10,12 +10,12 @@
 //! in between leaves its part of the page out.
 
 use super::connz::SubDetail;
-use super::format::{rfc3339, unix_now_ns};
+use super::format::rfc3339;
 use super::http::{Request, Response};
 use super::routes::{json, paging, param_bool, param_str, unavailable};
-use super::{Monitor, SubWindow, SubsQuery, Want};
+use super::Monitor;
+use crate::bus::snapshot::{sub_order, unix_now_ns, SubCount, SubWindow, SubsQuery, Want};
 use crate::bus::ShardId;
-use crate::shard::snapshot::SubCount;
 use crate::subject::SublistStats;
 use serde::Serialize;
 
@@ -166,7 +166,7 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
                 Err(e) => return unavailable(e),
             }
         }
-        list.sort_by(super::sort::sub_order);
+        list.sort_by(sub_order);
         list.into_iter().map(|s| SubDetail::new(s, true)).collect()
     } else {
         Vec::new()

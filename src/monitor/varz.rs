@@ -2,11 +2,12 @@
 //! with nats-server's field names and types (durations in nanoseconds, `auth_timeout` in seconds,
 //! `uptime` as `1h2m3s`).
 
-use super::format::{rfc3339, unix_now_ns, uptime};
+use super::format::{rfc3339, uptime};
 use super::http::{Request, Response};
 use super::procstat::rss_bytes;
 use super::routes::{json, unavailable};
-use super::{Monitor, Want};
+use super::Monitor;
+use crate::bus::snapshot::{unix_now_ns, Want};
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -5,6 +5,7 @@
 //! Runs on: the owning shard only. Nothing here is `Send`.
 
 use crate::auth::{AccountId, Credentials, Login, Permissions, PubCache, ReplyGrants};
+use crate::bus::CloseReason;
 use crate::protocol::connect::ConnectOptions;
 use slab::Slab;
 use std::collections::HashMap;
@@ -20,26 +21,6 @@ const HOLD_MAX: usize = 32 * 1024;
 /// re-grow (and page-fault) the buffer each time.
 const SHRINK_OUT_ABOVE: usize = 4 << 20;
 const KEEP_OUT_CAPACITY: usize = 256 * 1024;
-
-/// Why a connection was closed (for logs and, later, `/connz?state=closed`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    ClientClosed,
-    ReadError,
-    WriteError,
-    SlowConsumerPendingBytes,
-    SlowConsumerWriteDeadline,
-    ProtocolViolation,
-    AuthenticationFailure,
-    AuthenticationTimeout,
-    StaleConnection,
-    MaxConnectionsExceeded,
-    MaxSubscriptionsExceeded,
-    MaxPayloadExceeded,
-    AuthenticationExpired,
-    ServerShutdown,
-    LameDuck,
-}
 
 /// One subscription of one connection. Lives in `Conn::subs`; the account's `local` sublist holds a
 /// [`SubRef`] pointing back here.

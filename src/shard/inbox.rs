@@ -4,8 +4,9 @@
 //! `Sync` is answered with `SyncAck` (everything before it from that shard is applied by then), and
 //! control messages reload, drain or stop the shard.
 
-use super::conn::{CloseReason, Phase};
+use super::conn::Phase;
 use super::{Shard, ShardRef};
+use crate::bus::CloseReason;
 use crate::bus::{BusMsg, Control, Inbox, ShardId, CONTROL_SRC};
 use crate::runtime;
 use futures_lite::future::poll_fn;

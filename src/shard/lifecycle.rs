@@ -1,8 +1,9 @@
 //! Shard lifecycle beyond single connections: configuration reload and lame-duck mode.
 
-use super::conn::{CloseReason, Phase};
+use super::conn::Phase;
 use super::Shard;
 use crate::auth::{AccountId, Auth, Principal, Recheck};
+use crate::bus::CloseReason;
 use crate::bus::{BusMsg, Control, ShardId};
 use crate::protocol::errors::ProtoErr;
 use crate::settings::Settings;

@@ -22,9 +22,10 @@
 //! sending another; a reload re-check replaces nothing and is skipped once stale), so the queues are
 //! bounded by the shard's connections.
 
-use super::conn::{CloseReason, OwnedCreds, Phase};
+use super::conn::{OwnedCreds, Phase};
 use super::{ConnKey, Shard, ShardRef};
 use crate::auth::{Auth, AuthFailure, FastDeny, Login, Recheck};
+use crate::bus::CloseReason;
 use crate::protocol::connect::ConnectOptions;
 use crate::runtime::{self, Stream};
 use futures_lite::future::poll_fn;

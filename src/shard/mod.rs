@@ -24,6 +24,7 @@ pub mod timers;
 pub mod writer;
 
 use crate::auth::{AccountId, Auth};
+use crate::bus::snapshot::{AccountStats, ClosedConn, ShardStats};
 use crate::bus::{Bus, Outbox, ShardId};
 use crate::settings::{Globals, Settings};
 use crate::subject::Sublist;
@@ -51,18 +52,6 @@ pub struct AccountTables {
     pub stats: AccountStats,
 }
 
-/// Per-shard, per-account counters. Plain integers: only the owning shard writes them.
-#[derive(Default, Clone, Copy, Debug)]
-pub struct AccountStats {
-    pub in_msgs: u64,
-    pub in_bytes: u64,
-    pub out_msgs: u64,
-    pub out_bytes: u64,
-    pub slow_consumers: u64,
-    pub pub_violations: u64,
-    pub sub_violations: u64,
-}
-
 impl AccountTables {
     fn new(cache: bool) -> AccountTables {
         let cap = if cache { 1024 } else { 0 };
@@ -73,18 +62,6 @@ impl AccountTables {
             stats: AccountStats::default(),
         }
     }
-}
-
-/// Per-shard counters (plain integers; the monitor asks the shard for them by message).
-#[derive(Default, Clone, Copy, Debug)]
-pub struct ShardStats {
-    pub in_msgs: u64,
-    pub in_bytes: u64,
-    pub out_msgs: u64,
-    pub out_bytes: u64,
-    pub slow_consumers: u64,
-    pub stale_connections: u64,
-    pub total_connections: u64,
 }
 
 /// Everything one shard owns. Lives in an `Rc<RefCell<_>>` shared by the shard's tasks; a borrow is never
@@ -135,7 +112,7 @@ pub struct Shard {
     /// Logins waiting for a bcrypt check on the shard's blocking thread (`logins.rs`).
     pub logins: logins::SlowLogins,
     /// Recently closed connections for `/connz?state=closed`. Bound: `max_closed_clients` per shard.
-    pub closed: std::collections::VecDeque<snapshot::ClosedConn>,
+    pub closed: std::collections::VecDeque<ClosedConn>,
     /// Scratch: per-destination shard marks for one publish (reused to avoid allocation).
     pub(crate) fanout: Option<publish::Fanout>,
     /// While a request that wants a no-responders status is being routed: where it went.

@@ -4,9 +4,10 @@
 //! that must wait (the visibility barrier before a PONG, a login that checks a bcrypt hash) returns a
 //! [`Flow`] that this task awaits with the borrow released, then resumes parsing where it stopped.
 
-use super::conn::{CloseReason, Phase};
+use super::conn::Phase;
 use super::logins::{wait_watching, LoginStep, SlotWait};
 use super::{ConnKey, Shard, ShardRef};
+use crate::bus::CloseReason;
 use crate::protocol::connect::ConnectOptions;
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::writer as w;
@@ -50,7 +51,10 @@ pub enum After {
 pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
     let (mut max_cl, mut max_payload) = {
         let sh = shard.borrow();
-        (sh.settings.max_control_line as usize, sh.settings.max_payload as usize)
+        (
+            sh.settings.max_control_line as usize,
+            sh.settings.max_payload as usize,
+        )
     };
     let mut parser = Parser::new(max_cl, max_payload);
     let mut buf = vec![0u8; READ_BUF_MIN];

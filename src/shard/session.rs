@@ -3,10 +3,11 @@
 //! Login may check a bcrypt hash (tens of milliseconds), so `op_connect` only parses and validates;
 //! the reader has the credentials checked (`logins.rs`) and applies the verdict (`finish_login`).
 
-use super::conn::{CloseReason, Conn, ConnStats, OwnedCreds, Phase, Session};
+use super::conn::{Conn, ConnStats, OwnedCreds, Phase, Session};
 use super::reader::Flow;
 use super::{ConnKey, Shard};
 use crate::auth::{AuthFailure, Credentials, Login, PubCache, ReplyGrants};
+use crate::bus::CloseReason;
 use crate::protocol::connect::{parse_connect_over, ConnectOptions};
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::info::ServerInfo;

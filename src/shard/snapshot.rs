@@ -11,116 +11,14 @@
 //! its second builds records only for the page, selecting them by sid within each connection (linear in
 //! that connection's subscriptions, however far into the list the page is).
 
-use super::conn::{CloseReason, Conn, Phase, Sub};
-use super::{AccountStats, ConnKey, Shard, ShardStats};
-use crate::auth::Auth;
-use crate::bus::ShardId;
-use crate::monitor::format::wall_ns;
-use crate::monitor::sort::sid_order;
-use crate::monitor::{ConnQuery, SnapshotRequest, SubWindow, SubsMode, SubsQuery};
-use crate::settings::Settings;
-use crate::subject::SublistStats;
-use std::net::IpAddr;
-use std::sync::Arc;
+use super::conn::{Conn, Phase, Sub};
+use super::{ConnKey, Shard};
+use crate::bus::snapshot::{
+    keep_best, sid_order, wall_ns, AccountFigures, CloseReason, ConnFigures, ConnQuery,
+    ShardSnapshot, SnapshotRequest, SubCount, SubFigures, SubWindow, SubsMode, SubsQuery,
+    MAX_CLOSED_SUBS,
+};
 use std::time::Instant;
-
-/// Subscriptions kept per closed connection (its `subscriptions` count stays exact). Bounds the ring's memory.
-pub const MAX_CLOSED_SUBS: usize = 256;
-
-/// One subscription as `/connz` and `/subsz` show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubFigures {
-    pub account: String,
-    pub subject: String,
-    pub queue: Option<String>,
-    pub sid: String,
-    /// Messages delivered so far.
-    pub msgs: u64,
-    /// Auto-unsubscribe limit, if any.
-    pub max: Option<u64>,
-    pub cid: u64,
-}
-
-/// One connection's figures, open or closed. Times are Unix nanoseconds (wall clock).
-#[derive(Debug, Clone, Default)]
-pub struct ConnFigures {
-    pub cid: u64,
-    pub shard: ShardId,
-    pub ip: Option<IpAddr>,
-    pub port: u16,
-    pub start_ns: u64,
-    pub last_ns: u64,
-    /// Set for closed connections.
-    pub stop_ns: Option<u64>,
-    pub reason: Option<CloseReason>,
-    /// Now (or stop) minus start, and minus last activity.
-    pub uptime_ns: u64,
-    pub idle_ns: u64,
-    /// Last server PING → PONG round trip (0 until measured).
-    pub rtt_ns: u64,
-    pub pending_bytes: u64,
-    pub in_msgs: u64,
-    pub in_bytes: u64,
-    pub out_msgs: u64,
-    pub out_bytes: u64,
-    pub num_subs: u32,
-    pub name: Option<String>,
-    pub lang: Option<String>,
-    pub version: Option<String>,
-    /// Account name (`$G` before login).
-    pub account: String,
-    /// The user the client logged in as (user name, nkey, or `[REDACTED]` for a token).
-    pub user: Option<String>,
-    /// Filled only when the request asks for subscriptions (closed connections: at most `MAX_CLOSED_SUBS`).
-    pub subs: Vec<SubFigures>,
-}
-
-/// A connection kept for `/connz?state=closed`.
-pub type ClosedConn = ConnFigures;
-
-/// One account's figures on one shard (index = `AccountId`).
-#[derive(Debug, Clone, Default)]
-pub struct AccountFigures {
-    pub stats: AccountStats,
-    /// Logged-in connections of the account on this shard.
-    pub conns: u64,
-    /// Subscriptions in the account's local table.
-    pub subs: u64,
-    /// `Sublist::stats()` of the local table, when asked for.
-    pub sublist: Option<SublistStats>,
-}
-
-/// What one shard reports.
-pub struct ShardSnapshot {
-    pub shard: ShardId,
-    /// The shard's current settings and auth (they change on reload).
-    pub settings: Arc<Settings>,
-    pub auth: Arc<Auth>,
-    pub stats: ShardStats,
-    /// Lame duck or shutdown in progress.
-    pub draining: bool,
-    /// Client connections not yet closing.
-    pub conns: u64,
-    pub subscriptions: u64,
-    pub pending_bytes: u64,
-    /// Per account (index = `AccountId`); empty unless asked for.
-    pub accounts: Vec<AccountFigures>,
-    /// Matching connections: the best `keep` by the requested sort, and how many matched in all.
-    pub conn_list: Vec<ConnFigures>,
-    pub conns_matched: usize,
-    /// `/subsz?subs=1`, first step: per connection with at least one, how many subscriptions match.
-    pub sub_counts: Vec<SubCount>,
-    /// `/subsz?subs=1`, second step: the subscriptions of the windows asked for, by (cid, sid).
-    pub sub_list: Vec<SubFigures>,
-}
-
-/// How many of one connection's subscriptions match a `/subsz` query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SubCount {
-    pub conn: ConnKey,
-    pub cid: u64,
-    pub matched: usize,
-}
 
 fn user_of(c: &Conn) -> Option<String> {
     let creds = c.creds.as_ref()?;
@@ -172,23 +70,6 @@ pub fn window<T>(
     }
     keep_best(&mut v, take, cmp);
     v
-}
-
-/// Keeps the `keep` first items of `v` by `cmp`, sorted (selection first: O(n + k log k)).
-pub fn keep_best<T>(
-    v: &mut Vec<T>,
-    keep: usize,
-    mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering,
-) {
-    if keep == 0 {
-        v.clear();
-        return;
-    }
-    if v.len() > keep {
-        v.select_nth_unstable_by(keep - 1, &mut cmp);
-        v.truncate(keep);
-    }
-    v.sort_by(cmp);
 }
 
 impl Shard {

@@ -3,8 +3,9 @@
 //! of any of its connections — at most `MAX_SLEEP` — and is kicked awake when a new connection brings an
 //! earlier one (`Shard::kick_timers`). An idle server therefore wakes about once a second per shard.
 
-use super::conn::{CloseReason, Phase};
+use super::conn::Phase;
 use super::ShardRef;
+use crate::bus::CloseReason;
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::writer as w;
 use crate::runtime;

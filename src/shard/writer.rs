@@ -5,8 +5,9 @@
 //! batch (`Shard::end_batch`). A stalled socket therefore slows nobody but its own connection, and over
 //! `max_pending` bytes it is closed as a slow consumer (no `-ERR`, as nats-server does).
 
-use super::conn::{CloseReason, Phase};
+use super::conn::Phase;
 use super::{ConnKey, Shard, ShardRef};
+use crate::bus::CloseReason;
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::writer as w;
 use crate::runtime::{self, Stream};
