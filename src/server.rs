@@ -14,7 +14,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const VERSION: &str = "2.15.1";
+pub use crate::settings::VERSION;
 
 /// Makes any panic, on any thread, end the whole process with a non-zero status and a logged reason.
 ///

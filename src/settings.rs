@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// The nats-server version corenats speaks for (INFO `version`, `/varz`): clients gate features on it.
+pub const VERSION: &str = "2.15.1";
+
 /// Settings every shard reads, immutable once built; a reload builds a new one and swaps it in.
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -93,7 +93,7 @@ pub fn handle(m: &Monitor) -> Response {
         &[
             ("server_id", &first.settings.server_id),
             ("server_name", &first.settings.server_name),
-            ("version", crate::server::VERSION),
+            ("version", crate::settings::VERSION),
         ],
         1.0,
     );

@@ -54,7 +54,7 @@ fn root(m: &Monitor) -> Response {
     let mut html = String::from(
         "<html lang=\"en\">\n<head><title>corenats monitoring</title></head>\n<body>\n<h1>corenats</h1>\n",
     );
-    html.push_str(&format!("<p>v{}</p>\n", crate::server::VERSION));
+    html.push_str(&format!("<p>v{}</p>\n", crate::settings::VERSION));
     for (name, path) in [
         ("General", "/varz"),
         ("Connections", "/connz"),

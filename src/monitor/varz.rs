@@ -114,7 +114,7 @@ pub fn build(m: &Monitor) -> Result<Varz, String> {
     let mut v = Varz {
         server_id: settings.server_id.clone(),
         server_name: settings.server_name.clone(),
-        version: crate::server::VERSION.to_string(),
+        version: crate::settings::VERSION.to_string(),
         proto: 1,
         go: "corenats".to_string(),
         host: settings.info_host.clone(),

@@ -120,7 +120,7 @@ impl Shard {
         let mut info = ServerInfo {
             server_id: self.settings.server_id.clone(),
             server_name: self.settings.server_name.clone(),
-            version: crate::server::VERSION.to_string(),
+            version: crate::settings::VERSION.to_string(),
             proto: 1,
             go: "corenats".to_string(),
             host: self.settings.info_host.clone(),
