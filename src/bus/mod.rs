@@ -11,7 +11,7 @@ pub mod msg;
 pub mod snapshot;
 
 pub use bell::Bell;
-pub use msg::{Batch, BusMsg, Control, Delivery, ShardId, CONTROL_SRC};
+pub use msg::{Batch, BusMsg, Control, Delivery, MsgRef, ShardId, CONTROL_SRC};
 pub use snapshot::{CloseReason, ShardSnapshot, SnapshotRequest};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};

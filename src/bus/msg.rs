@@ -51,6 +51,29 @@ pub enum BusMsg {
     Control(Control),
 }
 
+/// The parts of one message, borrowed from wherever it is (a client's read buffer, a [`Delivery`]):
+/// what every step of the publish path passes on. `headers` is `None` for a plain PUB and `Some` for
+/// HPUB (a header block, possibly empty).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MsgRef<'a> {
+    pub subject: &'a [u8],
+    pub reply: Option<&'a [u8]>,
+    pub headers: Option<&'a [u8]>,
+    pub payload: &'a [u8],
+}
+
+impl<'a> MsgRef<'a> {
+    /// The same message under another subject (a mapping, an import).
+    pub fn with_subject(self, subject: &'a [u8]) -> MsgRef<'a> {
+        MsgRef { subject, ..self }
+    }
+
+    /// Bytes counted for the message in statistics: payload plus header block.
+    pub fn size(&self) -> usize {
+        self.payload.len() + self.headers.map_or(0, |h| h.len())
+    }
+}
+
 /// One published message delivered to one interested shard (never one per subscriber).
 /// The destination matches `subject` again against its own `local` table of `account`.
 pub struct Delivery {
@@ -77,31 +100,37 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    pub fn new(
-        account: AccountId,
-        subject: &[u8],
-        reply: Option<&[u8]>,
-        headers: Option<&[u8]>,
-        payload: &[u8],
-    ) -> Delivery {
-        let reply = reply.unwrap_or(b"");
-        let hdr = headers.unwrap_or(b"");
-        let mut v = Vec::with_capacity(subject.len() + reply.len() + hdr.len() + payload.len());
-        v.extend_from_slice(subject);
+    /// A delivery of `msg` in `account`, copied into one allocation; where it goes is set after.
+    pub fn new(account: AccountId, msg: MsgRef<'_>) -> Delivery {
+        let reply = msg.reply.unwrap_or(b"");
+        let hdr = msg.headers.unwrap_or(b"");
+        let mut v =
+            Vec::with_capacity(msg.subject.len() + reply.len() + hdr.len() + msg.payload.len());
+        v.extend_from_slice(msg.subject);
         v.extend_from_slice(reply);
         v.extend_from_slice(hdr);
-        v.extend_from_slice(payload);
+        v.extend_from_slice(msg.payload);
         Delivery {
             account,
             data: Bytes::from(v),
-            subject_len: subject.len() as u32,
+            subject_len: msg.subject.len() as u32,
             reply_len: reply.len() as u32,
-            headers_len: headers.map(|h| h.len() as u32),
+            headers_len: msg.headers.map(|h| h.len() as u32),
             plain: false,
             queues: Vec::new(),
             tried: Vec::new(),
             ask: None,
             no_echo: None,
+        }
+    }
+
+    /// The message's parts, borrowed from `data`.
+    pub fn msg(&self) -> MsgRef<'_> {
+        MsgRef {
+            subject: self.subject(),
+            reply: self.reply(),
+            headers: self.headers(),
+            payload: self.payload(),
         }
     }
 
@@ -154,16 +183,27 @@ mod tests {
     fn delivery_round_trips_its_parts() {
         let d = Delivery::new(
             3,
-            b"foo.bar",
-            Some(b"_INBOX.1"),
-            Some(b"NATS/1.0\r\n\r\n"),
-            b"hi",
+            MsgRef {
+                subject: b"foo.bar",
+                reply: Some(b"_INBOX.1"),
+                headers: Some(b"NATS/1.0\r\n\r\n"),
+                payload: b"hi",
+            },
         );
         assert_eq!(d.subject(), b"foo.bar");
         assert_eq!(d.reply(), Some(&b"_INBOX.1"[..]));
         assert_eq!(d.headers(), Some(&b"NATS/1.0\r\n\r\n"[..]));
         assert_eq!(d.payload(), b"hi");
-        let d = Delivery::new(0, b"x", None, None, b"");
+        let d = Delivery::new(
+            0,
+            MsgRef {
+                subject: b"x",
+                reply: None,
+                headers: None,
+                payload: b"",
+            },
+        );
+        assert_eq!(d.msg().size(), 0);
         assert_eq!(d.reply(), None);
         assert_eq!(d.headers(), None);
         assert_eq!(d.payload(), b"");

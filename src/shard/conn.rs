@@ -182,7 +182,7 @@ pub struct Conn {
     /// (or verbose +OK) waits until every other shard has applied them.
     pub needs_barrier: bool,
     /// No-responders statuses of this connection's requests still waiting for other shards' answers
-    /// (`no_responders.rs`); its PONG, verbose +OK and, for a request that went nowhere, its next op
+    /// (`peer/no_responders.rs`); its PONG, verbose +OK and, for a request that went nowhere, its next op
     /// wait until they are settled. `status_waker` is the reader waiting for that.
     pub pending_status: u32,
     pub status_waker: Option<std::task::Waker>,

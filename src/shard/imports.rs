@@ -1,6 +1,6 @@
 //! Crossing accounts inside one publish: subject mappings, stream exports and service imports.
 //!
-//! `publish_in` wraps `route` for accounts that have any of these (a per-account flag keeps the common
+//! `publish_in` wraps `match_and_deliver` for accounts that have any of these (a per-account flag keeps the common
 //! case at one branch). Stream exports re-route the message into each importing account under the
 //! transformed subject. A service import maps the request into the exporting account with its reply
 //! rewritten to `_R_.<shard prefix>.<token>`; this shard keeps the token → (importer, original reply)
@@ -12,6 +12,7 @@ use super::conn::SubRef;
 use super::service_replies::ResponseRoute;
 use super::{ConnKey, Shard};
 use crate::auth::{AccountId, Auth};
+use crate::bus::MsgRef;
 use crate::config::ResponseType;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
@@ -36,35 +37,23 @@ pub fn account_flags(auth: &Auth) -> Vec<bool> {
 
 impl Shard {
     /// Publishes in `acc`, following mappings, stream exports and service imports.
-    pub fn publish_in(
-        &mut self,
-        src: Option<ConnKey>,
-        acc: AccountId,
-        subj: &[u8],
-        reply: Option<&[u8]>,
-        headers: Option<&[u8]>,
-        payload: &[u8],
-    ) -> bool {
-        self.publish_at(src, acc, subj, reply, headers, payload, 0)
+    pub fn publish_in(&mut self, src: Option<ConnKey>, acc: AccountId, msg: MsgRef<'_>) -> bool {
+        self.publish_at(src, acc, msg, 0)
     }
 
     /// [`Shard::publish_in`] `depth` service imports away from the original publish. A request that
     /// arrives in an exporting account is published there like any message (its mappings apply, and
     /// its own service imports are followed: chained services), up to `MAX_IMPORT_DEPTH` hops.
-    #[allow(clippy::too_many_arguments)]
     fn publish_at(
         &mut self,
         src: Option<ConnKey>,
         acc: AccountId,
-        subj: &[u8],
-        reply: Option<&[u8]>,
-        headers: Option<&[u8]>,
-        payload: &[u8],
+        msg: MsgRef<'_>,
         depth: u8,
     ) -> bool {
         let mut mapped = Vec::new();
-        let subj = self.map_subject(acc, subj, &mut mapped);
-        self.publish_mapped(src, acc, subj, reply, headers, payload, depth)
+        let msg = msg.with_subject(self.map_subject(acc, msg.subject, &mut mapped));
+        self.publish_mapped(src, acc, msg, depth)
     }
 
     /// The subject a publish to `subj` in account `acc` goes to after the account's mappings (one
@@ -100,15 +89,11 @@ impl Shard {
     }
 
     /// [`Shard::publish_at`] for a subject the account's mappings were already applied to.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn publish_mapped(
         &mut self,
         src: Option<ConnKey>,
         acc: AccountId,
-        subj: &[u8],
-        reply: Option<&[u8]>,
-        headers: Option<&[u8]>,
-        payload: &[u8],
+        msg: MsgRef<'_>,
         depth: u8,
     ) -> bool {
         if !self
@@ -117,48 +102,46 @@ impl Shard {
             .copied()
             .unwrap_or(false)
         {
-            return self.route(src, acc, subj, reply, headers, payload);
+            return self.match_and_deliver(src, acc, msg);
         }
         let auth = self.auth.clone();
         let Some(a) = auth.accounts.get(acc as usize) else {
-            return self.route(src, acc, subj, reply, headers, payload);
+            return self.match_and_deliver(src, acc, msg);
         };
-        let mut reached = self.route(src, acc, subj, reply, headers, payload);
+        let mut reached = self.match_and_deliver(src, acc, msg);
         // Deliveries into other accounts carry no echo source, but the publisher's next PONG must still
         // wait for the shards they went to (an inner hop keeps the outer publisher).
         let outer = self.barrier_for;
         if src.is_some() {
             self.barrier_for = src;
         }
-        for r in a.stream_routes_for(subj) {
+        for r in a.stream_routes_for(msg.subject) {
             let mut s = Vec::new();
-            if r.transform.apply(subj, &mut s) {
-                reached |= self.route(None, r.importer, &s, reply, headers, payload);
+            if r.transform.apply(msg.subject, &mut s) {
+                reached |= self.match_and_deliver(None, r.importer, msg.with_subject(&s));
             }
         }
         if depth < MAX_IMPORT_DEPTH {
-            for si in a.service_imports_for(subj) {
+            for si in a.service_imports_for(msg.subject) {
                 let mut s = Vec::new();
-                if !si.transform.apply(subj, &mut s) {
+                if !si.transform.apply(msg.subject, &mut s) {
                     continue;
                 }
-                let new_reply = match reply {
+                let new_reply = match msg.reply {
                     Some(r) => {
                         self.register_response(acc, r, si.exporter, si.response_type, si.threshold)
                     }
                     None => None,
                 };
                 // A chained hop keeps the header the first hop added (it names the requester).
-                let info = request_info_headers(headers, &a.name, depth > 0);
-                reached |= self.publish_at(
-                    None,
-                    si.exporter,
-                    &s,
-                    new_reply.as_deref(),
-                    Some(&info),
-                    payload,
-                    depth + 1,
-                );
+                let info = request_info_headers(msg.headers, &a.name, depth > 0);
+                let request = MsgRef {
+                    subject: &s,
+                    reply: new_reply.as_deref(),
+                    headers: Some(&info),
+                    payload: msg.payload,
+                };
+                reached |= self.publish_at(None, si.exporter, request, depth + 1);
             }
         }
         self.barrier_for = outer;
@@ -206,15 +189,8 @@ impl Shard {
     /// reached this shard's internal subscription there: deliver it to the requester's original reply
     /// in the importing account. A response with a reply subject of its own gets a mapping the other
     /// way, so the requester can answer it (nats-server does the same).
-    pub fn on_service_reply(
-        &mut self,
-        published_in: AccountId,
-        subj: &[u8],
-        reply: Option<&[u8]>,
-        headers: Option<&[u8]>,
-        payload: &[u8],
-    ) -> bool {
-        let Some(token) = self.replies.token_of(subj) else {
+    pub fn on_service_reply(&mut self, published_in: AccountId, msg: MsgRef<'_>) -> bool {
+        let Some(token) = self.replies.token_of(msg.subject) else {
             return false;
         };
         let now = Instant::now();
@@ -231,11 +207,12 @@ impl Shard {
         // The threshold runs from the latest response of a streamed or chunked reply.
         route.expires = now + route.threshold;
         let (importer, reply_to, kind) = (route.importer, route.reply.clone(), route.kind);
-        let ends = kind == ResponseType::Singleton || (payload.is_empty() && headers.is_none());
+        let ends =
+            kind == ResponseType::Singleton || (msg.payload.is_empty() && msg.headers.is_none());
         if ends {
             self.replies.remove(token);
         }
-        let back = match reply {
+        let back = match msg.reply {
             Some(r) => self.register_response(
                 published_in,
                 r,
@@ -247,7 +224,12 @@ impl Shard {
         };
         // Published in the importer like any message: its mappings apply, and a reply subject that
         // is itself a service import is followed.
-        self.publish_in(None, importer, &reply_to, back.as_deref(), headers, payload)
+        let response = MsgRef {
+            subject: &reply_to,
+            reply: back.as_deref(),
+            ..msg
+        };
+        self.publish_in(None, importer, response)
     }
 
     /// Drops expired response mappings (housekeeping tick).

@@ -7,7 +7,7 @@
 use super::conn::Phase;
 use super::{Shard, ShardRef};
 use crate::bus::CloseReason;
-use crate::bus::{BusMsg, Control, Inbox, ShardId, CONTROL_SRC};
+use crate::bus::{BusMsg, Control, Inbox, ShardId};
 use crate::runtime;
 use futures_lite::future::poll_fn;
 use std::time::{Duration, Instant};
@@ -107,37 +107,12 @@ impl Shard {
                     subject,
                     queue,
                     add,
-                } => {
-                    let t = self.tables(account);
-                    if add {
-                        let _ = t.remote.insert(&subject, queue.as_deref(), src);
-                    } else {
-                        t.remote.remove(&subject, queue.as_deref(), &src);
-                    }
-                }
+                } => self.apply_interest(src, account, &subject, queue.as_deref(), add),
                 BusMsg::Deliver(d) => self.on_delivery(d, src),
-                BusMsg::Probe { token } => {
-                    if src != CONTROL_SRC {
-                        let delivered = false;
-                        self.outbox.push(src, BusMsg::Reached { token, delivered });
-                    }
-                }
+                BusMsg::Probe { token } => self.on_probe(src, token),
                 BusMsg::Reached { token, delivered } => self.on_reached(token, delivered),
-                BusMsg::Sync { token } => {
-                    if src != CONTROL_SRC {
-                        self.outbox.push(src, BusMsg::SyncAck { token });
-                    }
-                }
-                BusMsg::SyncAck { token } => {
-                    if let Some((left, waker, _)) = self.barriers.get_mut(&token) {
-                        *left = left.saturating_sub(1);
-                        if *left == 0 {
-                            if let Some(w) = waker.take() {
-                                w.wake();
-                            }
-                        }
-                    }
-                }
+                BusMsg::Sync { token } => self.on_sync(src, token),
+                BusMsg::SyncAck { token } => self.on_sync_ack(token),
                 BusMsg::Control(c) => self.on_control(c),
             }
         }

@@ -12,7 +12,7 @@ pub mod inbox;
 pub mod lifecycle;
 pub mod listener;
 pub mod logins;
-pub mod no_responders;
+pub mod peer;
 pub mod publish;
 pub mod reader;
 pub mod service_replies;
@@ -78,12 +78,8 @@ pub struct Shard {
     pub outbox: Outbox,
     /// Connections with new outbound bytes in this batch; flushed (writer woken) once at its end.
     pub touched: Vec<ConnKey>,
-    /// Visibility barriers in progress: token → acks still missing, and the waiting task.
-    pub barriers: HashMap<u64, (usize, Option<std::task::Waker>, u64)>,
-    /// Interest announcements sent so far, and how many of them a completed barrier has covered
-    /// (`announced > synced` means some may not be applied on other shards yet).
-    pub announced: u64,
-    pub synced: u64,
+    /// Visibility barriers in progress and the announcements they covered (`peer/barrier.rs`).
+    pub barriers: peer::barrier::Barriers,
     /// During `publish_in`'s cross-account routes: the publishing connection, whose PONG must wait for
     /// the shards those deliveries went to.
     pub barrier_for: Option<ConnKey>,
@@ -114,16 +110,9 @@ pub struct Shard {
     /// Recently closed connections for `/connz?state=closed`. Bound: `max_closed_clients` per shard.
     pub closed: std::collections::VecDeque<ClosedConn>,
     /// Scratch: per-destination shard marks for one publish (reused to avoid allocation).
-    pub(crate) fanout: Option<publish::Fanout>,
-    /// While a request that wants a no-responders status is being routed: where it went.
-    pub(crate) probe: Option<no_responders::Probe>,
-    /// Per shard, for the request in `probe`: deliveries that ask for an answer (one publish can route
-    /// several times: stream and service imports). Scratch, all zero between requests.
-    pub(crate) probe_asked: Vec<u32>,
-    /// Requests waiting for other shards to say whether anyone took them (token → state). Bound: one
-    /// entry per such request in flight; every shard answers (its inbox is FIFO and drops nothing), so
-    /// an entry lives about one bus round trip.
-    pub(crate) probes: HashMap<u64, no_responders::PendingProbe>,
+    pub(crate) fanout: Option<peer::fanout::Fanout>,
+    /// No-responders statuses being decided across shards (`peer/no_responders.rs`).
+    pub(crate) no_responders: peer::no_responders::NoResponders,
 }
 
 pub type ShardRef = Rc<RefCell<Shard>>;
@@ -147,9 +136,7 @@ impl Shard {
             accounts: Vec::new(),
             outbox: Outbox::new(id, bus),
             touched: Vec::new(),
-            barriers: HashMap::new(),
-            announced: 0,
-            synced: 0,
+            barriers: peer::barrier::Barriers::default(),
             barrier_for: None,
             next_token: 1,
             stats: ShardStats::default(),
@@ -166,10 +153,8 @@ impl Shard {
             logins: logins::SlowLogins::default(),
             account_flags: Vec::new(),
             replies: service_replies::ServiceReplies::new(id),
-            fanout: Some(publish::Fanout::new(nr_shards)),
-            probe: None,
-            probe_asked: vec![0; nr_shards],
-            probes: HashMap::new(),
+            fanout: Some(peer::fanout::Fanout::new(nr_shards)),
+            no_responders: peer::no_responders::NoResponders::new(nr_shards),
         };
         s.ensure_accounts();
         s

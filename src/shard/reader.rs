@@ -8,6 +8,7 @@ use super::conn::Phase;
 use super::logins::{wait_watching, LoginStep, SlotWait};
 use super::{ConnKey, Shard, ShardRef};
 use crate::bus::CloseReason;
+use crate::bus::MsgRef;
 use crate::protocol::connect::ConnectOptions;
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::writer as w;
@@ -330,64 +331,18 @@ fn set_hold(shard: &ShardRef, key: ConnKey, hold: bool) {
 }
 
 pub async fn barrier(shard: &ShardRef, key: ConnKey) {
-    sync_other_shards(shard, key).await;
+    super::peer::barrier::sync_other_shards(shard, key).await;
     // No-responders statuses still waiting for other shards' answers come before the reply too.
     statuses_settled(shard, key).await;
 }
 
-/// Waits until every no-responders status of connection `key` is settled (see `no_responders.rs`).
+/// Waits until every no-responders status of connection `key` is settled (see `peer/no_responders.rs`).
 async fn statuses_settled(shard: &ShardRef, key: ConnKey) {
     poll_fn(|cx| {
         if shard.borrow_mut().statuses_settled(key, cx.waker()) {
             Poll::Ready(())
         } else {
             Poll::Pending
-        }
-    })
-    .await
-}
-
-/// The `Sync`/`SyncAck` round with every other shard, when this connection announced interest or sent
-/// messages there since its last barrier.
-async fn sync_other_shards(shard: &ShardRef, key: ConnKey) {
-    let token = {
-        let mut sh = shard.borrow_mut();
-        let multi = sh.nr_shards > 1;
-        let Some(c) = sh.conns.get_mut(key) else {
-            return;
-        };
-        if !c.needs_barrier || !multi {
-            c.needs_barrier = false;
-            return;
-        }
-        c.needs_barrier = false;
-        let token = sh.next_token;
-        sh.next_token += 1;
-        let others = sh.nr_shards - 1;
-        let covers = sh.announced;
-        sh.barriers.insert(token, (others, None, covers));
-        for dst in 0..sh.nr_shards as u16 {
-            if dst != sh.id {
-                sh.outbox.push(dst, crate::bus::BusMsg::Sync { token });
-            }
-        }
-        sh.end_batch_for(Some(key));
-        token
-    };
-    poll_fn(|cx| {
-        let mut sh = shard.borrow_mut();
-        match sh.barriers.get_mut(&token) {
-            Some((0, _, covers)) => {
-                let covers = *covers;
-                sh.barriers.remove(&token);
-                sh.synced = sh.synced.max(covers);
-                Poll::Ready(())
-            }
-            None => Poll::Ready(()),
-            Some((_, waker, _)) => {
-                *waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
         }
     })
     .await
@@ -415,7 +370,15 @@ impl Shard {
                 subject,
                 reply,
                 payload,
-            } => self.op_pub(key, subject, reply, None, payload),
+            } => self.op_pub(
+                key,
+                MsgRef {
+                    subject,
+                    reply,
+                    headers: None,
+                    payload,
+                },
+            ),
             ClientOp::HPub {
                 subject,
                 reply,
@@ -429,7 +392,15 @@ impl Shard {
                 }
                 // `HPUB subj 0 n` carries no header block: delivered as a plain MSG.
                 let headers = (!headers.is_empty()).then_some(headers);
-                self.op_pub(key, subject, reply, headers, payload)
+                self.op_pub(
+                    key,
+                    MsgRef {
+                        subject,
+                        reply,
+                        headers,
+                        payload,
+                    },
+                )
             }
             ClientOp::Sub {
                 subject,

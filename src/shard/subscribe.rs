@@ -4,11 +4,9 @@
 use super::conn::{Phase, Sub, SubRef};
 use super::reader::{After, Flow};
 use super::{ConnKey, Shard};
-use crate::auth::{AccountId, SubVerdict};
-use crate::bus::BusMsg;
+use crate::auth::SubVerdict;
 use crate::protocol::errors::ProtoErr;
 use crate::subject;
-use bytes::Bytes;
 
 impl Shard {
     /// `SUB <subject> [queue] <sid>`.
@@ -88,7 +86,7 @@ impl Shard {
         self.add_interest(acc, subj, queue);
         // Another connection's announcement of the same interest may still be on its way: any SUB made
         // while this shard has announcements no barrier has covered yet waits for one.
-        if self.announced > self.synced {
+        if self.barriers.unsynced() {
             if let Some(c) = self.conns.get_mut(key) {
                 c.needs_barrier = true;
             }
@@ -153,72 +151,6 @@ impl Shard {
         };
         for idx in idxs {
             self.remove_sub(key, idx);
-        }
-    }
-
-    /// Counts local interest; on 0→1 tells every other shard. Returns true when it told them.
-    pub(crate) fn add_interest(
-        &mut self,
-        acc: AccountId,
-        subj: &[u8],
-        queue: Option<&[u8]>,
-    ) -> bool {
-        let k = (
-            Bytes::copy_from_slice(subj),
-            queue.map(Bytes::copy_from_slice),
-        );
-        let n = self.tables(acc).interest.entry(k.clone()).or_insert(0);
-        *n += 1;
-        // Plain interest is announced on 0→1 only; every queue member is announced, so other shards
-        // can weight their choice of shard by member count.
-        if (*n == 1 || k.1.is_some()) && self.nr_shards > 1 {
-            self.announce(acc, k.0, k.1, true);
-            return true;
-        }
-        false
-    }
-
-    /// Counts local interest down; on N→0 tells every other shard. Returns true when it told them.
-    fn drop_interest(&mut self, acc: AccountId, subj: &[u8], queue: Option<&[u8]>) -> bool {
-        let k = (
-            Bytes::copy_from_slice(subj),
-            queue.map(Bytes::copy_from_slice),
-        );
-        let t = self.tables(acc);
-        let queue_member = k.1.is_some();
-        let gone = match t.interest.get_mut(&k) {
-            Some(n) if *n > 1 => {
-                *n -= 1;
-                queue_member
-            }
-            Some(_) => {
-                t.interest.remove(&k);
-                true
-            }
-            None => false,
-        };
-        if gone && self.nr_shards > 1 {
-            self.announce(acc, k.0, k.1, false);
-            return true;
-        }
-        false
-    }
-
-    fn announce(&mut self, account: AccountId, subject: Bytes, queue: Option<Bytes>, add: bool) {
-        self.announced += 1;
-        for dst in 0..self.nr_shards as u16 {
-            if dst == self.id {
-                continue;
-            }
-            self.outbox.push(
-                dst,
-                BusMsg::Interest {
-                    account,
-                    subject: subject.clone(),
-                    queue: queue.clone(),
-                    add,
-                },
-            );
         }
     }
 }

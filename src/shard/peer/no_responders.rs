@@ -15,23 +15,52 @@
 //! takes it, and waiting would cost every cross-shard request a bus round trip); if that subscriber
 //! refuses it after all, the status can come after messages the connection published later.
 
-use super::conn::{Phase, SubRef};
-use super::reader::Flow;
-use super::{ConnKey, Shard};
-use crate::bus::{BusMsg, ShardId};
+use super::super::conn::{Phase, SubRef};
+use super::super::reader::Flow;
+use super::super::{ConnKey, Shard};
+use crate::bus::{BusMsg, ShardId, CONTROL_SRC};
 use crate::protocol::writer as w;
+use std::collections::HashMap;
 use std::task::Waker;
 
-/// A request being routed whose publisher wants a no-responders status (multi-shard servers only).
-pub struct Probe {
+/// A shard's no-responders bookkeeping (multi-shard servers only).
+pub struct NoResponders {
+    /// While a request that wants a status is being routed: where it went.
+    current: Option<Probe>,
+    /// Per shard, for `current`: deliveries that asked for an answer (one publish can route several
+    /// times: stream and service imports). Scratch, all zero between requests.
+    asked: Vec<u32>,
+    /// Requests (or relayed queue copies) waiting for other shards to say whether anyone took them:
+    /// token → state. Bound: one entry per such request in flight; every shard answers every token
+    /// (its inbox is FIFO and drops nothing), so an entry lives about one bus round trip.
+    pending: HashMap<u64, PendingProbe>,
+}
+
+impl NoResponders {
+    pub fn new(nr_shards: usize) -> NoResponders {
+        NoResponders {
+            current: None,
+            asked: vec![0; nr_shards],
+            pending: HashMap::new(),
+        }
+    }
+
+    /// Tokens waiting for answers (for tests and figures).
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+/// A request being routed whose publisher wants a no-responders status.
+struct Probe {
     /// Names the answers (`BusMsg::Reached`).
-    pub token: u64,
+    token: u64,
     /// A subscriber on this shard took it.
-    pub local: bool,
+    local: bool,
 }
 
 /// Answers still expected for one token, and what to do when the last is in.
-pub struct PendingProbe {
+struct PendingProbe {
     waiting: usize,
     taken: bool,
     then: Then,
@@ -56,7 +85,7 @@ enum Then {
 
 impl Shard {
     /// Starts tracking a request if its publisher wants a no-responders status and other shards could
-    /// take it (`Shard::route` records where it went).
+    /// take it (`Shard::fan_out` records where it went).
     pub(crate) fn start_probe(&mut self, key: ConnKey, reply: Option<&[u8]>) {
         let Some(c) = self.conns.get(key) else {
             return;
@@ -65,7 +94,7 @@ impl Shard {
             return;
         }
         self.next_token += 1;
-        self.probe = Some(Probe {
+        self.no_responders.current = Some(Probe {
             token: self.next_token,
             local: false,
         });
@@ -82,7 +111,7 @@ impl Shard {
         reply: &[u8],
         reached: bool,
     ) -> Flow {
-        let Some(p) = self.probe.take() else {
+        let Some(p) = self.no_responders.current.take() else {
             if !reached {
                 if let Some(r) = self.no_responders_sub(key, reply) {
                     self.send_no_responders(r, reply, subj);
@@ -91,10 +120,10 @@ impl Shard {
             return Flow::Continue;
         };
         // The per-shard counts are scratch reused by every request: read, then cleared.
-        let mut asked = std::mem::take(&mut self.probe_asked);
+        let mut asked = std::mem::take(&mut self.no_responders.asked);
         let flow = self.settle_probe(key, p, &asked, subj, reply);
         asked.fill(0);
-        self.probe_asked = asked;
+        self.no_responders.asked = asked;
         flow
     }
 
@@ -145,13 +174,30 @@ impl Shard {
             taken: false,
             then,
         };
-        self.probes.insert(p.token, pending);
+        self.no_responders.pending.insert(p.token, pending);
         self.conns[key].pending_status += 1;
         if delivered_elsewhere {
             Flow::Continue
         } else {
             Flow::AwaitStatus
         }
+    }
+
+    /// While routing a probed request: a subscriber on this shard took it (or not).
+    pub(crate) fn note_local_taker(&mut self, taken: bool) {
+        if let Some(p) = self.no_responders.current.as_mut() {
+            p.local |= taken;
+        }
+    }
+
+    /// While routing a probed request: the token a delivery to shard `dst` asks with (counted, so the
+    /// request waits for its answer); `None` for a request nobody probes.
+    pub(crate) fn ask_for(&mut self, dst: ShardId) -> Option<u64> {
+        let p = self.no_responders.current.as_ref()?;
+        if let Some(n) = self.no_responders.asked.get_mut(dst as usize) {
+            *n += 1;
+        }
+        Some(p.token)
     }
 
     /// A token for the copies of an asking delivery this shard is about to pass on (see
@@ -184,7 +230,7 @@ impl Shard {
                     taken: false,
                     then,
                 };
-                self.probes.insert(relay, pending);
+                self.no_responders.pending.insert(relay, pending);
             }
             _ => {
                 let delivered = taken;
@@ -193,9 +239,18 @@ impl Shard {
         }
     }
 
+    /// `Probe` from `src`: everything it sent before is applied here, and a probe itself reaches
+    /// nobody; answer "not taken".
+    pub(crate) fn on_probe(&mut self, src: ShardId, token: u64) {
+        if src != CONTROL_SRC {
+            let delivered = false;
+            self.outbox.push(src, BusMsg::Reached { token, delivered });
+        }
+    }
+
     /// An answer for one of this shard's tokens.
     pub fn on_reached(&mut self, token: u64, delivered: bool) {
-        let Some(p) = self.probes.get_mut(&token) else {
+        let Some(p) = self.no_responders.pending.get_mut(&token) else {
             return;
         };
         p.waiting = p.waiting.saturating_sub(1);
@@ -203,7 +258,7 @@ impl Shard {
         if p.waiting > 0 {
             return;
         }
-        let Some(p) = self.probes.remove(&token) else {
+        let Some(p) = self.no_responders.pending.remove(&token) else {
             return;
         };
         match p.then {
