@@ -2,7 +2,7 @@
 
 use super::conn::Phase;
 use super::Shard;
-use crate::auth::{AccountId, Auth, Principal, Recheck};
+use crate::auth::{AccountId, Auth, Recheck};
 use crate::bus::CloseReason;
 use crate::bus::{BusMsg, Control, ShardId};
 use crate::protocol::errors::ProtoErr;
@@ -102,8 +102,8 @@ impl Shard {
         for k in keys {
             let verdict = {
                 let c = &self.conns[k];
-                let nonce = c.nonce.as_deref().map(str::as_bytes);
-                match (&c.login, &c.creds) {
+                let nonce = c.login.nonce().map(str::as_bytes);
+                match (c.login.current(), c.login.creds()) {
                     (Some(login), Some(creds)) => {
                         Some(self.auth.recheck_fast(login, &creds.borrow(), nonce))
                     }
@@ -255,21 +255,7 @@ impl Shard {
             return;
         }
         let perms = login.permissions.clone();
-        {
-            let c = &mut self.conns[k];
-            c.account = login.account;
-            c.perms = perms.clone();
-            c.pub_cache = crate::auth::PubCache::new();
-            match (
-                perms.as_ref().and_then(|p| p.has_responses()),
-                &mut c.reply_grants,
-            ) {
-                (Some(r), Some(g)) => g.set_limits(r),
-                (Some(r), None) => c.reply_grants = Some(crate::auth::ReplyGrants::new(r)),
-                (None, _) => c.reply_grants = None,
-            }
-            c.login = Some(login);
-        }
+        self.conns[k].login.relogin(login);
         let Some(p) = perms else {
             self.refilter_subs(k);
             return;
@@ -323,7 +309,7 @@ impl Shard {
         let Some(c) = self.conns.get_mut(key) else {
             return;
         };
-        let perms = c.perms.clone();
+        let perms = c.login.perms.clone();
         for (_, s) in c.subs.iter_mut() {
             s.filtered = perms.as_ref().is_some_and(|p| {
                 p.can_subscribe(&s.subject, s.queue.as_deref()) != crate::auth::SubVerdict::Allowed
@@ -336,8 +322,5 @@ impl Shard {
 
 /// The user (or nkey) a connection logged in as, for log lines ("" for anonymous and token logins).
 fn login_name(c: &super::conn::Conn) -> String {
-    match c.login.as_ref().map(|l| &l.principal) {
-        Some(Principal::User(n) | Principal::Nkey(n)) => n.to_string(),
-        _ => String::new(),
-    }
+    c.login.user_name()
 }

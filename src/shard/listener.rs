@@ -3,6 +3,7 @@
 //! Each accepted connection lives on this shard for life: a reader task and a writer task.
 
 use super::reader::reader_task;
+use super::transport::Transport;
 use super::writer::writer_task;
 use super::ShardRef;
 use crate::runtime::{self, Notify};
@@ -42,14 +43,15 @@ pub async fn accept_task(shard: ShardRef, sock: socket2::Socket, stop: Notify) {
                 Some(d) => runtime::sleep(d).await,
             }
         }
-        let key = shard.borrow_mut().new_conn(&stream);
+        let transport = Transport::tcp(stream);
+        let key = shard.borrow_mut().new_conn(&transport);
         shard.borrow_mut().end_batch();
         // One span per connection: every log line from its tasks carries shard, cid and peer (and the
         // account and user once logged in).
         let span = shard.borrow().conns.get(key).map(|c| c.span.clone());
         let span = span.unwrap_or_else(tracing::Span::none);
-        runtime::spawn(reader_task(shard.clone(), key, stream.clone()).instrument(span.clone()));
-        runtime::spawn(writer_task(shard.clone(), key, stream).instrument(span));
+        runtime::spawn(reader_task(shard.clone(), key, transport.clone()).instrument(span.clone()));
+        runtime::spawn(writer_task(shard.clone(), key, transport).instrument(span));
     }
     drop(listener);
 }

@@ -23,11 +23,12 @@
 //! bounded by the shard's connections.
 
 use super::conn::{OwnedCreds, Phase};
+use super::transport::Transport;
 use super::{ConnKey, Shard, ShardRef};
 use crate::auth::{Auth, AuthFailure, FastDeny, Login, Recheck};
 use crate::bus::CloseReason;
 use crate::protocol::connect::ConnectOptions;
-use crate::runtime::{self, Stream};
+use crate::runtime;
 use futures_lite::future::poll_fn;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -180,8 +181,9 @@ impl Shard {
             return LoginStep::Gone;
         }
         // As nats-server: the authentication timer stops once a CONNECT is being checked.
-        c.auth_deadline = None;
-        let (cid, nonce, peer) = (c.cid, c.nonce.clone(), c.peer.map(|p| p.ip()));
+        c.keepalive.stop_auth_timer();
+        let nonce = c.login.nonce().map(str::to_string);
+        let (cid, peer) = (c.cid, c.peer.map(|p| p.ip()));
         let creds = OwnedCreds::from_connect(opts);
         let nonce_bytes = nonce.as_deref().map(str::as_bytes);
         let auth = self.auth.clone();
@@ -237,10 +239,13 @@ impl Shard {
         let Some(c) = self.conns.get(key) else {
             return;
         };
-        let (Some(login), creds) = (c.login.clone(), c.creds.clone().unwrap_or_default()) else {
+        let (Some(login), creds) = (
+            c.login.current().cloned(),
+            c.login.creds().cloned().unwrap_or_default(),
+        ) else {
             return;
         };
-        let nonce = c.nonce.clone();
+        let nonce = c.login.nonce().map(str::to_string);
         let fair = (c.peer.map(|p| p.ip()), claimed(&creds));
         let auth = self.auth.clone();
         let used = auth.clone();
@@ -284,7 +289,7 @@ pub const CARRY_MAX: usize = 64 * 1024;
 pub async fn wait_watching(
     shard: &ShardRef,
     key: ConnKey,
-    stream: &Stream,
+    stream: &Transport,
     carry: &mut Vec<u8>,
     slot: &LoginSlot,
 ) -> SlotWait {

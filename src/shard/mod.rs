@@ -21,6 +21,7 @@ pub mod snapshot;
 pub mod subscribe;
 pub mod sweeper;
 pub mod timers;
+pub mod transport;
 pub mod writer;
 
 use crate::auth::{AccountId, Auth};
@@ -216,7 +217,7 @@ impl Shard {
     pub fn wake_writers(&mut self) {
         for key in std::mem::take(&mut self.touched) {
             if let Some(c) = self.conns.get_mut(key) {
-                c.touched = false;
+                c.out.touched = false;
                 c.flush();
             }
         }
@@ -232,12 +233,12 @@ impl Shard {
                 continue;
             }
             if let Some(c) = self.conns.get_mut(key) {
-                c.touched = false;
+                c.out.touched = false;
                 c.flush();
             }
         }
         if let Some(c) = reader.filter(|_| own).and_then(|k| self.conns.get_mut(k)) {
-            c.touched = false;
+            c.out.touched = false;
             c.flush();
         }
         self.outbox.flush();

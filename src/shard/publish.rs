@@ -52,10 +52,11 @@ impl Shard {
         let mut mapped = Vec::new();
         let msg = msg.with_subject(self.map_subject(acc, msg.subject, &mut mapped));
         let c = &mut self.conns[key];
-        if let Some(p) = &c.perms {
-            let mut ok = c.pub_cache.check(p, msg.subject);
+        let l = &mut c.login;
+        if let Some(p) = &l.perms {
+            let mut ok = l.pub_cache.check(p, msg.subject);
             if !ok {
-                if let Some(g) = &mut c.reply_grants {
+                if let Some(g) = &mut l.reply_grants {
                     ok = g.consume(msg.subject, Instant::now());
                 }
             }
@@ -147,14 +148,25 @@ impl Shard {
             return false;
         };
         match msg.headers {
-            Some(h) if c.session.headers => {
-                w::write_hmsg(&mut c.out, msg.subject, &sub.sid, msg.reply, h, msg.payload)
-            }
-            _ => w::write_msg(&mut c.out, msg.subject, &sub.sid, msg.reply, msg.payload),
+            Some(h) if c.session.headers => w::write_hmsg(
+                &mut c.out.buf,
+                msg.subject,
+                &sub.sid,
+                msg.reply,
+                h,
+                msg.payload,
+            ),
+            _ => w::write_msg(
+                &mut c.out.buf,
+                msg.subject,
+                &sub.sid,
+                msg.reply,
+                msg.payload,
+            ),
         }
         sub.delivered += 1;
         let done = sub.max.is_some_and(|m| sub.delivered >= m);
-        if let (Some(rp), Some(g)) = (msg.reply, &mut c.reply_grants) {
+        if let (Some(rp), Some(g)) = (msg.reply, &mut c.login.reply_grants) {
             g.grant(rp, Instant::now());
         }
         self.count_out(key, msg.size());
@@ -195,7 +207,7 @@ fn delivery_allowed(conns: &Slab<Conn>, r: SubRef, subj: &[u8]) -> bool {
     let Some(c) = conns.get(r.conn as usize) else {
         return true;
     };
-    let (Some(sub), Some(p)) = (c.subs.get(r.sub as usize), &c.perms) else {
+    let (Some(sub), Some(p)) = (c.subs.get(r.sub as usize), &c.login.perms) else {
         return true;
     };
     if !sub.filtered {

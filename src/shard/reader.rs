@@ -6,6 +6,7 @@
 
 use super::conn::Phase;
 use super::logins::{wait_watching, LoginStep, SlotWait};
+use super::transport::Transport;
 use super::{ConnKey, Shard, ShardRef};
 use crate::bus::CloseReason;
 use crate::bus::MsgRef;
@@ -13,7 +14,7 @@ use crate::protocol::connect::ConnectOptions;
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::writer as w;
 use crate::protocol::{ClientOp, ParseError, Parser, State};
-use crate::runtime::{self, Stream};
+use crate::runtime;
 use futures_lite::future::poll_fn;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -49,7 +50,7 @@ pub enum After {
     Ok,
 }
 
-pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
+pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Transport) {
     let (mut max_cl, mut max_payload) = {
         let sh = shard.borrow();
         (
@@ -108,7 +109,7 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Stream) {
             None
         };
         if let Some(c) = shard.borrow_mut().conns.get_mut(key) {
-            c.last_activity = Instant::now();
+            c.keepalive.activity(Instant::now());
         }
         loop {
             // Dispatch ops with one borrow of the shard until one needs to wait (or the buffer ends).
@@ -246,7 +247,7 @@ fn trace_op(sh: &Shard, key: ConnKey, op: &ClientOp<'_>) {
 async fn run_flow(
     shard: &ShardRef,
     key: ConnKey,
-    stream: &Stream,
+    stream: &Transport,
     carry: &mut Vec<u8>,
     mut flow: Flow,
 ) -> bool {
@@ -263,7 +264,7 @@ async fn run_flow(
                 let mut sh = shard.borrow_mut();
                 sh.send_after(key, after);
                 if let Some(c) = sh.conns.get_mut(key) {
-                    c.hold_output = false;
+                    c.out.hold(false);
                 }
                 sh.touch(key);
                 return true;
@@ -323,10 +324,10 @@ fn close(shard: &ShardRef, key: ConnKey, reason: CloseReason) {
 
 /// The visibility barrier: when this connection announced interest to other shards since its last
 /// barrier, send `Sync` to every other shard (behind those announcements, FIFO) and wait for all acks.
-/// Holds (or releases) what is queued for connection `key` (`Conn::hold_output`).
+/// Holds (or releases) what is queued for connection `key` (`Outbound::hold`).
 fn set_hold(shard: &ShardRef, key: ConnKey, hold: bool) {
     if let Some(c) = shard.borrow_mut().conns.get_mut(key) {
-        c.hold_output = hold;
+        c.out.hold(hold);
     }
 }
 
@@ -419,11 +420,7 @@ impl Shard {
             }
             ClientOp::Pong => {
                 if let Some(c) = self.conns.get_mut(key) {
-                    c.pings_out = 0;
-                    if let Some(t) = c.ping_sent.take() {
-                        c.rtt = t.elapsed();
-                        c.rtt_at = Some(t);
-                    }
+                    c.keepalive.pong(Instant::now());
                 }
                 Flow::Continue
             }

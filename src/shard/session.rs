@@ -3,16 +3,16 @@
 //! Login may check a bcrypt hash (tens of milliseconds), so `op_connect` only parses and validates;
 //! the reader has the credentials checked (`logins.rs`) and applies the verdict (`finish_login`).
 
-use super::conn::{Conn, ConnStats, OwnedCreds, Phase, Session};
+use super::conn::{Conn, ConnStats, KeepAlive, LoginState, Outbound, OwnedCreds, Phase, Session};
 use super::reader::Flow;
+use super::transport::Transport;
 use super::{ConnKey, Shard};
-use crate::auth::{AuthFailure, Credentials, Login, PubCache, ReplyGrants};
+use crate::auth::{AuthFailure, Credentials, Login};
 use crate::bus::CloseReason;
 use crate::protocol::connect::{parse_connect_over, ConnectOptions};
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::info::ServerInfo;
 use crate::protocol::writer as w;
-use crate::runtime::Stream;
 use crate::settings::Settings;
 use slab::Slab;
 use std::collections::HashMap;
@@ -33,7 +33,7 @@ fn first_ping_delay(ping_interval: Duration, cid: u64) -> Duration {
 impl Shard {
     /// Registers a freshly accepted connection and queues its INFO. Returns `None` when the server
     /// is full (the client still gets INFO, then `-ERR 'maximum connections exceeded'`).
-    pub fn new_conn(&mut self, stream: &Stream) -> ConnKey {
+    pub fn new_conn(&mut self, transport: &Transport) -> ConnKey {
         let now = Instant::now();
         let cid = self.globals.next_cid();
         let nonce = self.auth.needs_nonce().then(new_nonce);
@@ -43,7 +43,7 @@ impl Shard {
             .auth
             .has_credentials()
             .then(|| now + self.auth.auth_timeout());
-        let peer = stream.peer_addr();
+        let peer = transport.peer_addr();
         let span = tracing::info_span!(
             "conn",
             shard = self.id,
@@ -52,40 +52,28 @@ impl Shard {
             account = tracing::field::Empty,
             user = tracing::field::Empty,
         );
+        let first_ping = first_ping_delay(self.settings.ping_interval, cid);
+        let keepalive = KeepAlive::new(now, first_ping, auth_deadline);
+        let due = keepalive.next_due(true);
         let conn = Conn {
             span,
             cid,
-            peer: stream.peer_addr(),
-            fd: stream.raw_fd(),
+            peer,
+            transport: transport.clone(),
             phase: Phase::New,
             close_reason: None,
             started: now,
             session: Session::defaults(),
             account: 0,
-            login: None,
-            creds: None,
-            perms: None,
-            pub_cache: PubCache::new(),
-            reply_grants: None,
-            nonce,
+            login: LoginState::new(nonce),
             subs: Slab::new(),
             sids: HashMap::default(),
-            out: Vec::new(),
-            in_flight: 0,
-            writer_waker: None,
-            touched: false,
-            hold_output: false,
+            out: Outbound::default(),
+            keepalive,
             needs_barrier: false,
             pending_status: 0,
             status_waker: None,
             sent_connect_info: false,
-            pings_out: 0,
-            ping_sent: None,
-            rtt: Duration::ZERO,
-            rtt_at: None,
-            next_ping: now + first_ping_delay(self.settings.ping_interval, cid),
-            last_activity: now,
-            auth_deadline,
             max_payload: self.settings.max_payload,
             max_subs: self.settings.max_subscriptions,
             stats: ConnStats::default(),
@@ -95,8 +83,7 @@ impl Shard {
             reset_waker: None,
         };
         let key = self.conns.insert(conn);
-        let next_ping = self.conns[key].next_ping;
-        self.kick_timers(auth_deadline.map_or(next_ping, |d| d.min(next_ping)));
+        self.kick_timers(due);
         self.stats.total_connections += 1;
         let info = self.info_json(key, false);
         self.send_raw(key, &info);
@@ -109,7 +96,7 @@ impl Shard {
             self.send_err(key, &ProtoErr::MaxConnections);
             self.close_conn(key, CloseReason::MaxConnectionsExceeded);
         }
-        tracing::debug!(cid, peer = ?stream.peer_addr(), "Client connection created");
+        tracing::debug!(cid, peer = ?peer, "Client connection created");
         key
     }
 
@@ -132,7 +119,7 @@ impl Shard {
         info.max_payload = c.max_payload as i64;
         info.client_id = c.cid;
         info.client_ip = c.peer.map(|p| p.ip().to_string());
-        info.nonce = c.nonce.clone();
+        info.nonce = c.login.nonce().map(str::to_string);
         info.ldm = self.draining;
         if connect_info {
             // nats-server's post-login INFO: no nonce, and `auth_required` whenever credentials
@@ -293,24 +280,16 @@ impl Shard {
         let max_payload = self.account_payload_limit(acc);
         let c = &mut self.conns[key];
         c.account = acc;
-        c.perms = login.permissions.clone();
-        c.pub_cache = PubCache::new();
-        c.reply_grants = c
-            .perms
-            .as_ref()
-            .and_then(|p| p.has_responses())
-            .map(ReplyGrants::new);
         if let Some(a) = self.auth.accounts.get(acc as usize) {
             c.span.record("account", a.name.as_str());
         }
         c.span.record("user", login.label.as_str());
-        c.login = Some(login);
-        c.creds = creds;
+        c.login.set(login, creds);
         c.max_payload = max_payload;
         c.max_subs = subs_limit(&settings, limits.max_subscriptions);
         // The keep-alive schedule started when the connection opened, as in nats-server.
         c.phase = Phase::Open;
-        c.auth_deadline = None;
+        c.keepalive.stop_auth_timer();
         self.ensure_accounts();
         // The account's cached match results were filtered with the permissions of earlier logins.
         self.refilter_subs(key);
@@ -353,7 +332,7 @@ impl Shard {
 /// The options a connection's CONNECT left in force, for decoding a second one over them.
 fn connect_base(c: &Conn) -> ConnectOptions {
     let s = &c.session;
-    let creds = c.creds.as_ref();
+    let creds = c.login.creds();
     let cred = |f: fn(&OwnedCreds) -> &Option<String>| creds.and_then(|o| f(o).clone());
     ConnectOptions {
         verbose: s.verbose,

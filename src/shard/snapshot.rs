@@ -21,7 +21,7 @@ use crate::bus::snapshot::{
 use std::time::Instant;
 
 fn user_of(c: &Conn) -> Option<String> {
-    let creds = c.creds.as_ref()?;
+    let creds = c.login.creds()?;
     if let Some(n) = &creds.nkey {
         return Some(n.clone());
     }
@@ -88,12 +88,14 @@ impl Shard {
             ip: c.peer.map(|p| p.ip()),
             port: c.peer.map_or(0, |p| p.port()),
             start_ns: wall_ns(c.started),
-            last_ns: wall_ns(c.last_activity),
+            last_ns: wall_ns(c.keepalive.last_activity()),
             stop_ns: None,
             reason: None,
             uptime_ns: now_i.saturating_duration_since(c.started).as_nanos() as u64,
-            idle_ns: now_i.saturating_duration_since(c.last_activity).as_nanos() as u64,
-            rtt_ns: c.rtt.as_nanos() as u64,
+            idle_ns: now_i
+                .saturating_duration_since(c.keepalive.last_activity())
+                .as_nanos() as u64,
+            rtt_ns: c.keepalive.rtt().as_nanos() as u64,
             pending_bytes: c.pending_bytes() as u64,
             in_msgs: c.stats.in_msgs,
             in_bytes: c.stats.in_bytes,

@@ -22,7 +22,7 @@ impl Shard {
             return Flow::Close;
         };
         let mut filtered = false;
-        if let Some(p) = &c.perms {
+        if let Some(p) = &c.login.perms {
             match p.can_subscribe(subj, queue) {
                 SubVerdict::Allowed => {}
                 SubVerdict::AllowedFiltered => filtered = true,

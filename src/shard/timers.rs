@@ -3,7 +3,7 @@
 //! of any of its connections — at most `MAX_SLEEP` — and is kicked awake when a new connection brings an
 //! earlier one (`Shard::kick_timers`). An idle server therefore wakes about once a second per shard.
 
-use super::conn::Phase;
+use super::conn::{Phase, Tick};
 use super::ShardRef;
 use crate::bus::CloseReason;
 use crate::protocol::errors::ProtoErr;
@@ -17,9 +17,6 @@ use std::time::{Duration, Instant};
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 /// Shortest sleep (deadlines closer than this are handled together).
 const MIN_SLEEP: Duration = Duration::from_millis(5);
-/// A PING goes out despite recent traffic when the last round-trip measurement is older than
-/// this (or there is none yet), as nats-server does.
-const RTT_MEASUREMENT_INTERVAL: Duration = Duration::from_secs(3600);
 /// Pass interval while lame duck spreads its closes.
 const LAME_DUCK_TICK: Duration = Duration::from_millis(100);
 
@@ -30,15 +27,8 @@ fn next_wake(sh: &super::Shard, now: Instant) -> Instant {
         at = at.min(now + LAME_DUCK_TICK);
     }
     for (_, c) in sh.conns.iter() {
-        match c.phase {
-            Phase::New => {
-                if let Some(d) = c.auth_deadline {
-                    at = at.min(d);
-                }
-                at = at.min(c.next_ping);
-            }
-            Phase::Open => at = at.min(c.next_ping),
-            Phase::Closing => {}
+        if c.phase != Phase::Closing {
+            at = at.min(c.keepalive.next_due(c.phase == Phase::New));
         }
     }
     at.max(now + MIN_SLEEP)
@@ -79,29 +69,16 @@ pub async fn timers_task(shard: ShardRef) {
             if c.phase == Phase::Closing {
                 continue;
             }
-            if c.phase == Phase::New && c.auth_deadline.is_some_and(|d| now >= d) {
-                timed_out.push(k);
-                continue;
-            }
             // Keep-alive, from the moment the connection opened (before CONNECT too, as in
             // nats-server): a silent client is PINGed and, after `ping_max` unanswered, closed.
-            if now < c.next_ping {
-                continue;
-            }
-            let recent = now.duration_since(c.last_activity) < interval;
-            let need_rtt = c
-                .rtt_at
-                .is_none_or(|t| now.duration_since(t) > RTT_MEASUREMENT_INTERVAL);
-            c.next_ping = now + interval;
-            if recent && c.pings_out == 0 && !need_rtt {
-                continue;
-            }
-            if c.pings_out + 1 > ping_max {
-                stale.push(k);
-            } else {
-                c.pings_out += 1;
-                c.ping_sent.get_or_insert(now);
-                ping.push(k);
+            match c
+                .keepalive
+                .tick(now, c.phase == Phase::New, interval, ping_max)
+            {
+                Tick::Nothing => {}
+                Tick::AuthTimeout => timed_out.push(k),
+                Tick::Stale => stale.push(k),
+                Tick::Ping => ping.push(k),
             }
         }
         for k in timed_out {

@@ -6,11 +6,13 @@
 //! `max_pending` bytes it is closed as a slow consumer (no `-ERR`, as nats-server does).
 
 use super::conn::Phase;
+use super::conn::WriterStep;
+use super::transport::Transport;
 use super::{ConnKey, Shard, ShardRef};
 use crate::bus::CloseReason;
 use crate::protocol::errors::ProtoErr;
 use crate::protocol::writer as w;
-use crate::runtime::{self, Stream};
+use crate::runtime;
 use futures_lite::future::poll_fn;
 use std::task::Poll;
 
@@ -22,8 +24,8 @@ impl Shard {
     #[inline]
     pub fn touch(&mut self, key: ConnKey) {
         if let Some(c) = self.conns.get_mut(key) {
-            if !c.touched {
-                c.touched = true;
+            if !c.out.touched {
+                c.out.touched = true;
                 self.touched.push(key);
             }
         }
@@ -36,7 +38,7 @@ impl Shard {
             if c.phase == Phase::Closing {
                 return;
             }
-            c.out.extend_from_slice(bytes);
+            c.out.buf.extend_from_slice(bytes);
             self.touch(key);
             self.check_pending(key);
         }
@@ -49,7 +51,7 @@ impl Shard {
             if c.phase == Phase::Closing {
                 return;
             }
-            w::write_err(&mut c.out, err);
+            w::write_err(&mut c.out.buf, err);
             self.touch(key);
             self.check_pending(key);
         }
@@ -84,7 +86,7 @@ impl Shard {
                 });
             }
             if let Some(c) = self.conns.get_mut(key) {
-                c.out.clear();
+                c.out.discard();
             }
             self.close_conn(key, CloseReason::SlowConsumerPendingBytes);
         }
@@ -119,7 +121,7 @@ impl Shard {
             self.globals.account_closed(account);
         }
         if let Some(c) = self.conns.get_mut(key) {
-            c.wake_writer();
+            c.out.wake_writer();
         }
         self.touch(key);
     }
@@ -140,8 +142,8 @@ impl Shard {
 }
 
 /// The writer task: waits for bytes, writes them in one go (bounded by `write_deadline`), repeats; on close
-/// sends what is left and shuts the socket down. Runs on: the owning shard.
-pub async fn writer_task(shard: ShardRef, key: ConnKey, stream: Stream) {
+/// sends what is left and shuts the transport down. Runs on: the owning shard.
+pub async fn writer_task(shard: ShardRef, key: ConnKey, transport: Transport) {
     let mut buf: Vec<u8> = Vec::new();
     loop {
         // Take the whole pending buffer, or learn that we are done.
@@ -150,23 +152,19 @@ pub async fn writer_task(shard: ShardRef, key: ConnKey, stream: Stream) {
             let Some(c) = sh.conns.get_mut(key) else {
                 return Poll::Ready(false);
             };
-            if !c.out.is_empty() {
-                std::mem::swap(&mut c.out, &mut buf);
-                c.in_flight = buf.len();
-                return Poll::Ready(true);
+            let closing = c.phase == Phase::Closing;
+            match c.out.take_for_writer(&mut buf, closing, cx.waker()) {
+                WriterStep::Write => Poll::Ready(true),
+                WriterStep::Done => Poll::Ready(false),
+                WriterStep::Wait => Poll::Pending,
             }
-            if c.phase == Phase::Closing {
-                return Poll::Ready(false);
-            }
-            c.writer_waker = Some(cx.waker().clone());
-            Poll::Pending
         })
         .await;
         if !more {
             break;
         }
         let deadline = shard.borrow().settings.write_deadline;
-        let res = runtime::timeout(deadline, stream.write_all(&buf)).await;
+        let res = runtime::timeout(deadline, transport.write_all(&buf)).await;
         buf.clear();
         if buf.capacity() > KEEP_SPARE {
             buf = Vec::new();
@@ -175,13 +173,12 @@ pub async fn writer_task(shard: ShardRef, key: ConnKey, stream: Stream) {
         match res {
             Some(Ok(())) => {
                 if let Some(c) = sh.conns.get_mut(key) {
-                    c.in_flight = 0;
+                    c.out.written();
                 }
             }
             Some(Err(_)) => {
                 if let Some(c) = sh.conns.get_mut(key) {
-                    c.in_flight = 0;
-                    c.out.clear();
+                    c.out.discard();
                 }
                 sh.close_conn(key, CloseReason::WriteError);
                 sh.end_batch();
@@ -191,13 +188,12 @@ pub async fn writer_task(shard: ShardRef, key: ConnKey, stream: Stream) {
                 sh.stats.slow_consumers += 1;
                 let wd = sh.settings.write_deadline;
                 if let Some(c) = sh.conns.get_mut(key) {
-                    let bytes = c.in_flight + c.out.len();
+                    let bytes = c.out.pending();
                     tracing::info!(
                         "Slow Consumer Detected: WriteDeadline of {} exceeded with 1 chunks of {bytes} total bytes.",
                         crate::config::go_duration(wd)
                     );
-                    c.in_flight = 0;
-                    c.out.clear();
+                    c.out.discard();
                 }
                 sh.close_conn(key, CloseReason::SlowConsumerWriteDeadline);
                 sh.end_batch();
@@ -205,6 +201,6 @@ pub async fn writer_task(shard: ShardRef, key: ConnKey, stream: Stream) {
             }
         }
     }
-    stream.shutdown();
+    transport.shutdown();
     shard.borrow_mut().task_done(key);
 }

@@ -342,7 +342,7 @@ impl Shard {
             return;
         }
         let hdr = status_503(subj);
-        w::write_hmsg(&mut c.out, reply, sid, None, &hdr, b"");
+        w::write_hmsg(&mut c.out.buf, reply, sid, None, &hdr, b"");
         self.count_out(key, hdr.len());
         self.check_pending(key);
     }
