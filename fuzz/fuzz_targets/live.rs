@@ -23,13 +23,13 @@ fn server() -> u16 {
         let mut config = loaded.config;
         config.host = "127.0.0.1".into();
         config.cores = Some(2);
-        let boot = corenats::server::Boot {
+        let boot = corenats::Boot {
             config,
             config_path: None,
             config_digest: String::new(),
             overrides: Box::new(|_| {}),
         };
-        std::thread::spawn(move || corenats::server::run(boot));
+        std::thread::spawn(move || corenats::run(boot));
         for _ in 0..500 {
             if body::alive(port).is_ok() {
                 return port;

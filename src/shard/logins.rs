@@ -104,11 +104,13 @@ impl SlowLogins {
     }
 
     /// Checks waiting (not counting the one running).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.queues.values().map(VecDeque::len).sum()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.ring.is_empty()
     }
 }

@@ -92,14 +92,10 @@ pub struct Shard {
     pub stopped: bool,
     /// Tells the accept task to stop.
     pub listener_stop: crate::runtime::Notify,
-    /// When the housekeeping task plans to wake next, whether it was kicked earlier, and its waker.
-    pub timer_at: std::time::Instant,
-    pub timer_kicked: bool,
-    pub timer_waker: Option<std::task::Waker>,
-    /// Closed connections whose subscriptions the sweeper still has to remove (`sweeper.rs`), and
-    /// the sweeper's waker while it waits for work.
-    pub sweep: std::collections::VecDeque<(ConnKey, sweeper::Sweep)>,
-    pub sweep_waker: Option<std::task::Waker>,
+    /// When the housekeeping task wakes next (`timers.rs`).
+    pub housekeeping: timers::Housekeeping,
+    /// Connections whose subscriptions the sweeper still has to remove (`sweeper.rs`).
+    pub sweeps: sweeper::Sweeps,
     /// Lame-duck schedule, once started.
     pub lame_duck: Option<lifecycle::LameDuck>,
     /// Per account: true when it has mappings, stream exports or service imports (the slow publish path).
@@ -144,11 +140,8 @@ impl Shard {
             draining: false,
             stopped: false,
             listener_stop: crate::runtime::Notify::default(),
-            timer_at: std::time::Instant::now(),
-            timer_kicked: false,
-            timer_waker: None,
-            sweep: std::collections::VecDeque::new(),
-            sweep_waker: None,
+            housekeeping: timers::Housekeeping::new(),
+            sweeps: sweeper::Sweeps::default(),
             lame_duck: None,
             closed: std::collections::VecDeque::new(),
             logins: logins::SlowLogins::default(),
@@ -190,13 +183,7 @@ impl Shard {
 
     /// A connection now has a deadline at `at`: wake the housekeeping task early if it sleeps past it.
     pub fn kick_timers(&mut self, at: std::time::Instant) {
-        if at < self.timer_at {
-            self.timer_at = at;
-            self.timer_kicked = true;
-            if let Some(w) = self.timer_waker.take() {
-                w.wake();
-            }
-        }
+        self.housekeeping.kick(at);
     }
 
     /// This shard is done (shutdown, or lame duck closed its last client). It keeps applying its inbox

@@ -206,17 +206,20 @@ impl ServiceReplies {
         });
     }
 
-    /// Live mappings (for tests and figures).
-    pub fn len(&self) -> usize {
+    /// Live mappings.
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.routes.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.routes.is_empty()
     }
 
     /// Live mappings created by `importer`'s requests.
-    pub fn len_of(&self, importer: AccountId) -> usize {
+    #[cfg(test)]
+    fn len_of(&self, importer: AccountId) -> usize {
         self.shares.get(&importer).map_or(0, |s| {
             s.order
                 .iter()

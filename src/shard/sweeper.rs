@@ -16,6 +16,7 @@
 use super::{ConnKey, Shard, ShardRef};
 use crate::runtime;
 use futures_lite::future::poll_fn;
+use std::collections::VecDeque;
 use std::task::{Poll, Waker};
 
 /// Subscriptions removed inline when they all go at once; more go to the sweeper.
@@ -30,6 +31,14 @@ pub enum Sweep {
     Close,
     /// A second CONNECT: clear `Conn::resetting` and wake the reader when done.
     Reset,
+}
+
+/// The sweeper's queue: one entry per connection being swept, in order; and the task's waker.
+/// Bound: one entry per connection at most (two when a reset connection then closes).
+#[derive(Default)]
+pub struct Sweeps {
+    queue: VecDeque<(ConnKey, Sweep)>,
+    waker: Option<Waker>,
 }
 
 impl Shard {
@@ -68,8 +77,8 @@ impl Shard {
     }
 
     fn push_sweep(&mut self, key: ConnKey, why: Sweep) {
-        self.sweep.push_back((key, why));
-        if let Some(w) = self.sweep_waker.take() {
+        self.sweeps.queue.push_back((key, why));
+        if let Some(w) = self.sweeps.waker.take() {
             w.wake();
         }
     }
@@ -77,7 +86,7 @@ impl Shard {
     /// Removes up to `budget` subscriptions of the first queued connection; finishes its entry when
     /// none are left. Returns false when the queue is empty.
     fn sweep_some(&mut self, budget: usize) -> bool {
-        let Some(&(key, why)) = self.sweep.front() else {
+        let Some(&(key, why)) = self.sweeps.queue.front() else {
             return false;
         };
         let idxs: Vec<usize> = match self.conns.get(key) {
@@ -88,7 +97,7 @@ impl Shard {
             self.remove_sub(key, *idx);
         }
         if idxs.len() < budget {
-            self.sweep.pop_front();
+            self.sweeps.queue.pop_front();
             match why {
                 Sweep::Close => self.task_done(key),
                 Sweep::Reset => {
@@ -109,12 +118,12 @@ pub async fn sweeper_task(shard: ShardRef) {
     loop {
         let more = poll_fn(|cx| {
             let mut sh = shard.borrow_mut();
-            if !sh.sweep.is_empty() {
+            if !sh.sweeps.queue.is_empty() {
                 Poll::Ready(true)
             } else if sh.stopped {
                 Poll::Ready(false)
             } else {
-                sh.sweep_waker = Some(cx.waker().clone());
+                sh.sweeps.waker = Some(cx.waker().clone());
                 Poll::Pending
             }
         })

@@ -10,7 +10,7 @@ use crate::protocol::errors::ProtoErr;
 use crate::protocol::writer as w;
 use crate::runtime;
 use futures_lite::future::poll_fn;
-use std::task::Poll;
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// Longest sleep between two housekeeping passes.
@@ -34,28 +34,74 @@ fn next_wake(sh: &super::Shard, now: Instant) -> Instant {
     at.max(now + MIN_SLEEP)
 }
 
+/// When the housekeeping task plans to wake next, and how to wake it earlier.
+pub struct Housekeeping {
+    /// The planned wake-up.
+    at: Instant,
+    /// A connection brought an earlier deadline since the task went to sleep.
+    kicked: bool,
+    /// The task, while it sleeps.
+    waker: Option<Waker>,
+}
+
+impl Housekeeping {
+    pub fn new() -> Housekeeping {
+        Housekeeping {
+            at: Instant::now(),
+            kicked: false,
+            waker: None,
+        }
+    }
+
+    /// Something is due at `at`: wake the task early if it sleeps past it.
+    pub fn kick(&mut self, at: Instant) {
+        if at < self.at {
+            self.at = at;
+            self.kicked = true;
+            if let Some(w) = self.waker.take() {
+                w.wake();
+            }
+        }
+    }
+
+    fn plan(&mut self, at: Instant) {
+        self.at = at;
+        self.kicked = false;
+    }
+
+    fn kicked(&mut self, waker: &Waker) -> bool {
+        if !self.kicked {
+            self.waker = Some(waker.clone());
+        }
+        self.kicked
+    }
+}
+
+impl Default for Housekeeping {
+    fn default() -> Self {
+        Housekeeping::new()
+    }
+}
+
 pub async fn timers_task(shard: ShardRef) {
     loop {
         let wake = {
             let mut sh = shard.borrow_mut();
             let at = next_wake(&sh, Instant::now());
-            sh.timer_at = at;
-            sh.timer_kicked = false;
+            sh.housekeeping.plan(at);
             at
         };
         let kicked = poll_fn(|cx| {
-            let mut sh = shard.borrow_mut();
-            if sh.timer_kicked {
+            if shard.borrow_mut().housekeeping.kicked(cx.waker()) {
                 Poll::Ready(())
             } else {
-                sh.timer_waker = Some(cx.waker().clone());
                 Poll::Pending
             }
         });
         let until = wake.saturating_duration_since(Instant::now());
         runtime::timeout(until, kicked).await;
         let mut sh = shard.borrow_mut();
-        sh.timer_waker = None;
+        sh.housekeeping.waker = None;
         if sh.stopped {
             break;
         }

@@ -155,10 +155,6 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn is_open(&self) -> bool {
-        self.phase != Phase::Closing
-    }
-
     pub fn pending_bytes(&self) -> usize {
         self.out.pending()
     }

@@ -44,11 +44,6 @@ impl NoResponders {
             pending: HashMap::new(),
         }
     }
-
-    /// Tokens waiting for answers (for tests and figures).
-    pub fn pending(&self) -> usize {
-        self.pending.len()
-    }
 }
 
 /// A request being routed whose publisher wants a no-responders status.

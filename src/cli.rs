@@ -1,0 +1,333 @@
+//! The command line: nats-server's flag names (single-dash long options and `=value` included), turned
+//! into a `Config` and handed to `server::run`. `src/main.rs` only calls [`main`].
+
+use crate::auth::{load_error_report, Auth};
+use crate::config::{self, Config};
+use crate::{logging, server, signals};
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "corenats",
+    about = "A NATS-compatible, thread-per-core message broker",
+    disable_version_flag = true,
+    args_override_self = true
+)]
+struct Cli {
+    /// Bind to host address (default: 0.0.0.0)
+    #[arg(short = 'a', long = "addr", visible_aliases = ["net"], value_name = "HOST")]
+    addr: Option<String>,
+    /// Use port for clients (default: 4222; -1 for a random port)
+    #[arg(short = 'p', long = "port", allow_negative_numbers = true)]
+    port: Option<i32>,
+    /// Server name (default: the server id)
+    #[arg(short = 'n', long = "name", visible_aliases = ["server_name"])]
+    name: Option<String>,
+    /// Configuration file
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Test the configuration file and exit
+    #[arg(short = 't')]
+    test: bool,
+    /// With -t: the non-standard constructs of the founding example's dialect are errors too
+    #[arg(long = "pedantic")]
+    pedantic: bool,
+    /// Use port for http monitoring
+    #[arg(short = 'm', long = "http_port", allow_negative_numbers = true)]
+    http_port: Option<i32>,
+    /// File to redirect log output
+    #[arg(short = 'l', long = "log", visible_aliases = ["log_file"], value_name = "FILE")]
+    log: Option<PathBuf>,
+    /// File to store the process id
+    #[arg(short = 'P', long = "pid", value_name = "FILE")]
+    pid: Option<PathBuf>,
+    /// Enable debugging output
+    #[arg(short = 'D', long = "debug")]
+    debug: bool,
+    /// Trace the raw protocol
+    #[arg(short = 'V', long = "trace")]
+    trace: bool,
+    /// Timestamp log entries (default: true)
+    #[arg(short = 'T', long = "logtime", num_args = 0..=1, default_missing_value = "true")]
+    logtime: Option<bool>,
+    /// User required for connections
+    #[arg(long = "user")]
+    user: Option<String>,
+    /// Password required for connections
+    #[arg(long = "pass")]
+    pass: Option<String>,
+    /// Authorization token required for connections
+    #[arg(long = "auth")]
+    auth: Option<String>,
+    /// Send signal to corenats process (ldm, stop, quit, term, reopen, reload): CMD=PID or CMD=PIDFILE
+    #[arg(long = "signal", value_name = "CMD")]
+    signal: Option<String>,
+    /// Enable JetStream (not supported yet: accepted with a warning)
+    #[arg(long = "jetstream")]
+    jetstream: bool,
+    /// JetStream storage directory (not supported yet: accepted with a warning)
+    #[arg(long = "store_dir")]
+    store_dir: Option<String>,
+    /// Number of shards (cores) to use (default: every CPU the process may run on)
+    #[arg(long = "cores")]
+    cores: Option<usize>,
+    /// Show version
+    #[arg(short = 'v', long = "version")]
+    version: bool,
+}
+
+/// Long option names that nats-server also accepts with a single dash (`-user x`, `-port=4222`).
+const LONG: &[&str] = &[
+    "addr",
+    "net",
+    "port",
+    "name",
+    "server_name",
+    "config",
+    "http_port",
+    "log",
+    "log_file",
+    "pid",
+    "debug",
+    "trace",
+    "logtime",
+    "user",
+    "pass",
+    "auth",
+    "signal",
+    "jetstream",
+    "store_dir",
+    "cores",
+    "pedantic",
+    "version",
+    "help",
+];
+
+/// Rewrites nats-server style single-dash long options into the `--long` form clap expects.
+fn normalize_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    args.map(|a| {
+        if a.starts_with("--") || !a.starts_with('-') || a.len() <= 2 {
+            return a;
+        }
+        let body = &a[1..];
+        let name = body.split('=').next().unwrap_or(body);
+        let rest = &body[name.len()..];
+        let long = match name {
+            "js" => Some("jetstream"),
+            "sd" => Some("store_dir"),
+            "sl" => Some("signal"),
+            n if LONG.contains(&n) => Some(n),
+            _ => None,
+        };
+        match long {
+            Some(l) => format!("--{l}{rest}"),
+            None => a,
+        }
+    })
+    .collect()
+}
+
+/// The command-line settings, applied over the file at start and on every reload.
+fn overrides(cli: &Cli) -> impl Fn(&mut Config) + Send + Sync + 'static {
+    let cli = cli.clone();
+    move |cfg: &mut Config| {
+        if let Some(a) = &cli.addr {
+            cfg.host = a.clone();
+        }
+        if let Some(p) = cli.port {
+            cfg.port = p;
+        }
+        if let Some(n) = &cli.name {
+            cfg.server_name = Some(n.clone());
+        }
+        if let Some(p) = cli.http_port {
+            cfg.http_port = Some(p);
+        }
+        if let Some(l) = &cli.log {
+            cfg.log_file = Some(l.clone());
+        }
+        if let Some(p) = &cli.pid {
+            cfg.pid_file = Some(p.clone());
+        }
+        if cli.debug {
+            cfg.debug = true;
+        }
+        if cli.trace {
+            cfg.trace = true;
+        }
+        if let Some(t) = cli.logtime {
+            cfg.logtime = t;
+        }
+        if let Some(c) = cli.cores {
+            cfg.cores = Some(c);
+        }
+        if cli.jetstream || cli.store_dir.is_some() {
+            cfg.jetstream = true;
+        }
+        Auth::apply_cli(
+            cfg,
+            cli.user.as_deref(),
+            cli.pass.as_deref(),
+            cli.auth.as_deref(),
+        );
+    }
+}
+
+/// The `corenats` program: parses the arguments, then checks a config, sends a signal, or runs.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse_from(normalize_args(std::env::args())) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    if cli.version {
+        println!(
+            "corenats: v{} (nats-server protocol v{})",
+            env!("CARGO_PKG_VERSION"),
+            server::VERSION
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Some(cmd) = &cli.signal {
+        return match signals::send(cmd) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("corenats: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if cli.test {
+        let Some(path) = &cli.config else {
+            eprintln!("corenats: must specify a configuration file with -c to test it");
+            return ExitCode::from(1);
+        };
+        let strictness = if cli.pedantic {
+            config::Strictness::Pedantic
+        } else {
+            config::Strictness::Check
+        };
+        return match config::load_check(path, strictness) {
+            Ok(loaded) => {
+                // The seed dialect's notes: the file is valid, each construct has one meaning.
+                for note in &loaded.warnings {
+                    eprintln!("corenats: note: {note}");
+                }
+                // Accounts and users are part of the check (duplicate users, imports), as with
+                // nats-server's `-t`; like there, a missing no_auth_user is only caught at startup.
+                let mut cfg = loaded.config.clone();
+                cfg.no_auth_user = None;
+                if let Err(errs) = Auth::compile(&cfg, None) {
+                    eprintln!("corenats: {}", errs.join("\n"));
+                    return ExitCode::from(1);
+                }
+                // On stderr, as nats-server prints it.
+                eprintln!(
+                    "corenats: configuration file {} is valid ({})",
+                    path.display(),
+                    loaded.digest
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                let report = load_error_report(&e, |cfg| cfg.no_auth_user = None);
+                eprintln!("corenats: {report}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let apply = overrides(&cli);
+    let (mut cfg, warnings, config_digest) = match &cli.config {
+        Some(path) => match config::load(path) {
+            Ok(l) => (l.config, l.warnings, l.digest),
+            Err(e) => {
+                eprintln!("corenats: {}", load_error_report(&e, &apply));
+                return ExitCode::from(1);
+            }
+        },
+        None => (Config::default(), Vec::new(), String::new()),
+    };
+    apply(&mut cfg);
+    if let Err(e) = logging::init(&logging::Settings {
+        debug: cfg.debug,
+        trace: cfg.trace,
+        logtime: cfg.logtime,
+        file: cfg.log_file.clone(),
+    }) {
+        eprintln!("corenats: {e}");
+        return ExitCode::from(1);
+    }
+    server::exit_on_panic();
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    if cli.jetstream || cli.store_dir.is_some() {
+        tracing::warn!("JetStream is not supported yet: -js/--store_dir are ignored");
+    }
+    let boot = server::Boot {
+        config: cfg,
+        config_path: cli.config.clone(),
+        config_digest,
+        overrides: Box::new(apply),
+    };
+    match server::run(boot) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("corenats: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_dash_long_options() {
+        let v = normalize_args(
+            [
+                "corenats",
+                "-user",
+                "x",
+                "-port=4222",
+                "-DV",
+                "-p",
+                "-1",
+                "-js",
+                "--pass",
+                "y",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        assert_eq!(
+            v,
+            [
+                "corenats",
+                "--user",
+                "x",
+                "--port=4222",
+                "-DV",
+                "-p",
+                "-1",
+                "--jetstream",
+                "--pass",
+                "y"
+            ]
+        );
+        let cli = Cli::try_parse_from(v).unwrap();
+        assert_eq!(cli.user.as_deref(), Some("x"));
+        assert_eq!(cli.port, Some(-1));
+        assert!(cli.debug && cli.trace && cli.jetstream);
+    }
+}
