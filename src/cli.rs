@@ -129,49 +129,68 @@ fn normalize_args(args: impl Iterator<Item = String>) -> Vec<String> {
     .collect()
 }
 
-/// The command-line settings, applied over the file at start and on every reload.
-fn overrides(cli: &Cli) -> impl Fn(&mut Config) + Send + Sync + 'static {
-    let cli = cli.clone();
-    move |cfg: &mut Config| {
-        if let Some(a) = &cli.addr {
-            cfg.host = a.clone();
+/// Where the configuration comes from: the `-c` file and the settings given on the command line
+/// (applied over the file at start, on `-t` and on every reload).
+fn source(cli: &Cli) -> config::Source {
+    config::Source {
+        path: cli.config.clone(),
+        overrides: config::Overrides {
+            host: cli.addr.clone(),
+            port: cli.port,
+            server_name: cli.name.clone(),
+            http_port: cli.http_port,
+            log_file: cli.log.clone(),
+            pid_file: cli.pid.clone(),
+            debug: cli.debug,
+            trace: cli.trace,
+            logtime: cli.logtime,
+            cores: cli.cores,
+            jetstream: cli.jetstream || cli.store_dir.is_some(),
+            user: cli.user.clone(),
+            pass: cli.pass.clone(),
+            token: cli.auth.clone(),
+        },
+    }
+}
+
+/// `-t`: checks the configuration (and its accounts and users, as nats-server's `-t` does) and exits.
+fn check(cli: &Cli) -> ExitCode {
+    let source = source(cli);
+    let Some(path) = &source.path else {
+        eprintln!("corenats: must specify a configuration file with -c to test it");
+        return ExitCode::from(1);
+    };
+    let strictness = if cli.pedantic {
+        config::Strictness::Pedantic
+    } else {
+        config::Strictness::Check
+    };
+    // Like nats-server's `-t`, a missing no_auth_user is only caught at startup.
+    let exempt = |cfg: &mut Config| cfg.no_auth_user = None;
+    match source.load(strictness) {
+        Ok(loaded) => {
+            // The seed dialect's notes: the file is valid, each construct has one meaning.
+            for note in &loaded.warnings {
+                eprintln!("corenats: note: {note}");
+            }
+            let mut cfg = loaded.config.clone();
+            exempt(&mut cfg);
+            if let Err(mut errs) = Auth::compile(&cfg, None) {
+                eprintln!("corenats: {}", crate::auth::report(&mut errs));
+                return ExitCode::from(1);
+            }
+            // On stderr, as nats-server prints it.
+            eprintln!(
+                "corenats: configuration file {} is valid ({})",
+                path.display(),
+                loaded.digest
+            );
+            ExitCode::SUCCESS
         }
-        if let Some(p) = cli.port {
-            cfg.port = p;
+        Err(e) => {
+            eprintln!("corenats: {}", load_error_report(&e, exempt));
+            ExitCode::from(1)
         }
-        if let Some(n) = &cli.name {
-            cfg.server_name = Some(n.clone());
-        }
-        if let Some(p) = cli.http_port {
-            cfg.http_port = Some(p);
-        }
-        if let Some(l) = &cli.log {
-            cfg.log_file = Some(l.clone());
-        }
-        if let Some(p) = &cli.pid {
-            cfg.pid_file = Some(p.clone());
-        }
-        if cli.debug {
-            cfg.debug = true;
-        }
-        if cli.trace {
-            cfg.trace = true;
-        }
-        if let Some(t) = cli.logtime {
-            cfg.logtime = t;
-        }
-        if let Some(c) = cli.cores {
-            cfg.cores = Some(c);
-        }
-        if cli.jetstream || cli.store_dir.is_some() {
-            cfg.jetstream = true;
-        }
-        Auth::apply_cli(
-            cfg,
-            cli.user.as_deref(),
-            cli.pass.as_deref(),
-            cli.auth.as_deref(),
-        );
     }
 }
 
@@ -206,56 +225,17 @@ pub fn main() -> ExitCode {
         };
     }
     if cli.test {
-        let Some(path) = &cli.config else {
-            eprintln!("corenats: must specify a configuration file with -c to test it");
-            return ExitCode::from(1);
-        };
-        let strictness = if cli.pedantic {
-            config::Strictness::Pedantic
-        } else {
-            config::Strictness::Check
-        };
-        return match config::load_check(path, strictness) {
-            Ok(loaded) => {
-                // The seed dialect's notes: the file is valid, each construct has one meaning.
-                for note in &loaded.warnings {
-                    eprintln!("corenats: note: {note}");
-                }
-                // Accounts and users are part of the check (duplicate users, imports), as with
-                // nats-server's `-t`; like there, a missing no_auth_user is only caught at startup.
-                let mut cfg = loaded.config.clone();
-                cfg.no_auth_user = None;
-                if let Err(errs) = Auth::compile(&cfg, None) {
-                    eprintln!("corenats: {}", errs.join("\n"));
-                    return ExitCode::from(1);
-                }
-                // On stderr, as nats-server prints it.
-                eprintln!(
-                    "corenats: configuration file {} is valid ({})",
-                    path.display(),
-                    loaded.digest
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                let report = load_error_report(&e, |cfg| cfg.no_auth_user = None);
-                eprintln!("corenats: {report}");
-                ExitCode::from(1)
-            }
-        };
+        return check(&cli);
     }
-    let apply = overrides(&cli);
-    let (mut cfg, warnings, config_digest) = match &cli.config {
-        Some(path) => match config::load(path) {
-            Ok(l) => (l.config, l.warnings, l.digest),
-            Err(e) => {
-                eprintln!("corenats: {}", load_error_report(&e, &apply));
-                return ExitCode::from(1);
-            }
-        },
-        None => (Config::default(), Vec::new(), String::new()),
+    let source = source(&cli);
+    let loaded = match source.load(config::Strictness::Start) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("corenats: {}", load_error_report(&e, |_| {}));
+            return ExitCode::from(1);
+        }
     };
-    apply(&mut cfg);
+    let cfg = &loaded.config;
     if let Err(e) = logging::init(&logging::Settings {
         debug: cfg.debug,
         trace: cfg.trace,
@@ -266,17 +246,16 @@ pub fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     server::exit_on_panic();
-    for w in &warnings {
+    for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
     if cli.jetstream || cli.store_dir.is_some() {
         tracing::warn!("JetStream is not supported yet: -js/--store_dir are ignored");
     }
     let boot = server::Boot {
-        config: cfg,
-        config_path: cli.config.clone(),
-        config_digest,
-        overrides: Box::new(apply),
+        config: loaded.config,
+        config_digest: loaded.digest,
+        source,
     };
     match server::run(boot) {
         Ok(()) => ExitCode::SUCCESS,

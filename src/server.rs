@@ -9,7 +9,6 @@ use crate::settings::{Globals, Settings};
 use crate::shard::{self, Shard};
 use std::cell::RefCell;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,14 +45,13 @@ pub fn exit_on_panic() {
 /// The exit status after a panic (Rust's own for a panicking main thread).
 pub const PANIC_EXIT_CODE: i32 = 101;
 
-/// What `main` hands over: the loaded configuration plus where it came from.
+/// What the command line hands over: the loaded configuration, and where it came from (a reload
+/// loads from there again).
 pub struct Boot {
     pub config: Config,
-    pub config_path: Option<PathBuf>,
     /// `sha256:<hex>` of the configuration file ("" without one).
     pub config_digest: String,
-    /// Command-line settings re-applied over the file on every reload.
-    pub overrides: Box<dyn Fn(&mut Config) + Send + Sync>,
+    pub source: crate::config::Source,
 }
 
 /// A 56-character server id in nkey style ('N' + base32), as nats-server's.
@@ -167,7 +165,7 @@ pub fn run(boot: Boot) -> Result<(), String> {
     checks::check_memlock()?;
     checks::check_io_uring()?;
     let cfg = boot.config;
-    let auth = Arc::new(Auth::compile(&cfg, None).map_err(|e| e.join("\n"))?);
+    let auth = Arc::new(Auth::compile(&cfg, None).map_err(|mut e| crate::auth::report(&mut e))?);
     let cpus = shard_cpus(cfg.cores);
     let nr_shards = cpus.len();
 
@@ -192,7 +190,7 @@ pub fn run(boot: Boot) -> Result<(), String> {
     if auth.plaintext_passwords {
         tracing::warn!("Plaintext passwords detected, use nkeys or bcrypt");
     }
-    if let Some(p) = &boot.config_path {
+    if let Some(p) = &boot.source.path {
         tracing::info!(
             "Using configuration file: {} ({})",
             p.display(),
@@ -247,8 +245,7 @@ pub fn run(boot: Boot) -> Result<(), String> {
     // SIGUSR2 arriving earlier would kill the process with the default action).
     crate::signals::spawn(
         bus.clone(),
-        boot.config_path.clone(),
-        boot.overrides,
+        boot.source,
         crate::signals::Live {
             settings: settings.clone(),
             auth: auth.clone(),

@@ -8,11 +8,8 @@ use crate::config;
 use crate::settings::Settings;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::iterator::Signals;
-use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
-
-type Overrides = Box<dyn Fn(&mut config::Config) + Send + Sync>;
 
 /// What a reload replaces: the settings the shards run with, and the configuration they came from
 /// (kept to refuse changes that cannot apply at run time).
@@ -22,12 +19,7 @@ pub struct Live {
     pub config: config::Config,
 }
 
-pub fn spawn(
-    bus: Bus,
-    config_path: Option<PathBuf>,
-    overrides: Overrides,
-    live: Live,
-) -> Result<(), String> {
+pub fn spawn(bus: Bus, source: config::Source, live: Live) -> Result<(), String> {
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2])
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     std::thread::Builder::new()
@@ -64,7 +56,7 @@ pub fn spawn(
                     }
                     SIGHUP => {
                         tracing::info!("Trapped \"hangup\" signal");
-                        match reload(&config_path, &overrides, &live) {
+                        match reload(&source, &live) {
                             Ok((new_live, digest)) => {
                                 live = new_live;
                                 let (r, a) = (live.settings.clone(), live.auth.clone());
@@ -89,25 +81,17 @@ pub fn spawn(
 
 /// Re-reads the configuration; all or nothing. Settings that cannot change at run time are refused
 /// with nats-server's message (its option names), and then nothing changes.
-fn reload(
-    path: &Option<PathBuf>,
-    overrides: &Overrides,
-    live: &Live,
-) -> Result<(Live, String), String> {
-    let (mut cfg, digest) = match path {
-        Some(p) => {
-            let loaded =
-                config::load(p).map_err(|e| crate::auth::load_error_report(&e, overrides))?;
-            (loaded.config, loaded.digest)
-        }
-        None => (config::Config::default(), String::new()),
-    };
-    overrides(&mut cfg);
+fn reload(source: &config::Source, live: &Live) -> Result<(Live, String), String> {
+    let loaded = source
+        .load(config::Strictness::Start)
+        .map_err(|e| crate::auth::load_error_report(&e, |_| {}))?;
+    let (cfg, digest) = (loaded.config, loaded.digest);
     not_reloadable(&live.config, &cfg)?;
     let settings = &live.settings;
     let mut new_settings = Settings::from_config(&cfg, &settings.server_id, settings.port);
     new_settings.config_digest = digest.clone();
-    let new_auth = Auth::compile(&cfg, Some(&live.auth)).map_err(|e| e.join("\n"))?;
+    let new_auth =
+        Auth::compile(&cfg, Some(&live.auth)).map_err(|mut e| crate::auth::report(&mut e))?;
     let new_live = Live {
         settings: Arc::new(new_settings),
         auth: Arc::new(new_auth),

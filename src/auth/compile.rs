@@ -14,10 +14,11 @@ use super::account::Account;
 use super::permissions::Permissions;
 use super::secret::Secret;
 use super::{imports, AccountId, GLOBAL_ACCOUNT, GLOBAL_ACCOUNT_NAME, SYSTEM_ACCOUNT_NAME};
-use crate::config::{AuthorizationSpec, Config, ConfigError, PermissionsSpec, Span, UserSpec};
+use crate::config::{
+    AccountSpec, Config, ConfigError, Diagnostic, PermissionsSpec, Span, UserSpec,
+};
 
-/// Default `authorization.timeout`.
-pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(2);
+pub use crate::config::defaults::DEFAULT_AUTH_TIMEOUT;
 
 /// Index of a user in [`Auth::users`] (valid for the `Auth` that produced it).
 pub type UserIdx = u32;
@@ -95,7 +96,8 @@ struct UserSource<'a> {
 
 /// The report for a configuration that failed to load: its own errors, and the account and user errors
 /// its partly built form still shows, in file order, so one run reports every error it can find. `adjust`
-/// applies what the caller applies to a loaded configuration (command-line overrides; `-t`'s exemptions).
+/// applies what the caller still changes before compiling (`-t`'s exemptions); the command line was
+/// applied by `config::Source::load` already.
 ///
 /// Left out: errors already reported, and errors about a name that is missing (an account, the system
 /// account, the `no_auth_user`), which an entry dropped for its own error would cause.
@@ -106,62 +108,37 @@ pub fn load_error_report(e: &ConfigError, adjust: impl FnOnce(&mut Config)) -> S
         "error resolving system account",
         "account missing",
     ];
-    let mut lines: Vec<String> = e.diagnostics.iter().map(|d| d.to_string()).collect();
+    let mut all: Vec<Diagnostic> = e.diagnostics.clone();
     if let Some(partial) = &e.partial {
         let mut cfg = (**partial).clone();
         adjust(&mut cfg);
-        for error in Auth::compile(&cfg, None).err().unwrap_or_default() {
-            let repeated = lines.iter().any(|l| message_of(l) == message_of(&error));
-            if !repeated && !FOLLOW_ON.iter().any(|f| error.contains(f)) {
-                lines.push(error);
+        for d in Auth::compile(&cfg, None).err().unwrap_or_default() {
+            let repeated = all.iter().any(|seen| seen.message == d.message);
+            if !repeated && !FOLLOW_ON.iter().any(|f| d.message.contains(f)) {
+                all.push(d);
             }
         }
     }
-    lines.sort_by_key(|l| position_key(l));
+    report(&mut all)
+}
+
+/// Diagnostics as one text, a line each, in file order (those without a position last).
+pub fn report(diagnostics: &mut [Diagnostic]) -> String {
+    diagnostics.sort_by(|a, b| a.position_key().cmp(&b.position_key()));
+    let lines: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
     lines.join("\n")
-}
-
-/// The message of a `file:line:col: message` line (the whole line when it has no position).
-fn message_of(line: &str) -> &str {
-    match line.split_once(": ") {
-        Some((_, msg)) if !position_key(line).0 => msg,
-        _ => line,
-    }
-}
-
-/// `(file, line, col)` of a `file:line:col: message` line; lines without one sort last.
-fn position_key(line: &str) -> (bool, String, u32, u32) {
-    let parsed = line.split_once(": ").and_then(|(at, _)| {
-        let mut parts = at.rsplitn(3, ':');
-        let col = parts.next()?.parse().ok()?;
-        let row = parts.next()?.parse().ok()?;
-        Some((parts.next()?.to_string(), row, col))
-    });
-    match parsed {
-        Some((file, row, col)) => (false, file, row, col),
-        None => (true, String::new(), 0, 0),
-    }
-}
-
-/// Prefixes `msg` with `file:line:col: ` when the config gave a position.
-fn at(span: &Span, msg: String) -> String {
-    if span.line > 0 {
-        format!("{}:{}:{}: {msg}", span.file.display(), span.line, span.col)
-    } else {
-        msg
-    }
 }
 
 /// Compiles one permissions block, collecting its errors.
 fn compile_perms(
     spec: &PermissionsSpec,
     span: &Span,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Diagnostic>,
 ) -> Option<Arc<Permissions>> {
     match Permissions::compile(spec) {
         Ok(p) => Some(Arc::new(p)),
         Err(es) => {
-            errors.extend(es.into_iter().map(|e| at(span, e)));
+            errors.extend(es.into_iter().map(|e| Diagnostic::error(span, e)));
             None
         }
     }
@@ -187,233 +164,287 @@ fn claim(
     id
 }
 
+/// The accounts of one compile: slots (with stable ids) and names, and the configured ones in order.
+struct AccountSlots<'a> {
+    accounts: Vec<Account>,
+    ids: HashMap<String, AccountId>,
+    /// Configured accounts (not `$G`, not refused) with their ids, in file order.
+    specs: Vec<(AccountId, &'a AccountSpec)>,
+    system: Option<AccountId>,
+}
+
+/// Accounts and their ids: `$G` first, every configured account (a duplicate or `$G` refused), and
+/// the system account. Ids are stable across reloads (`prev`: the `Auth` being replaced).
+fn compile_accounts<'a>(
+    cfg: &'a Config,
+    prev: Option<&Auth>,
+    errors: &mut Vec<Diagnostic>,
+) -> AccountSlots<'a> {
+    let mut accounts: Vec<Account> = Vec::new();
+    let mut ids: HashMap<String, AccountId> = HashMap::new();
+    if let Some(p) = prev {
+        for a in &p.accounts {
+            accounts.push(Account::tombstone(a.id, &a.name));
+        }
+    } else {
+        accounts.push(Account::tombstone(GLOBAL_ACCOUNT, GLOBAL_ACCOUNT_NAME));
+    }
+    claim(GLOBAL_ACCOUNT_NAME, &mut accounts, &mut ids);
+    let mut specs = Vec::new();
+    for a in &cfg.accounts {
+        if a.name == GLOBAL_ACCOUNT_NAME {
+            errors.push(Diagnostic::error(
+                &a.span,
+                format!("{GLOBAL_ACCOUNT_NAME:?} is a Reserved Account"),
+            ));
+            continue;
+        }
+        if ids.contains_key(&a.name) {
+            errors.push(Diagnostic::error(
+                &a.span,
+                format!("Duplicate account {:?} detected", a.name),
+            ));
+            continue;
+        }
+        let id = claim(&a.name, &mut accounts, &mut ids);
+        accounts[id as usize].limits = a.limits.clone();
+        specs.push((id, a));
+    }
+    let system = match (&cfg.system_account, cfg.no_system_account) {
+        (Some(name), _) => match ids.get(name) {
+            Some(id) => Some(*id),
+            None if name == SYSTEM_ACCOUNT_NAME => {
+                Some(claim(SYSTEM_ACCOUNT_NAME, &mut accounts, &mut ids))
+            }
+            None => {
+                errors.push(Diagnostic::error(
+                    &cfg.system_account_span,
+                    "error resolving system account: account missing",
+                ));
+                None
+            }
+        },
+        (None, true) => None,
+        (None, false) => Some(match ids.get(SYSTEM_ACCOUNT_NAME) {
+            Some(id) => *id,
+            None => claim(SYSTEM_ACCOUNT_NAME, &mut accounts, &mut ids),
+        }),
+    };
+    if let Some(id) = system {
+        accounts[id as usize].is_system = true;
+    }
+    AccountSlots {
+        accounts,
+        ids,
+        specs,
+        system,
+    }
+}
+
+/// nats-server's rules for what an `authorization` block may combine.
+fn check_authorization(cfg: &Config, errors: &mut Vec<Diagnostic>) {
+    let Some(a) = cfg.authorization.as_ref() else {
+        return;
+    };
+    let single_user = a.user.as_deref().is_some_and(|u| !u.is_empty());
+    let token = a.token.as_deref().is_some_and(|t| !t.is_empty());
+    let account_users = cfg.accounts.iter().any(|a| !a.users.is_empty());
+    let mut refuse = |msg: &str| errors.push(Diagnostic::error(&a.span, msg));
+    if (single_user || a.password.as_deref().is_some_and(|p| !p.is_empty())) && token {
+        refuse("Cannot have a user/pass and token");
+    }
+    if !a.users.is_empty() && single_user {
+        refuse("Can not have a single user/pass and a users array");
+    }
+    if !a.users.is_empty() && token {
+        refuse("Can not have a token and a users array");
+    }
+    if account_users && single_user {
+        refuse("Can not have a single user/pass and accounts");
+    }
+    if account_users && token {
+        refuse("Can not have a token and accounts");
+    }
+}
+
+/// The users of one compile and the indexes into them.
+#[derive(Default)]
+struct UserTable {
+    users: Vec<User>,
+    by_name: HashMap<Arc<str>, UserIdx>,
+    by_nkey: HashMap<Arc<str>, UserIdx>,
+    plaintext_passwords: bool,
+}
+
+impl UserTable {
+    fn add_password_user(
+        &mut self,
+        name: &str,
+        pw: &str,
+        user: UserSource<'_>,
+        perms: Option<Arc<Permissions>>,
+        allow_standard: bool,
+    ) {
+        let secret = Secret::new(pw);
+        self.plaintext_passwords |= secret.is_plain() && !pw.is_empty();
+        let name: Arc<str> = name.into();
+        self.by_name
+            .insert(name.clone(), self.users.len() as UserIdx);
+        self.users.push(User {
+            name,
+            credential: UserCredential::Password(secret),
+            account: user.account,
+            permissions: perms,
+            allow_standard,
+            fingerprint: fingerprint(pw),
+        });
+    }
+}
+
+/// Every user: the single `authorization` user, the `authorization` users (in `$G`), then each
+/// account's, with their permissions (own, else their scope's `default_permissions`).
+fn compile_users(
+    cfg: &Config,
+    slots: &AccountSlots<'_>,
+    errors: &mut Vec<Diagnostic>,
+) -> UserTable {
+    let authz = cfg.authorization.as_ref();
+    // Default permissions, compiled once per scope.
+    let authz_default: Option<Arc<Permissions>> = authz
+        .and_then(|a| a.default_permissions.as_ref().map(|p| (p, &a.span)))
+        .and_then(|(p, s)| compile_perms(p, s, errors));
+    let account_defaults: Vec<Option<Arc<Permissions>>> = slots
+        .specs
+        .iter()
+        .map(|(_, a)| {
+            a.default_permissions
+                .as_ref()
+                .and_then(|p| compile_perms(p, &a.span, errors))
+        })
+        .collect();
+    let mut sources: Vec<UserSource<'_>> = Vec::new();
+    if let Some(a) = authz {
+        for u in &a.users {
+            sources.push(UserSource {
+                spec: u,
+                account: GLOBAL_ACCOUNT,
+                default: Some(&authz_default),
+            });
+        }
+    }
+    for (i, (id, a)) in slots.specs.iter().enumerate() {
+        for u in &a.users {
+            sources.push(UserSource {
+                spec: u,
+                account: *id,
+                default: account_defaults.get(i),
+            });
+        }
+    }
+    let mut table = UserTable::default();
+    let single_user = authz
+        .and_then(|a| a.user.as_deref())
+        .filter(|u| !u.is_empty());
+    if let (Some(a), Some(name)) = (authz, single_user) {
+        let pw = a.password.as_deref().unwrap_or("");
+        let me = UserSource {
+            spec: &SINGLE_USER,
+            account: GLOBAL_ACCOUNT,
+            default: None,
+        };
+        table.add_password_user(name, pw, me, None, true);
+    }
+    for src in sources {
+        let u = src.spec;
+        let permissions = match &u.permissions {
+            Some(p) => compile_perms(p, &u.span, errors),
+            None => src.default.and_then(|d| d.clone()),
+        };
+        let allow_standard = u.allowed_connection_types.is_empty()
+            || u.allowed_connection_types
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case("STANDARD"));
+        let user_name = u.user.as_deref().filter(|n| !n.is_empty());
+        if let Some(key) = u.nkey.as_deref().filter(|k| !k.is_empty()) {
+            if user_name.is_some() || u.password.is_some() {
+                errors.push(Diagnostic::error(
+                    &u.span,
+                    "Nkey users do not take usernames or passwords",
+                ));
+                continue;
+            }
+            let kp = match nkeys::KeyPair::from_public_key(key) {
+                Ok(kp) if key.starts_with('U') => kp,
+                _ => {
+                    errors.push(Diagnostic::error(
+                        &u.span,
+                        "Not a valid public nkey for a user",
+                    ));
+                    continue;
+                }
+            };
+            if table.by_nkey.contains_key(key) {
+                errors.push(Diagnostic::error(
+                    &u.span,
+                    format!("Duplicate nkey {key:?} detected"),
+                ));
+                continue;
+            }
+            let name: Arc<str> = key.into();
+            table
+                .by_nkey
+                .insert(name.clone(), table.users.len() as UserIdx);
+            table.users.push(User {
+                name,
+                credential: UserCredential::Nkey(Box::new(kp)),
+                account: src.account,
+                permissions,
+                allow_standard,
+                fingerprint: fingerprint(key),
+            });
+        } else if let Some(name) = user_name {
+            if table.by_name.contains_key(name) {
+                errors.push(Diagnostic::error(
+                    &u.span,
+                    format!("Duplicate user {name:?} detected"),
+                ));
+                continue;
+            }
+            let pw = u.password.as_deref().unwrap_or("");
+            table.add_password_user(name, pw, src, permissions, allow_standard);
+        } else {
+            errors.push(Diagnostic::error(&u.span, "User entry requires a user"));
+        }
+    }
+    table
+}
+
+/// What stands for the single `authorization { user, password }` user where a `UserSpec` is expected.
+static SINGLE_USER: std::sync::LazyLock<UserSpec> = std::sync::LazyLock::new(UserSpec::default);
+
 impl Auth {
     /// Compiles `cfg`. `prev` is the `Auth` being replaced on reload (for stable account ids).
-    /// Returns every error found, each prefixed `file:line:col: ` when the config gave a position.
-    pub fn compile(cfg: &Config, prev: Option<&Auth>) -> Result<Auth, Vec<String>> {
-        let mut errors: Vec<String> = Vec::new();
+    /// Returns every error found, each with its place in the configuration when it has one.
+    pub fn compile(cfg: &Config, prev: Option<&Auth>) -> Result<Auth, Vec<Diagnostic>> {
+        let mut errors: Vec<Diagnostic> = Vec::new();
         let authz = cfg.authorization.as_ref();
+        let mut slots = compile_accounts(cfg, prev, &mut errors);
+        check_authorization(cfg, &mut errors);
+        let table = compile_users(cfg, &slots, &mut errors);
 
-        // ---- accounts and their ids ----
-        let mut accounts: Vec<Account> = Vec::new();
-        let mut account_ids: HashMap<String, AccountId> = HashMap::new();
-        if let Some(p) = prev {
-            for a in &p.accounts {
-                accounts.push(Account::tombstone(a.id, &a.name));
-            }
-        } else {
-            accounts.push(Account::tombstone(GLOBAL_ACCOUNT, GLOBAL_ACCOUNT_NAME));
-        }
-        claim(GLOBAL_ACCOUNT_NAME, &mut accounts, &mut account_ids);
-        let mut specs = Vec::new();
-        for a in &cfg.accounts {
-            if a.name == GLOBAL_ACCOUNT_NAME {
-                errors.push(at(
-                    &a.span,
-                    format!("{GLOBAL_ACCOUNT_NAME:?} is a Reserved Account"),
-                ));
-                continue;
-            }
-            if account_ids.contains_key(&a.name) {
-                errors.push(at(
-                    &a.span,
-                    format!("Duplicate account {:?} detected", a.name),
-                ));
-                continue;
-            }
-            let id = claim(&a.name, &mut accounts, &mut account_ids);
-            accounts[id as usize].limits = a.limits.clone();
-            specs.push((id, a));
-        }
-        let system_account = match (&cfg.system_account, cfg.no_system_account) {
-            (Some(name), _) => match account_ids.get(name) {
-                Some(id) => Some(*id),
-                None if name == SYSTEM_ACCOUNT_NAME => {
-                    Some(claim(SYSTEM_ACCOUNT_NAME, &mut accounts, &mut account_ids))
-                }
-                None => {
-                    errors.push(at(
-                        &cfg.system_account_span,
-                        "error resolving system account: account missing".to_string(),
-                    ));
-                    None
-                }
-            },
-            (None, true) => None,
-            (None, false) => Some(match account_ids.get(SYSTEM_ACCOUNT_NAME) {
-                Some(id) => *id,
-                None => claim(SYSTEM_ACCOUNT_NAME, &mut accounts, &mut account_ids),
-            }),
-        };
-        if let Some(id) = system_account {
-            accounts[id as usize].is_system = true;
-        }
-
-        // ---- authorization block rules ----
-        let single_user = authz
-            .and_then(|a| a.user.as_deref())
-            .filter(|u| !u.is_empty());
+        // A plain token is not warned about (nats-server checks passwords only).
         let token = authz
             .and_then(|a| a.token.as_deref())
             .filter(|t| !t.is_empty());
-        let account_users = cfg.accounts.iter().any(|a| !a.users.is_empty());
-        if let Some(a) = authz {
-            if (single_user.is_some() || a.password.as_deref().is_some_and(|p| !p.is_empty()))
-                && token.is_some()
-            {
-                errors.push(at(&a.span, "Cannot have a user/pass and token".to_string()));
-            }
-            if !a.users.is_empty() && single_user.is_some() {
-                errors.push(at(
-                    &a.span,
-                    "Can not have a single user/pass and a users array".to_string(),
-                ));
-            }
-            if !a.users.is_empty() && token.is_some() {
-                errors.push(at(
-                    &a.span,
-                    "Can not have a token and a users array".to_string(),
-                ));
-            }
-            if account_users && single_user.is_some() {
-                errors.push(at(
-                    &a.span,
-                    "Can not have a single user/pass and accounts".to_string(),
-                ));
-            }
-            if account_users && token.is_some() {
-                errors.push(at(&a.span, "Can not have a token and accounts".to_string()));
-            }
-        }
-
-        // ---- default permissions, compiled once per scope ----
-        let authz_default: Option<Arc<Permissions>> = authz
-            .and_then(|a| a.default_permissions.as_ref().map(|p| (p, &a.span)))
-            .and_then(|(p, s)| compile_perms(p, s, &mut errors));
-        let account_defaults: Vec<Option<Arc<Permissions>>> = specs
-            .iter()
-            .map(|(_, a)| {
-                a.default_permissions
-                    .as_ref()
-                    .and_then(|p| compile_perms(p, &a.span, &mut errors))
-            })
-            .collect();
-
-        // ---- users ----
-        let mut sources: Vec<UserSource<'_>> = Vec::new();
-        if let Some(a) = authz {
-            for u in &a.users {
-                sources.push(UserSource {
-                    spec: u,
-                    account: GLOBAL_ACCOUNT,
-                    default: Some(&authz_default),
-                });
-            }
-        }
-        for (i, (id, a)) in specs.iter().enumerate() {
-            for u in &a.users {
-                sources.push(UserSource {
-                    spec: u,
-                    account: *id,
-                    default: account_defaults.get(i),
-                });
-            }
-        }
-        let mut users: Vec<User> = Vec::new();
-        let mut by_name: HashMap<Arc<str>, UserIdx> = HashMap::new();
-        let mut by_nkey: HashMap<Arc<str>, UserIdx> = HashMap::new();
-        let mut plaintext_passwords = false;
-        if let (Some(a), Some(name)) = (authz, single_user) {
-            let pw = a.password.as_deref().unwrap_or("");
-            let secret = Secret::new(pw);
-            plaintext_passwords |= secret.is_plain() && !pw.is_empty();
-            let name: Arc<str> = name.into();
-            by_name.insert(name.clone(), 0);
-            users.push(User {
-                name,
-                credential: UserCredential::Password(secret),
-                account: GLOBAL_ACCOUNT,
-                permissions: None,
-                allow_standard: true,
-                fingerprint: fingerprint(pw),
-            });
-        }
-        for src in &sources {
-            let u = src.spec;
-            let permissions = match &u.permissions {
-                Some(p) => compile_perms(p, &u.span, &mut errors),
-                None => src.default.and_then(|d| d.clone()),
-            };
-            let allow_standard = u.allowed_connection_types.is_empty()
-                || u.allowed_connection_types
-                    .iter()
-                    .any(|t| t.eq_ignore_ascii_case("STANDARD"));
-            let idx = users.len() as UserIdx;
-            let user_name = u.user.as_deref().filter(|n| !n.is_empty());
-            if let Some(key) = u.nkey.as_deref().filter(|k| !k.is_empty()) {
-                if user_name.is_some() || u.password.is_some() {
-                    errors.push(at(
-                        &u.span,
-                        "Nkey users do not take usernames or passwords".to_string(),
-                    ));
-                    continue;
-                }
-                let kp = match nkeys::KeyPair::from_public_key(key) {
-                    Ok(kp) if key.starts_with('U') => kp,
-                    _ => {
-                        errors.push(at(
-                            &u.span,
-                            "Not a valid public nkey for a user".to_string(),
-                        ));
-                        continue;
-                    }
-                };
-                if by_nkey.contains_key(key) {
-                    errors.push(at(&u.span, format!("Duplicate nkey {key:?} detected")));
-                    continue;
-                }
-                let name: Arc<str> = key.into();
-                by_nkey.insert(name.clone(), idx);
-                users.push(User {
-                    name,
-                    credential: UserCredential::Nkey(Box::new(kp)),
-                    account: src.account,
-                    permissions,
-                    allow_standard,
-                    fingerprint: fingerprint(key),
-                });
-            } else if let Some(name) = user_name {
-                if by_name.contains_key(name) {
-                    errors.push(at(&u.span, format!("Duplicate user {name:?} detected")));
-                    continue;
-                }
-                let pw = u.password.as_deref().unwrap_or("");
-                let secret = Secret::new(pw);
-                plaintext_passwords |= secret.is_plain() && !pw.is_empty();
-                let name: Arc<str> = name.into();
-                by_name.insert(name.clone(), idx);
-                users.push(User {
-                    name,
-                    credential: UserCredential::Password(secret),
-                    account: src.account,
-                    permissions,
-                    allow_standard,
-                    fingerprint: fingerprint(pw),
-                });
-            } else {
-                errors.push(at(&u.span, "User entry requires a user".to_string()));
-            }
-        }
-        // A plain token is not warned about (nats-server checks passwords only).
         let token_fingerprint = token.map_or(0, fingerprint);
         let token = token.map(Secret::new);
 
-        // ---- no_auth_user ----
+        // no_auth_user
         let no_auth_user = match cfg.no_auth_user.as_deref().filter(|n| !n.is_empty()) {
-            Some(n) => match by_name.get(n).or_else(|| by_nkey.get(n)) {
+            Some(n) => match table.by_name.get(n).or_else(|| table.by_nkey.get(n)) {
                 Some(i) => Some(*i),
                 None => {
-                    errors.push(at(
+                    errors.push(Diagnostic::error(
                         &cfg.no_auth_user_span,
                         format!(
                             "no_auth_user: {n:?} not present as user or nkey in authorization block \
@@ -425,14 +456,14 @@ impl Auth {
             },
             None => None,
         };
-        let only_system =
-            specs.len() == 1 && specs.first().map(|(id, _)| Some(*id)) == Some(system_account);
+        let only_system = slots.specs.len() == 1
+            && slots.specs.first().map(|(id, _)| Some(*id)) == Some(slots.system);
         let anonymous_global = only_system && authz.is_none() && cfg.no_auth_user.is_none();
 
-        // ---- exports, imports, mappings ----
-        imports::compile(&specs, &account_ids, &mut accounts, &mut errors);
+        // Exports, imports, mappings.
+        imports::compile(&slots.specs, &slots.ids, &mut slots.accounts, &mut errors);
         imports::add_mappings(
-            &mut accounts[GLOBAL_ACCOUNT as usize],
+            &mut slots.accounts[GLOBAL_ACCOUNT as usize],
             &cfg.mappings,
             &mut errors,
         );
@@ -440,51 +471,26 @@ impl Auth {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let colon_names = by_name.keys().any(|n| n.contains(':'));
+        let colon_names = table.by_name.keys().any(|n| n.contains(':'));
         Ok(Auth {
-            accounts,
-            users,
-            by_name,
-            by_nkey,
-            account_ids,
+            accounts: slots.accounts,
+            users: table.users,
+            by_name: table.by_name,
+            by_nkey: table.by_nkey,
+            account_ids: slots.ids,
             token,
             token_fingerprint,
             no_auth_user,
             anonymous_global,
-            system_account,
+            system_account: slots.system,
             // nats-server: a timeout of 0 means the default.
             auth_timeout: authz
                 .and_then(|a| a.timeout)
                 .filter(|t| !t.is_zero())
                 .unwrap_or(DEFAULT_AUTH_TIMEOUT),
             colon_names,
-            plaintext_passwords,
+            plaintext_passwords: table.plaintext_passwords,
         })
-    }
-
-    /// Applies `--user`, `--pass` and `--auth` (command-line flags override the config file, as in
-    /// nats-server). Call before [`Auth::compile`].
-    pub fn apply_cli(
-        cfg: &mut Config,
-        user: Option<&str>,
-        pass: Option<&str>,
-        token: Option<&str>,
-    ) {
-        if user.is_none() && pass.is_none() && token.is_none() {
-            return;
-        }
-        let a = cfg
-            .authorization
-            .get_or_insert_with(AuthorizationSpec::default);
-        if let Some(u) = user {
-            a.user = Some(u.to_string());
-        }
-        if let Some(p) = pass {
-            a.password = Some(p.to_string());
-        }
-        if let Some(t) = token {
-            a.token = Some(t.to_string());
-        }
     }
 
     /// True if some way of logging in is configured (users, nkeys, or a token).
@@ -571,6 +577,13 @@ mod tests {
 
     use super::super::test_support::*;
     use super::*;
+    use crate::config::AuthorizationSpec;
+
+    /// The texts of what compiling `c` refused (empty when it compiles).
+    fn compile_errors(c: &Config) -> Vec<String> {
+        let errs = Auth::compile(c, None).err().unwrap_or_default();
+        errs.iter().map(|d| d.to_string()).collect()
+    }
 
     #[test]
     fn auth_is_send_and_sync() {
@@ -614,7 +627,7 @@ mod tests {
         assert!(a.account_id("$SYS").is_none());
         c.system_account = Some("NOPE".into());
         assert_eq!(
-            Auth::compile(&c, None).err().unwrap(),
+            compile_errors(&c),
             vec!["error resolving system account: account missing"]
         );
     }
@@ -668,7 +681,7 @@ mod tests {
             account("$G", vec![]),
         ];
         c.no_auth_user = Some("ghost".into());
-        let errs = Auth::compile(&c, None).err().unwrap();
+        let errs = compile_errors(&c);
         assert_eq!(
             errs,
             vec![
@@ -702,7 +715,7 @@ mod tests {
                 UserSpec::default(),
             ],
         )];
-        let errs = Auth::compile(&c, None).err().unwrap();
+        let errs = compile_errors(&c);
         assert_eq!(
             errs,
             vec![
@@ -726,7 +739,7 @@ mod tests {
         };
         c.accounts = vec![account("A", vec![user("dup", "x")]), account("B", vec![u])];
         assert_eq!(
-            Auth::compile(&c, None).err().unwrap(),
+            compile_errors(&c),
             vec![r#"n.conf:7:3: Duplicate user "dup" detected"#]
         );
     }
@@ -738,7 +751,7 @@ mod tests {
         u.permissions = Some(perms_spec(&["foo..bar"], &["ok"]));
         c.accounts = vec![account("A", vec![u])];
         assert_eq!(
-            Auth::compile(&c, None).err().unwrap(),
+            compile_errors(&c),
             vec![r#"subject "foo..bar" is not a valid subject"#]
         );
     }
@@ -833,12 +846,21 @@ mod tests {
     #[test]
     fn cli_overrides() {
         let mut c = config();
-        Auth::apply_cli(&mut c, Some("u"), Some("p"), None);
+        crate::config::Overrides {
+            user: Some("u".into()),
+            pass: Some("p".into()),
+            ..Default::default()
+        }
+        .apply(&mut c);
         let a = Auth::compile(&c, None).unwrap();
         assert!(a.auth_required());
         assert!(a.user_by_name("u").is_some());
         let mut c = config();
-        Auth::apply_cli(&mut c, None, None, Some("tok"));
+        crate::config::Overrides {
+            token: Some("tok".into()),
+            ..Default::default()
+        }
+        .apply(&mut c);
         let a = Auth::compile(&c, None).unwrap();
         assert!(a.auth_required());
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use super::account::{Account, Mapping, ServiceImport, StreamRoute};
 use super::transform::SubjectTransform;
 use super::AccountId;
-use crate::config::{AccountSpec, ExportKind, ExportSpec, ImportSpec, MappingSpec};
+use crate::config::{AccountSpec, Diagnostic, ExportKind, ExportSpec, ImportSpec, MappingSpec};
 use crate::subject::{collide, is_subset, is_valid_subject};
 
 /// One compiled export, kept only while compiling.
@@ -42,17 +42,17 @@ pub(crate) fn compile(
     specs: &[(AccountId, &AccountSpec)],
     ids: &HashMap<String, AccountId>,
     accounts: &mut [Account],
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Diagnostic>,
 ) {
     let mut exports: HashMap<AccountId, Vec<Export<'_>>> = HashMap::new();
     for (id, spec) in specs {
         for e in &spec.exports {
             let what = kind_name(e.kind);
             if !is_valid_subject(e.subject.as_bytes()) {
-                errors.push(format!(
+                errors.push(Diagnostic::unplaced(format!(
                     "Error adding {what} export {:?}: invalid subject",
                     e.subject
-                ));
+                )));
                 continue;
             }
             let mut approved = None;
@@ -61,9 +61,9 @@ pub(crate) fn compile(
                 for an in &e.accounts {
                     match ids.get(an) {
                         Some(aid) => v.push(*aid),
-                        None => {
-                            errors.push(format!("{an:?} account not defined for {what} export"))
-                        }
+                        None => errors.push(Diagnostic::unplaced(format!(
+                            "{an:?} account not defined for {what} export"
+                        ))),
                     }
                 }
                 approved = Some(v);
@@ -80,7 +80,7 @@ pub(crate) fn compile(
         for im in spec.imports.iter().filter(|i| i.kind == ExportKind::Stream) {
             if let Err(msg) = add_stream_import(*id, im, ids, &exports, &mut stream_edges, accounts)
             {
-                errors.push(msg);
+                errors.push(Diagnostic::unplaced(msg));
             }
         }
     }
@@ -96,14 +96,14 @@ pub(crate) fn compile(
         {
             let local = im.to.as_deref().unwrap_or(&im.subject);
             if let Some((an, sub)) = seen.get(local) {
-                errors.push(format!(
+                errors.push(Diagnostic::unplaced(format!(
                     "Duplicate service import subject {local:?}, previously used in import for account {an:?}, subject {sub:?}"
-                ));
+                )));
                 continue;
             }
             seen.insert(local, (&im.account, &im.subject));
             if let Err(msg) = add_service_import(*id, im, ids, &exports, &mut svc_edges, accounts) {
-                errors.push(msg);
+                errors.push(Diagnostic::unplaced(msg));
             }
         }
     }
@@ -116,9 +116,11 @@ pub(crate) fn compile(
 }
 
 /// Compiles `mappings` into an account's table (also used for the top-level mappings of `$G`).
-pub(crate) fn add_mappings(acc: &mut Account, specs: &[MappingSpec], errors: &mut Vec<String>) {
+pub(crate) fn add_mappings(acc: &mut Account, specs: &[MappingSpec], errors: &mut Vec<Diagnostic>) {
     for m in specs {
-        let err = |why: &str| format!("Error adding mapping for {:?}: {why}", m.source);
+        let err = |why: &str| {
+            Diagnostic::unplaced(format!("Error adding mapping for {:?}: {why}", m.source))
+        };
         if !is_valid_subject(m.source.as_bytes()) {
             errors.push(err("invalid subject"));
             continue;
@@ -426,7 +428,8 @@ mod tests {
     }
 
     fn errors_of(c: &crate::config::Config) -> Vec<String> {
-        Auth::compile(c, None).err().unwrap_or_default()
+        let errs = Auth::compile(c, None).err().unwrap_or_default();
+        errs.iter().map(|d| d.to_string()).collect()
     }
 
     #[test]

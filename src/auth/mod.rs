@@ -33,7 +33,7 @@ pub mod transform;
 mod test_support;
 
 pub use account::{Account, Mapping, ServiceImport, StreamRoute};
-pub use compile::{load_error_report, Auth, User, UserIdx, DEFAULT_AUTH_TIMEOUT};
+pub use compile::{load_error_report, report, Auth, User, UserIdx, DEFAULT_AUTH_TIMEOUT};
 pub use frozen::FrozenSublist;
 pub use login::{constant_time_eq, AuthFailure, Credentials, FastDeny, Login, Principal, Recheck};
 pub use permissions::{Permissions, ResponsePerm, Rules, SubVerdict};

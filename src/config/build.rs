@@ -471,15 +471,8 @@ pub fn build(root: &Map, ctx: &mut Ctx) -> Config {
     }
     zero_means_default(&mut c);
     if let Some(entry) = max_payload_entry {
-        if i64::from(c.max_payload) > c.max_pending {
-            ctx.err(
-                &entry.key_span,
-                format!(
-                    "max_payload ({}) cannot be higher than max_pending ({})",
-                    c.max_payload, c.max_pending
-                ),
-            );
-        }
+        // Checked with the other cross-field rules (`Config::validate`), after the command line.
+        c.max_payload_span = entry.key_span.clone();
     }
     c
 }

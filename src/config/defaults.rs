@@ -1,4 +1,4 @@
-//! nats-server's defaults for every setting (nats-behaviour.md §4), as `Config::default()`.
+//! nats-server's defaults for every setting, as `Config::default()`: the one home of each default value.
 
 use std::time::Duration;
 
@@ -8,12 +8,12 @@ use super::schema::{Config, Span};
 pub const DEFAULT_PORT: i32 = 4222;
 /// Default `max_connections`.
 pub const DEFAULT_MAX_CONNECTIONS: i64 = 64 * 1024;
-/// Default `max_payload` (1 MiB).
-pub const DEFAULT_MAX_PAYLOAD: u32 = 1024 * 1024;
+/// Default `max_payload` (1 MiB): the client protocol's own default.
+pub const DEFAULT_MAX_PAYLOAD: u32 = crate::protocol::parser::DEFAULT_MAX_PAYLOAD as u32;
 /// Default `max_pending` (64 MiB).
 pub const DEFAULT_MAX_PENDING: i64 = 64 * 1024 * 1024;
-/// Default `max_control_line`.
-pub const DEFAULT_MAX_CONTROL_LINE: u32 = 4096;
+/// Default `max_control_line`: the client protocol's own default.
+pub const DEFAULT_MAX_CONTROL_LINE: u32 = crate::protocol::parser::DEFAULT_MAX_CONTROL_LINE as u32;
 /// Default `authorization.timeout`.
 pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Default `allow_responses` limits: 1 response within 2 minutes.
@@ -34,6 +34,7 @@ impl Default for Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_subscriptions: 0,
             max_payload: DEFAULT_MAX_PAYLOAD,
+            max_payload_span: Span::default(),
             max_pending: DEFAULT_MAX_PENDING,
             max_control_line: DEFAULT_MAX_CONTROL_LINE,
             ping_interval: Duration::from_secs(120),

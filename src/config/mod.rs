@@ -2,9 +2,10 @@
 //!
 //! Pipeline: `lexer` (text → items) → `parser` (items → spanned value tree, variables,
 //! includes) — or `hcl` for `.hcl` files — → `build` (value tree → [`Config`], every error and
-//! warning collected with its `file:line:col`). `load` returns warnings; `load_check` (the `-t`
-//! check) turns warnings into errors, as nats-server does, and the seed dialect's notes too when
-//! pedantic.
+//! warning collected with its `file:line:col`). [`Source::load`] is the one way in (start-up, `-t`,
+//! reload): the file, then the command line over it, then the cross-field rules. Its [`Strictness`]
+//! decides what fails: errors only at start; warnings too for `-t`, as nats-server's; and the seed
+//! dialect's notes too with `--pedantic`.
 
 mod build;
 mod build_accounts;
@@ -19,6 +20,7 @@ mod lexer_scalars;
 mod nonstandard;
 mod parser;
 pub mod schema;
+mod source;
 mod subject;
 pub mod value;
 
@@ -30,6 +32,7 @@ use std::path::Path;
 
 pub use duration::go_string as go_duration;
 pub use schema::*;
+pub use source::{Overrides, Source};
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,32 @@ pub struct Diagnostic {
     pub span: Span,
     pub message: String,
     pub severity: Severity,
+}
+
+impl Diagnostic {
+    /// An error at `span` (a span with line 0 prints without a position).
+    pub fn error(span: &Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            span: span.clone(),
+            message: message.into(),
+            severity: Severity::Error,
+        }
+    }
+
+    /// An error about the configuration as a whole, or about something with no place in a file.
+    pub fn unplaced(message: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(&Span::default(), message)
+    }
+
+    /// The order reports list diagnostics in: by file position; those without one last.
+    pub fn position_key(&self) -> (bool, &std::path::Path, u32, u32) {
+        (
+            self.span.line == 0,
+            self.span.file.as_path(),
+            self.span.line,
+            self.span.col,
+        )
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -94,11 +123,6 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// Normal start: warnings are returned, not fatal.
-pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-    load_file(path, Strictness::Start)
-}
-
 /// nats-server's (Go's) text for a file that cannot be read: `open <path>: <reason>`, or for a
 /// directory (which Go opens, then fails to read) `read <path>: is a directory`.
 pub(crate) fn open_error(path: &Path, e: &std::io::Error) -> String {
@@ -137,12 +161,8 @@ pub fn go_error_text(e: &std::io::Error) -> String {
     }
 }
 
-/// `-t`: warnings are errors; with `Strictness::Pedantic` the seed dialect's notes too.
-pub fn load_check(path: &Path, strictness: Strictness) -> Result<Loaded, ConfigError> {
-    load_file(path, strictness)
-}
-
-fn load_file(path: &Path, strictness: Strictness) -> Result<Loaded, ConfigError> {
+/// Reads and builds one file (without the command line: [`Source::load`] is the way in).
+pub(crate) fn load_file(path: &Path, strictness: Strictness) -> Result<Loaded, ConfigError> {
     let bytes = std::fs::read(path).map_err(|e| ConfigError {
         diagnostics: vec![Diagnostic {
             span: Span {

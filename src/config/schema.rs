@@ -1,7 +1,6 @@
 //! The typed configuration: what the NATS conf (or HCL) file means, after parsing and validation.
-//! CONTRACT between src/config (which produces it) and src/auth + the engine (which consume it).
-//! Field names and types may gain fields; do not rename or remove without telling the lead.
-//! Every field has a default equal to nats-server's default (see nats-behaviour.md §4).
+//! Produced by `src/config`, consumed by `src/auth` and the engine. Every field has a default equal to
+//! nats-server's default (`defaults.rs`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,6 +30,8 @@ pub struct Config {
     pub max_subscriptions: u32,
     /// Default 1 MiB.
     pub max_payload: u32,
+    /// Where `max_payload` was set (line 0 when not from a file), for the cross-field check.
+    pub max_payload_span: Span,
     /// Default 64 MiB.
     pub max_pending: i64,
     /// Default 4096.

@@ -55,7 +55,11 @@ pub struct AccountTables {
 
 impl AccountTables {
     fn new(cache: bool) -> AccountTables {
-        let cap = if cache { 1024 } else { 0 };
+        let cap = if cache {
+            crate::subject::DEFAULT_CACHE_CAPACITY
+        } else {
+            0
+        };
         AccountTables {
             local: Sublist::with_cache_capacity(cap),
             remote: Sublist::with_cache_capacity(cap),

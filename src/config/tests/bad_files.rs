@@ -1,16 +1,16 @@
 //! The files in `tests/configs/`: each breaks one rule; the diagnostics are exact.
 
 use super::*;
-use crate::config::{load, load_check, Strictness};
+use crate::config::{load_file, Strictness};
 
 /// Loads `tests/configs/<name>` (normal or pedantic) and returns `line:col message` lines of
 /// the errors, or panics when it loads.
 fn errors(name: &str, pedantic: bool) -> Vec<String> {
     let path = configs_dir().join(name);
     let r = if pedantic {
-        load_check(&path, Strictness::Pedantic)
+        load_file(&path, Strictness::Pedantic)
     } else {
-        load(&path)
+        load_file(&path, Strictness::Start)
     };
     match r {
         Ok(_) => panic!("{name} loaded without error"),
@@ -32,7 +32,11 @@ fn errors(name: &str, pedantic: bool) -> Vec<String> {
 
 fn warnings(name: &str) -> Vec<String> {
     let path = configs_dir().join(name);
-    short(&load(&path).unwrap_or_else(|e| panic!("{e}")).warnings)
+    short(
+        &load_file(&path, Strictness::Start)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .warnings,
+    )
 }
 
 #[test]
@@ -125,7 +129,7 @@ fn every_file_in_the_folder_is_covered() {
     for n in &names {
         let path = configs_dir().join(n);
         // A rule of the config language, or one of accounts and users (checked when they are compiled).
-        let broken = match load_check(&path, Strictness::Pedantic) {
+        let broken = match load_file(&path, Strictness::Pedantic) {
             Err(_) => true,
             Ok(l) => crate::auth::Auth::compile(&l.config, None).is_err(),
         };

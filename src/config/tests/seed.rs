@@ -1,7 +1,7 @@
 //! The founding example loads as written, means what its README says, and warns 4 times.
 
 use super::*;
-use crate::config::{load, load_check, Strictness, SubjectPermSpec};
+use crate::config::{load_file, Strictness, SubjectPermSpec};
 
 fn allow(s: &str) -> Option<SubjectPermSpec> {
     Some(SubjectPermSpec {
@@ -13,7 +13,7 @@ fn allow(s: &str) -> Option<SubjectPermSpec> {
 #[test]
 fn seed_loads_with_the_meaning_of_its_readme() {
     let path = configs_dir().join("seed-example.conf");
-    let loaded = load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = load_file(&path, Strictness::Start).unwrap_or_else(|e| panic!("{e}"));
     let c = &loaded.config;
     assert_eq!(c.port, 4222);
     assert_eq!(c.host, "0.0.0.0");
@@ -46,7 +46,7 @@ fn seed_loads_with_the_meaning_of_its_readme() {
 #[test]
 fn seed_warns_once_per_construct_with_positions() {
     let path = configs_dir().join("seed-example.conf");
-    let loaded = load(&path).unwrap();
+    let loaded = load_file(&path, Strictness::Start).unwrap();
     let w = &loaded.warnings;
     assert_eq!(w.len(), 4, "{:#?}", short(w));
     assert!(w.iter().all(|d| d.severity == Severity::Warning));
@@ -84,12 +84,12 @@ fn seed_warns_once_per_construct_with_positions() {
 #[test]
 fn seed_is_rejected_in_pedantic_mode_with_all_four_errors() {
     let path = configs_dir().join("seed-example.conf");
-    let e = load_check(&path, Strictness::Pedantic).unwrap_err();
+    let e = load_file(&path, Strictness::Pedantic).unwrap_err();
     let lines: Vec<u32> = e.diagnostics.iter().map(|d| d.span.line).collect();
     assert_eq!(lines, [4, 5, 12, 34]);
     assert!(e.diagnostics.iter().all(|d| d.severity == Severity::Error));
     // `-t` without --pedantic: the same four, as notes, and the file passes.
-    let l = load_check(&path, Strictness::Check).unwrap();
+    let l = load_file(&path, Strictness::Check).unwrap();
     let lines: Vec<u32> = l.warnings.iter().map(|d| d.span.line).collect();
     assert_eq!(lines, [4, 5, 12, 34]);
 }
@@ -116,7 +116,7 @@ accounts {
 "#;
     let std = pedantic(text).unwrap_or_else(|e| panic!("{e}"));
     assert!(std.warnings.is_empty());
-    let seed = load(&configs_dir().join("seed-example.conf")).unwrap();
+    let seed = load_file(&configs_dir().join("seed-example.conf"), Strictness::Start).unwrap();
     for (x, y) in std.config.accounts.iter().zip(&seed.config.accounts) {
         assert_eq!(x.name, y.name);
         assert_eq!(x.users[0].user, y.users[0].user);

@@ -254,9 +254,11 @@ fn type_and_range_errors_name_key_and_position() {
 
 #[test]
 fn max_payload_over_max_pending_is_an_error() {
-    let e = err("max_pending: 1KB\nmax_payload: 2KB\n");
+    // A rule that joins two settings: checked by `Config::validate` once the command line is applied
+    // (`Source::load`), with the position of `max_payload`.
+    let l = ok("max_pending: 1KB\nmax_payload: 2KB\n");
     assert_eq!(
-        short(&e.diagnostics),
+        short(&l.config.validate()),
         ["2:1 max_payload (2048) cannot be higher than max_pending (1024)"]
     );
 }
