@@ -25,9 +25,8 @@ fn server() -> u16 {
         config.cores = Some(2);
         let boot = corenats::Boot {
             config,
-            config_path: None,
             config_digest: String::new(),
-            overrides: Box::new(|_| {}),
+            source: corenats::config::Source::default(),
         };
         std::thread::spawn(move || corenats::run(boot));
         for _ in 0..500 {

@@ -1,5 +1,5 @@
 //! [`Account`]: one tenant as compiled from the config, with the lookup tables the engine uses for stream
-//! imports, service imports and mappings (nats-behaviour.md §3). Every table is a subject trie, so the engine
+//! imports, service imports and mappings. Every table is a subject trie, so the engine
 //! does one lookup per publish, never a scan over imports.
 //!
 //! The tries are shared read-only ([`FrozenSublist`]); the engine keeps per-shard caches of the results

@@ -1,6 +1,5 @@
 //! [`Auth`]: the immutable result of compiling a config's accounts, users and permissions, and
-//! [`Auth::compile`], which reports every config error at once with nats-server's texts (nats-behaviour.md
-//! §2.1). Built once per (re)load and shared by all shards as `Arc<Auth>`.
+//! [`Auth::compile`], which reports every config error at once with nats-server's texts. Built once per (re)load and shared by all shards as `Arc<Auth>`.
 //!
 //! Account ids are stable across reloads: an account keeps its id while it keeps its name; a removed
 //! account leaves a tombstone slot (never reused), so ids held by old connections stay meaningful.

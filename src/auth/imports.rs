@@ -1,5 +1,5 @@
-//! Compiles the accounts' §3 settings (exports, imports, mappings) into the [`Account`] lookup tables, with
-//! nats-server's load-time checks and error texts (nats-behaviour.md §3.1).
+//! Compiles the accounts' cross-account settings (exports, imports, mappings) into the [`Account`] lookup tables, with
+//! nats-server's load-time checks and error texts.
 //!
 //! Order, as nats-server: all exports first (imports are checked against them), then every stream import,
 //! then every service import, each in file order. An import that closes a cycle is the one reported.
@@ -354,7 +354,7 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
-    /// §3.1 example: A exports, B imports.
+    /// The documentation's example: A exports, B imports.
     fn example() -> crate::config::Config {
         let mut c = config();
         let mut a = account("A", vec![]);

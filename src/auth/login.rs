@@ -1,5 +1,5 @@
 //! Authentication: CONNECT credentials → [`Login`] ([`Auth::authenticate`]), including corenats' colon rule,
-//! and the re-check of live connections after a reload ([`Auth::recheck`]). nats-behaviour.md §2.1, §2.4, §7.
+//! and the re-check of live connections after a reload ([`Auth::recheck`]), as nats-server decides them.
 //!
 //! Order of checks (as nats-server): no credentials at all → `no_auth_user` (or the hidden `$G` user); an
 //! nkey, when nkey users exist; a user name, when users exist; a token, when one is configured. Every
@@ -272,7 +272,7 @@ impl Auth {
         }
     }
 
-    /// The colon rule (corenats extension, seed-example.md): URL user-info splits at the FIRST `:`, so a
+    /// The colon rule (corenats extension, docs/FOUNDING-EXAMPLE.md): URL user-info splits at the FIRST `:`, so a
     /// configured user named `user:a` arrives as user `user` + password `a:password-a`. When the standard
     /// split failed and some configured name contains `:`, re-join `user:pass` and try each later `:` as the
     /// split point. The credential must match one configured user completely.

@@ -1,6 +1,6 @@
 //! Authentication and authorization: the config's users, accounts, permissions and imports/exports,
 //! compiled once per (re)load into an immutable [`Auth`] that every shard shares as `Arc<Auth>`
-//! (DESIGN.md §7, nats-behaviour.md §2-§3).
+//!.
 //!
 //! Map, in the order a connection meets it:
 //! - [`compile`]: [`Auth::compile`] — accounts (stable ids, tombstones), users, system account,
@@ -8,7 +8,7 @@
 //! - [`imports`]: exports/imports/mappings compiled into per-account lookup tables ([`account`]), using
 //!   [`transform`] for `prefix`/`to`/mapping destinations.
 //! - [`login`]: [`Auth::authenticate`] (CONNECT credentials → [`Login`]), the colon rule, and
-//!   [`Auth::recheck`] for live connections after a reload; [`secret`] holds the credential checks
+//!   [`Auth::recheck`] for live connections after a reload; `secret` holds the credential checks
 //!   (constant-time compare, bcrypt, nkey signatures).
 //! - [`permissions`]: a user's compiled publish/subscribe rules ([`Permissions`]).
 //! - Per-connection state the engine keeps beside a `Login`: [`PubCache`] (bounded publish verdicts) and

@@ -1,4 +1,4 @@
-//! A user's compiled publish/subscribe permissions and the checks on them (nats-behaviour.md §2.2).
+//! A user's compiled publish/subscribe permissions and the checks on them.
 //!
 //! Compiled once per user from the user's own `permissions`, else its account's `default_permissions`, else
 //! the `authorization` block's (replaced, never merged; see `compile.rs`). Users sharing a default share one
@@ -378,7 +378,7 @@ mod tests {
         .unwrap()
     }
 
-    /// The §2.1 example user `a`.
+    /// An example user `a` from nats-server's documentation.
     fn user_a() -> Permissions {
         perms(
             sp(&["svc.a.>"], &["svc.a.secret"]),

@@ -2,7 +2,7 @@
 //!
 //! Each message *delivered* to the connection with a reply subject grants the right to publish to that reply
 //! ([`ReplyGrants::grant`]); a publish that the rules deny is then let through if a live grant exists
-//! ([`ReplyGrants::consume`]), at most `max` times and within `expires` (nats-behaviour.md §2.2).
+//! ([`ReplyGrants::consume`]), at most `max` times and within `expires`.
 //!
 //! Runs on: the shard that owns the connection.
 

@@ -1,7 +1,7 @@
 //! [`SubjectTransform`]: rewrites a subject that matched a source pattern into a destination subject.
 //! Used for stream-import `prefix`/`to`, service-import `to`, and account `mappings`.
 //!
-//! Destination templates (nats-behaviour.md §3): literal tokens; `$N` or `{{wildcard(N)}}` (the N-th `*` of the
+//! Destination templates: literal tokens; `$N` or `{{wildcard(N)}}` (the N-th `*` of the
 //! source, 1-based); a bare `*` (the next source `*`, in order: the legacy positional form); and a final `>`
 //! (the tokens the source's `>` matched). Other mapping functions (`partition`, `split`, ...) are rejected
 //! for now. Built once at config load; `apply` never allocates beyond growing the caller's buffer.

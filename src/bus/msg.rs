@@ -37,7 +37,7 @@ pub enum BusMsg {
     SyncAck {
         token: u64,
     },
-    /// No-responders probe for a request (see `Shard::finish_probe`): answer `Reached { token, delivered:
+    /// No-responders probe for a request (see `src/shard/peer/no_responders.rs`): answer `Reached { token, delivered:
     /// false }` to the source once everything before it is applied.
     Probe {
         token: u64,

@@ -11,7 +11,7 @@
 //! scanned for `\n` in one pass bounded by `max_control_line`; payloads are jumped over by
 //! their declared size, never scanned.
 //!
-//! Rules (nats-server 2.x, see the behaviour reference §1.1/§1.4/§1.5):
+//! Rules (nats-server 2.x):
 //! * verbs are case-insensitive; blanks are spaces or tabs, runs of them are one separator;
 //! * a control line ends at `\n`; one `\r` before it is dropped, so a bare `\n` works;
 //! * `PING`, `PONG`, `+OK` ignore the rest of their line; `CONNECT{..}`/`INFO{..}` need no blank;

@@ -1,5 +1,5 @@
 //! Tests of the client protocol parser: every op whole, one byte at a time and in random
-//! splits; every error of §1.1/§1.4/§1.5; the state after each byte of a PING.
+//! splits; every protocol error nats-server reports; the state after each byte of a PING.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -164,7 +164,7 @@ mod tests {
         );
         assert_eq!(out, b"HMSG foo 1 18 20\r\nNATS/1.0\r\nA: b\r\n\r\nhi\r\n");
         out.clear();
-        // The no-responders status message of §1.11.
+        // The no-responders status message.
         let hdr = b"NATS/1.0 503\r\nNats-Subject: svc.x\r\n\r\n";
         write_hmsg(&mut out, b"_INBOX.r", b"7", None, hdr, b"");
         let want = format!(

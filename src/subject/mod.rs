@@ -1,7 +1,7 @@
 //! NATS subjects: validation, the naive reference matcher, and [`Sublist`], the one subject trie used for
 //! client subscriptions, compiled permissions (`Sublist<()>`) and per-shard remote interest.
 //!
-//! Subjects are dot-separated tokens (nats-behaviour.md §1.12). `*` matches exactly one token and `>` matches
+//! Subjects are dot-separated tokens. `*` matches exactly one token and `>` matches
 //! one or more remaining tokens, but only when they are a whole token: `foo*` is a literal token. Everything
 //! here works on raw bytes (subjects may hold UTF-8, `$`, `/`, even NUL), never on `str`.
 //!

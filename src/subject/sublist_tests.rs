@@ -173,7 +173,7 @@ fn any_bytes_in_subjects() {
     assert_eq!(plain(&mut sl, "nul\0.\u{ff}"), vec![2]);
 }
 
-/// How §2.2 checks a SUB subject against a subscribe allow list: the subject's tokens are literal.
+/// How a permission check takes a SUB subject against a subscribe allow list: the subject's tokens are literal.
 #[test]
 fn permission_style_check() {
     let mut allow: Sublist<()> = Sublist::new();

@@ -1,4 +1,4 @@
-//! Subject rules on raw bytes: validity (nats-behaviour.md §1.12), wildcard detection, the naive reference
+//! Subject rules on raw bytes: validity, wildcard detection, the naive reference
 //! matcher, and the set relations between two patterns (`is_subset`, `collide`) that permission checks need.
 //!
 //! None of these functions allocate. Tokens are split on `.`; a token is a wildcard only when it is exactly

@@ -96,7 +96,7 @@ fn seed_is_rejected_in_pedantic_mode_with_all_four_errors() {
 
 #[test]
 fn corrected_seed_is_standard_and_equivalent() {
-    // nats-behaviour.md §5.2, with the colon names restored (quoted keys / values).
+    // The standard-form equivalent of the seed, with the colon names restored (quoted keys / values).
     let text = r#"
 listen: 4222
 accounts {

@@ -40,8 +40,8 @@ impl Latency {
 }
 
 /// A latency histogram in nanoseconds from 1 ns to 100 s with 3 significant digits.
+#[allow(clippy::expect_used)] // constant, valid bounds: this cannot fail
 pub fn new_histogram() -> Histogram<u64> {
-    // Constant, valid bounds: this cannot fail.
     Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("constant histogram bounds are valid")
 }
 

@@ -1,0 +1,170 @@
+//! Command line: `-t` config checking (exit codes), command-line flags overriding the config, restart on the
+//! same port.
+use crate::common::*;
+
+#[test]
+fn check_valid_config_exits_zero() {
+    let (code, out) =
+        check_config("port: 4222\nmax_payload: 2MB\nauthorization { user: a, password: b }\n");
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn check_corrected_seed_config_exits_zero() {
+    let (code, out) = check_config(CORRECTED_SEED);
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn check_parse_error_exits_one() {
+    let (code, out) =
+        check_config("port: 4222\naccounts {\n  a { users: [ {user: x, password: y} \n");
+    assert_eq!(code, Some(1), "{out}");
+}
+
+#[test]
+fn check_unknown_field_exits_one() {
+    let (code, out) = check_config("foo_unknown: 1\n");
+    assert_eq!(code, Some(1), "{out}");
+}
+
+#[test]
+fn check_bad_permission_subject_exits_one() {
+    let (code, out) = check_config(
+        "accounts { A { users: [ {user: a, password: b, permissions: {publish: \"foo..bar\"}} ] } }\n",
+    );
+    assert_eq!(code, Some(1), "{out}");
+}
+
+#[test]
+fn check_seed_config_passes_with_notes() {
+    // nats-server cannot parse the seed file at all. corenats reads its dialect with one clear meaning
+    // per construct: `-t` passes and prints a note for each; `--pedantic` makes them errors.
+    let seed = include_str!("../../nats-server.conf");
+    let (code, out) = check_config(seed);
+    if !is_corenats() {
+        assert_eq!(code, Some(1), "{out}");
+        return;
+    }
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("is valid"), "{out}");
+    assert!(
+        out.contains("note: ") && out.contains("check.conf:4:3"),
+        "{out}"
+    );
+    let dir = TempDir::new();
+    let path = dir.write("seed.conf", seed);
+    let args = ["-t", "--pedantic", "-c", &path.to_string_lossy()].map(String::from);
+    let (code, out) = run_binary(&args, &dir);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("seed.conf:4:3: non-standard config"), "{out}");
+}
+
+#[test]
+fn check_still_fails_on_unknown_and_unsupported_keys() {
+    // An unknown key is an error everywhere; a key corenats does not implement fails `-t` (the
+    // file is valid, but part of it would be ignored), as nats-server's `-t` fails on its warnings.
+    let (code, out) = check_config("listen: 4222\npasword: x\n");
+    assert_eq!(code, Some(1), "{out}");
+    if is_corenats() {
+        let (code, out) = check_config("listen: 4222\njetstream: {}\n");
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains("jetstream is not supported"), "{out}");
+    }
+}
+
+#[test]
+fn real_server_refuses_seed_config_corenats_accepts_it() {
+    let seed = include_str!("../../nats-server.conf");
+    let r = Server::try_start(ServerOpts::conf(seed));
+    if is_corenats() {
+        let s = r.unwrap();
+        // Warnings name the file and line of each non-standard construct.
+        let log = s.log();
+        assert!(
+            log.contains("server.conf:4"),
+            "no warning for line 4 in:\n{log}"
+        );
+    } else {
+        assert!(
+            r.is_err(),
+            "nats-server is expected to reject the seed config"
+        );
+    }
+}
+
+#[test]
+fn command_line_overrides_config_port() {
+    // The config says 4222 (possibly busy); `-p -1` from the harness wins.
+    let s = Server::start(ServerOpts::conf("port: 4222\n"));
+    assert_ne!(s.port(), 0);
+    s.ready().expect_nothing();
+}
+
+#[test]
+fn restart_on_same_port() {
+    let mut s = Server::plain();
+    let port = s.port();
+    s.ready().expect_nothing();
+    s.restart();
+    assert_eq!(s.port(), port);
+    s.ready().expect_nothing();
+}
+
+#[test]
+fn restart_at_once_after_kill_with_clients() {
+    // A SIGKILLed server's listening sockets outlive it for a few milliseconds (io_uring teardown);
+    // a supervisor restarts at once and must not see `address already in use`.
+    let mut s = Server::plain();
+    for round in 0..10 {
+        let mut c = s.ready();
+        c.send(b"SUB x 1\r\nPING\r\n");
+        c.expect(b"PONG\r\n");
+        if let Err(e) = s.restart_at_once() {
+            panic!("round {round}: restart failed: {e}");
+        }
+        s.ready().expect_nothing();
+    }
+}
+
+#[test]
+fn second_live_server_on_the_port_is_refused() {
+    let s = Server::plain();
+    let dir = TempDir::new();
+    let port = s.port().to_string();
+    let args = ["-a", "127.0.0.1", "-p", &port].map(String::from);
+    let (code, out) = run_binary(&args, &dir);
+    assert_eq!(code, Some(1), "{out}");
+    let want = format!(
+        "Error listening on port: 127.0.0.1:{port}, \"listen tcp 127.0.0.1:{port}: bind: address already in use\""
+    );
+    assert!(out.contains(&want), "{out}");
+    s.ready().expect_nothing();
+}
+
+#[test]
+fn version_flag() {
+    let dir = TempDir::new();
+    let (code, out) = run_binary(&["--version".into()], &dir);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.trim().is_empty());
+}
+
+/// The standard-form equivalent of the seed config (docs/FOUNDING-EXAMPLE.md), with colon user names.
+const CORRECTED_SEED: &str = r#"
+listen: 4222
+accounts {
+  a {
+    users = [
+      { user: "user:a", password: "password-a"
+        permissions { publish { allow: ["service.a.>"] }, subscribe { allow: ["service.a.>"] } } }
+    ]
+  }
+  b {
+    users = [
+      { user: "user:b", password: "password-b"
+        permissions { publish { allow: ["service.b.>"] }, subscribe { allow: ["service.b.>"] } } }
+    ]
+  }
+}
+"#;

@@ -1,0 +1,16 @@
+//! The black-box test harness, shared by every test module: the spawned server ([`server`]), the raw
+//! protocol client ([`raw`]), an async-nats client ([`client`]), accounts and logins ([`tenancy`]), the
+//! monitoring endpoints ([`monitor`]), whole-lifecycle processes ([`process`]) and hostile inputs
+//! ([`hostile`]). Every test runs unchanged against real nats-server when `CORENATS_TEST_SERVER` names it.
+#![allow(dead_code)]
+
+pub mod client;
+pub mod hostile;
+pub mod monitor;
+pub mod process;
+pub mod raw;
+pub mod server;
+pub mod tenancy;
+
+pub use raw::*;
+pub use server::*;

@@ -1,0 +1,45 @@
+//! The black-box tests: one binary, a module per topic, every test talking to the spawned server over
+//! TCP (raw protocol or a real client). Set `CORENATS_TEST_SERVER=nats-server` to run them against real
+//! nats-server; behaviours corenats deliberately does differently are gated with `is_corenats()`.
+//! One binary links once: faster CI and far less disk than one binary per file.
+
+mod common;
+
+mod accounts_imports;
+mod accounts_isolation;
+mod accounts_limits;
+mod accounts_random;
+mod auth_methods;
+mod bad_input;
+mod cli_check;
+mod cli_flags;
+mod client_pubsub;
+mod client_reconnect;
+mod configs_cli;
+mod cross_shard;
+mod cross_shard_stress;
+mod fuzz_bodies;
+mod fuzz_live;
+mod lifecycle_lame_duck;
+mod lifecycle_signals;
+mod many_subs;
+mod monitor_abuse;
+mod monitor_connz;
+mod monitor_endpoints;
+mod monitor_metrics;
+mod perm_forms;
+mod perm_responses;
+mod proto_auth;
+mod proto_connect;
+mod proto_errors;
+mod proto_headers;
+mod proto_keepalive;
+mod proto_limits;
+mod proto_pubsub;
+mod queue_delivery_filter;
+mod queue_weighting;
+mod reload_auth;
+mod reload_limits;
+mod seed_example;
+mod slow_consumer;
+mod soak;
