@@ -89,7 +89,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn expect(&mut self, c: u8) -> Result<(), JsonError> {
+    fn consume(&mut self, c: u8) -> Result<(), JsonError> {
         self.space();
         if self.peek() == Some(c) {
             self.i += 1;
@@ -118,7 +118,7 @@ impl<'a> Reader<'a> {
     }
 
     fn object(&mut self) -> Result<Vec<Member<'a>>, JsonError> {
-        self.expect(b'{')?;
+        self.consume(b'{')?;
         let mut out = Vec::new();
         self.space();
         if self.peek() == Some(b'}') {
@@ -131,7 +131,7 @@ impl<'a> Reader<'a> {
                 return Err(self.err("object key must be a string"));
             }
             let key = self.string()?;
-            self.expect(b':')?;
+            self.consume(b':')?;
             self.space();
             let v = self.value()?;
             out.push((key, v));
@@ -316,7 +316,7 @@ impl<'a> Reader<'a> {
                         return Err(self.err("object key must be a string"));
                     }
                     self.string()?;
-                    self.expect(b':')?;
+                    self.consume(b':')?;
                     self.space();
                 }
                 if matches!(self.peek(), Some(b'{' | b'[')) {
