@@ -14,6 +14,7 @@
 //! - [`bus`]: the only code that crosses cores — batches, inboxes, the wake-up bell, the monitor's
 //!   snapshot contract.
 //! - `monitor`: nats-server's HTTP monitoring endpoints and Prometheus metrics, fed by shard snapshots.
+//! - [`tls`]: the `tls {}` block compiled for rustls, peer-certificate identities, TLS sessions.
 //! - `logging`, `signals`: nats-server style logs; SIGINT/SIGTERM/SIGHUP/SIGUSR1/SIGUSR2.
 //!
 //! Public: what the binary, the benchmarks, the fuzz targets and the tests use (`cli`, `config`,
@@ -35,5 +36,6 @@ pub mod settings;
 pub(crate) mod shard;
 pub(crate) mod signals;
 pub mod subject;
+pub mod tls;
 
 pub use server::{run, Boot};

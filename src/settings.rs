@@ -4,9 +4,10 @@
 
 use crate::auth::AccountId;
 use crate::config::Config;
+use crate::tls::ServerTls;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The nats-server version corenats speaks for (INFO `version`, `/varz`): clients gate features on it.
@@ -40,6 +41,10 @@ pub struct Settings {
     pub max_sub_tokens: u8,
     /// `sha256:<hex>` of the configuration file in force ("" without one), for the log and `/varz`.
     pub config_digest: String,
+    /// The compiled `tls {}` block (None = plain text); set by whoever compiled it (start, reload).
+    pub tls: Option<Arc<ServerTls>>,
+    /// `allow_non_tls`: plain-text clients too on a TLS port.
+    pub allow_non_tls: bool,
 }
 
 impl Settings {
@@ -68,6 +73,8 @@ impl Settings {
             max_closed_clients: cfg.max_closed_clients,
             max_sub_tokens: cfg.max_sub_tokens,
             config_digest: String::new(),
+            tls: None,
+            allow_non_tls: cfg.allow_non_tls,
         }
     }
 }

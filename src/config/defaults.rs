@@ -61,6 +61,10 @@ impl Default for Config {
             bus_spin: Duration::ZERO,
             max_closed_clients: 10_000,
             max_sub_tokens: 0,
+            tls: None,
+            allow_non_tls: false,
+            https_host: None,
+            https_port: None,
         }
     }
 }

@@ -77,6 +77,48 @@ pub struct Config {
     /// `max_sub_tokens`/`max_subscription_tokens`: most tokens a subscription subject may have
     /// (1..=255). 0 = unlimited (the default). [added by src/config]
     pub max_sub_tokens: u8,
+    /// Top-level `tls { ... }`: TLS on the client port (and for `https_port`). None = plain text.
+    pub tls: Option<TlsSpec>,
+    /// `allow_non_tls`: with `tls`, plain-text clients are accepted on the same port too.
+    pub allow_non_tls: bool,
+    /// `https_port` / `https: host:port`: monitoring over TLS (with the `tls` block's certificate).
+    /// -1 = random. Exclusive with `http_port` in nats-server.
+    pub https_host: Option<String>,
+    pub https_port: Option<i32>,
+}
+
+/// nats-server's `tls { ... }` block, as written (files are loaded by `crate::tls::compile`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TlsSpec {
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// `certs` / `certificates: [{cert_file, key_file}, ...]` (exclusive with `cert_file`).
+    pub certs: Vec<(PathBuf, PathBuf)>,
+    pub ca_file: Option<PathBuf>,
+    /// `verify` (or implied by `verify_and_map`).
+    pub verify: bool,
+    /// `verify_and_map`.
+    pub map: bool,
+    /// `insecure` (outgoing connections only; no effect on a listener, as in nats-server).
+    pub insecure: bool,
+    /// `timeout` (seconds, fractional, or a duration string). None = 2 s.
+    pub timeout: Option<Duration>,
+    /// `handshake_first` / `first` / `immediate`.
+    pub handshake_first: crate::tls::HandshakeFirst,
+    /// `cipher_suites`: Go names, as written (empty = the defaults).
+    pub cipher_suites: Vec<String>,
+    /// `curve_preferences`: Go names, as written (empty = the defaults).
+    pub curve_preferences: Vec<String>,
+    /// `min_version`: "1.2" or "1.3". None = 1.2.
+    pub min_version: Option<String>,
+    /// `pinned_certs`: lower-case hex SHA-256 of a peer's SubjectPublicKeyInfo.
+    pub pinned_certs: Vec<String>,
+    /// `connection_rate_limit`: new TLS connections per second (0 = off).
+    pub rate_limit: u64,
+    /// `allow_insecure_cipher_suites`.
+    pub allow_insecure_cipher_suites: bool,
+    /// Where the block is (file errors such as a missing key are reported here, as nats-server does).
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, Default)]

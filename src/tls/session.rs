@@ -1,0 +1,1 @@
+//! One server-side TLS session over a connection's socket.
