@@ -89,6 +89,18 @@ pub struct Globals {
     account_conns: Mutex<HashMap<AccountId, i64>>,
     /// Shards that are done (a shard exits only when all are, so barriers never wait on a gone shard).
     stopped_shards: AtomicUsize,
+    /// `tls { connection_rate_limit }`: new TLS connections in the current one-second window.
+    tls_rate: Mutex<RateWindow>,
+}
+
+/// One-second window of new TLS connections, as nats-server counts them: the first connection of a
+/// window opens it (counted as 0), each later one adds 1, and `limit` of those are let through.
+#[derive(Default)]
+struct RateWindow {
+    end: Option<std::time::Instant>,
+    count: u64,
+    /// Refused since the last report (logged once a second).
+    blocked: u64,
 }
 
 impl Globals {
@@ -104,6 +116,29 @@ impl Globals {
             return false;
         }
         true
+    }
+
+    /// May one more TLS connection start its handshake under `limit` per second?
+    pub fn allow_tls_connection(&self, limit: u64) -> bool {
+        let now = std::time::Instant::now();
+        let mut w = self.tls_rate.lock().unwrap_or_else(|e| e.into_inner());
+        if w.end.is_none_or(|end| now > end) {
+            w.count = 0;
+            w.end = Some(now + Duration::from_secs(1));
+        } else {
+            w.count += 1;
+        }
+        let allow = w.count < limit;
+        if !allow {
+            w.blocked += 1;
+        }
+        allow
+    }
+
+    /// TLS connections refused by the rate limit since the last call.
+    pub fn take_tls_blocked(&self) -> u64 {
+        let mut w = self.tls_rate.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut w.blocked)
     }
 
     pub fn shard_stopped(&self) {

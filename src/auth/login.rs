@@ -17,6 +17,7 @@ use super::compile::{Auth, User, UserCredential, UserIdx};
 use super::permissions::Permissions;
 use super::secret::{ct_eq, verify_nkey, Secret};
 use super::{AccountId, GLOBAL_ACCOUNT};
+use crate::tls::identity::PeerIdentity;
 
 /// The credential fields of a CONNECT. Empty strings count as absent (JSON `null` and `""` alike).
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,6 +32,9 @@ pub struct Credentials<'a> {
     pub nkey: Option<&'a str>,
     /// `sig`: signature of the INFO nonce.
     pub sig: Option<&'a str>,
+    /// The client's verified certificate, when the port maps users from certificates
+    /// (`tls { verify_and_map }`): it names the user, and CONNECT's user name is not used.
+    pub cert: Option<&'a PeerIdentity>,
 }
 
 impl<'a> Credentials<'a> {
@@ -38,9 +42,10 @@ impl<'a> Credentials<'a> {
         v.filter(|s| !s.is_empty())
     }
 
-    /// True if no user, password, token or nkey was given.
+    /// True if no user, password, token, nkey or mapped certificate was given.
     pub fn is_empty(&self) -> bool {
-        Self::field(self.user).is_none()
+        self.cert.is_none()
+            && Self::field(self.user).is_none()
             && Self::field(self.pass).is_none()
             && Self::field(self.token).is_none()
             && Self::field(self.nkey).is_none()
@@ -170,6 +175,17 @@ impl Auth {
                 return Ok(self.login_user(i)?);
             }
         }
+        if let Some(cert) = c.cert {
+            if self.by_name_is_empty() {
+                return self.token_or_fail(c, bcrypt);
+            }
+            // nats-server: the certificate names the user; a password the user has must match too.
+            let i = self.cert_user(cert).ok_or(FastDeny::Failed)?;
+            return match self.check_password_of(i, c.pass.unwrap_or(""), bcrypt)? {
+                true => Ok(self.login_user(i)?),
+                false => Err(FastDeny::Failed),
+            };
+        }
         if let Some(name) = Credentials::field(c.user) {
             if !self.users.is_empty() {
                 let pass = c.pass.unwrap_or("");
@@ -252,6 +268,45 @@ impl Auth {
                 (Principal::User(_) | Principal::Nkey(_), None) => Recheck::Removed,
                 _ => Recheck::CredentialsChanged,
             }),
+        }
+    }
+
+    /// The token check that ends every path that found no user.
+    fn token_or_fail(&self, c: &Credentials<'_>, bcrypt: bool) -> Result<Login, FastDeny> {
+        if let Some(t) = &self.token {
+            if verify(t, c.token.unwrap_or("").as_bytes(), bcrypt)? {
+                return Ok(self.token_login());
+            }
+        }
+        Err(FastDeny::Failed)
+    }
+
+    /// `verify_and_map`: the password user a client certificate names (nats-server's order: SAN
+    /// emails, DNS names, URIs, then the subject DN), among users allowed on a client connection.
+    fn cert_user(&self, cert: &PeerIdentity) -> Option<UserIdx> {
+        let names: Vec<&str> = self
+            .users
+            .iter()
+            .filter(|u| matches!(u.credential, UserCredential::Password(_)) && u.allow_standard)
+            .map(|u| &*u.name)
+            .collect();
+        let name = cert.map_user(&names)?;
+        self.user_by_name(name).map(|(i, _)| i)
+    }
+
+    /// No password users at all (a certificate then names nobody).
+    fn by_name_is_empty(&self) -> bool {
+        !self
+            .users
+            .iter()
+            .any(|u| matches!(u.credential, UserCredential::Password(_)))
+    }
+
+    /// Whether `pass` is user `i`'s password (an empty one when it has none).
+    fn check_password_of(&self, i: UserIdx, pass: &str, bcrypt: bool) -> Result<bool, FastDeny> {
+        match self.users.get(i as usize).map(|u| &u.credential) {
+            Some(UserCredential::Password(s)) => verify(s, pass.as_bytes(), bcrypt),
+            _ => Ok(false),
         }
     }
 

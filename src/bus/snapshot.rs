@@ -55,6 +55,8 @@ pub struct ConnQuery {
     /// Authorized user.
     pub user: Option<String>,
     pub subs: SubsMode,
+    /// `auth=1`: also the client certificates (`tls_peer_certs`).
+    pub auth: bool,
     pub sort: SortBy,
     /// Each shard returns at most this many (offset + limit), best first by `sort`.
     pub keep: usize,
@@ -137,6 +139,13 @@ pub struct ConnFigures {
     pub user: Option<String>,
     /// Filled only when the request asks for subscriptions (closed connections: at most `MAX_CLOSED_SUBS`).
     pub subs: Vec<SubFigures>,
+    /// TLS: the negotiated version and suite ("" on a plain connection), and whether the handshake
+    /// came before the INFO.
+    pub tls: crate::tls::session::SessionParams,
+    pub tls_first: bool,
+    /// The certificates the client presented, as `/connz?auth=1` shows them (open connections only,
+    /// and only when asked for, as in nats-server).
+    pub tls_peer_certs: Vec<crate::tls::identity::PeerCertInfo>,
 }
 
 /// A connection kept for `/connz?state=closed`.
@@ -303,6 +312,8 @@ pub enum CloseReason {
     AuthenticationExpired,
     ServerShutdown,
     LameDuck,
+    /// The TLS handshake failed or timed out.
+    TlsHandshakeError,
 }
 
 impl CloseReason {
@@ -322,6 +333,7 @@ impl CloseReason {
             CloseReason::MaxSubscriptionsExceeded => "Maximum Subscriptions Exceeded",
             CloseReason::MaxPayloadExceeded => "Maximum Message Payload Exceeded",
             CloseReason::AuthenticationExpired => "Authentication Expired",
+            CloseReason::TlsHandshakeError => "TLS Handshake Failure",
             // nats-server closes lame-duck clients with its ServerShutdown state.
             CloseReason::ServerShutdown | CloseReason::LameDuck => "Server Shutdown",
         }

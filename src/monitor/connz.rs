@@ -89,6 +89,14 @@ pub struct ConnInfo {
     pub lang: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub tls_version: &'static str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub tls_cipher_suite: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tls_peer_certs: Vec<TlsPeerCert>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_first: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorized_user: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,6 +108,17 @@ pub struct ConnInfo {
     /// With `auth`: the account's name tag (its name).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name_tag: Option<String>,
+}
+
+/// A client certificate in `/connz?auth=1` (nats-server's `TLSPeerCert`).
+#[derive(Serialize)]
+pub struct TlsPeerCert {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub subject: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub spki_sha256: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub cert_sha256: String,
 }
 
 impl ConnInfo {
@@ -140,6 +159,18 @@ impl ConnInfo {
             name: f.name.filter(|s| !s.is_empty()),
             lang: f.lang.filter(|s| !s.is_empty()),
             version: f.version.filter(|s| !s.is_empty()),
+            tls_version: f.tls.version,
+            tls_cipher_suite: f.tls.cipher_suite,
+            tls_peer_certs: f
+                .tls_peer_certs
+                .into_iter()
+                .map(|c| TlsPeerCert {
+                    subject: c.subject,
+                    spki_sha256: c.subject_pk_sha256,
+                    cert_sha256: c.cert_sha256,
+                })
+                .collect(),
+            tls_first: f.tls_first,
             authorized_user: if auth {
                 f.user.filter(|u| !u.is_empty())
             } else {
@@ -208,6 +239,7 @@ fn params(req: &Request) -> Result<Params, Response> {
             account: param_str(req, "acc"),
             user: param_str(req, "user"),
             subs,
+            auth,
             sort,
             keep: offset.saturating_add(limit),
         },

@@ -21,8 +21,11 @@ pub enum ProtoErr {
     InvalidClientProtocol,
     NoRespondersRequiresHeaders,
     StaleConnection,
-    /// TLS handshake did not complete within the TLS timeout.
+    /// TLS handshake did not complete within the TLS timeout (nats-server queues it, but closes the
+    /// connection before it is written: no client ever reads it).
     TlsRequired,
+    /// `tls { connection_rate_limit }` refused a new connection (sent in clear text, before TLS).
+    TlsThrottled,
     InvalidSubject,
     InvalidPublishSubject,
     /// Publish denied: the subject.
@@ -62,6 +65,10 @@ impl ProtoErr {
             NoRespondersRequiresHeaders => ("no responders requires headers support", true),
             StaleConnection => ("Stale Connection", true),
             TlsRequired => ("Secure Connection - TLS Required", true),
+            TlsThrottled => (
+                "Connection throttling is active. Please try again later.",
+                true,
+            ),
             InvalidSubject => ("Invalid Subject", false),
             InvalidPublishSubject => ("Invalid Publish Subject", false),
             PubViolation(_) => ("Permissions Violation for Publish to ", false),
@@ -297,6 +304,11 @@ mod tests {
             ),
             (StaleConnection, "Stale Connection", true),
             (TlsRequired, "Secure Connection - TLS Required", true),
+            (
+                TlsThrottled,
+                "Connection throttling is active. Please try again later.",
+                true,
+            ),
             (InvalidSubject, "Invalid Subject", false),
             (InvalidPublishSubject, "Invalid Publish Subject", false),
         ];

@@ -120,6 +120,16 @@ impl Stream {
         Ok(())
     }
 
+    /// Waits for bytes to arrive and copies them into `buf` without consuming them (they are read
+    /// again by the next `read`). For the task that owns a new connection while it decides between
+    /// TLS and plain text: nobody else reads or writes the stream meanwhile, so the shared borrow
+    /// held across the wait never meets a mutable one.
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let s = self.0.borrow();
+        s.peek(buf).await.map_err(io::Error::from)
+    }
+
     /// The socket's descriptor, for `try_send` from the shard (valid while either task holds a clone).
     pub fn raw_fd(&self) -> i32 {
         std::os::fd::AsRawFd::as_raw_fd(&*self.0.borrow())

@@ -1,13 +1,10 @@
 //! Accepting: one SO_REUSEPORT listener per shard, created by `server` before the shards start (so a busy
 //! port fails the whole start instead of silently sharing it), adopted here on the shard's executor.
-//! Each accepted connection lives on this shard for life: a reader task and a writer task.
+//! Each accepted connection lives on this shard for life: a reader task and a writer task (on a TLS
+//! port, after the securing task's handshake).
 
-use super::reader::reader_task;
-use super::transport::Transport;
-use super::writer::writer_task;
 use super::ShardRef;
 use crate::runtime::{self, Notify};
-use tracing::Instrument;
 
 pub async fn accept_task(shard: ShardRef, sock: socket2::Socket, stop: Notify) {
     let listener = runtime::adopt_listener(sock);
@@ -43,15 +40,8 @@ pub async fn accept_task(shard: ShardRef, sock: socket2::Socket, stop: Notify) {
                 Some(d) => runtime::sleep(d).await,
             }
         }
-        let transport = Transport::tcp(stream);
-        let key = shard.borrow_mut().new_conn(&transport);
-        shard.borrow_mut().end_batch();
-        // One span per connection: every log line from its tasks carries shard, cid and peer (and the
-        // account and user once logged in).
-        let span = shard.borrow().conns.get(key).map(|c| c.span.clone());
-        let span = span.unwrap_or_else(tracing::Span::none);
-        runtime::spawn(reader_task(shard.clone(), key, transport.clone()).instrument(span.clone()));
-        runtime::spawn(writer_task(shard.clone(), key, transport).instrument(span));
+        // Plain: reader and writer at once; TLS: after the handshake (`secure.rs`).
+        super::secure::start_conn(&shard, stream);
     }
     drop(listener);
 }

@@ -186,7 +186,11 @@ impl Shard {
         c.keepalive.stop_auth_timer();
         let nonce = c.login.nonce().map(str::to_string);
         let (cid, peer) = (c.cid, c.peer.map(|p| p.ip()));
-        let creds = OwnedCreds::from_connect(opts);
+        let mut creds = OwnedCreds::from_connect(opts);
+        creds.cert = c.login.cert.clone();
+        if let (Some(_), Some(u)) = (&creds.cert, opts.user.as_deref().filter(|u| !u.is_empty())) {
+            tracing::warn!("User {u:?} found in connect proto, but user required from cert");
+        }
         let nonce_bytes = nonce.as_deref().map(str::as_bytes);
         let auth = self.auth.clone();
         let fast = match &previous {

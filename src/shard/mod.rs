@@ -15,6 +15,7 @@ pub mod logins;
 pub mod peer;
 pub mod publish;
 pub mod reader;
+pub mod secure;
 pub mod service_replies;
 pub mod session;
 pub mod snapshot;

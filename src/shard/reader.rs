@@ -108,8 +108,16 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Transport) {
         } else {
             None
         };
-        if let Some(c) = shard.borrow_mut().conns.get_mut(key) {
-            c.keepalive.activity(Instant::now());
+        {
+            let mut sh = shard.borrow_mut();
+            if let Some(c) = sh.conns.get_mut(key) {
+                c.keepalive.activity(Instant::now());
+            }
+            // TLS may have an answer of its own to send (a key update, an alert): flush it with
+            // this batch.
+            if stream.backlog() > 0 {
+                sh.touch(key);
+            }
         }
         loop {
             // Dispatch ops with one borrow of the shard until one needs to wait (or the buffer ends).

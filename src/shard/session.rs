@@ -31,18 +31,14 @@ fn first_ping_delay(ping_interval: Duration, cid: u64) -> Duration {
 }
 
 impl Shard {
-    /// Registers a freshly accepted connection and queues its INFO. Returns `None` when the server
-    /// is full (the client still gets INFO, then `-ERR 'maximum connections exceeded'`).
-    pub fn new_conn(&mut self, transport: &Transport) -> ConnKey {
+    /// Registers a freshly accepted connection and queues its INFO. When the server is full the
+    /// client still gets INFO, then `-ERR 'maximum connections exceeded'`, and the connection is
+    /// closing. `tls_first`: the INFO will travel inside TLS (it says `tls_required`). While the
+    /// transport is `Handshake`, the connection's clocks wait ([`Shard::start_clocks`]).
+    pub fn new_conn(&mut self, transport: &Transport, tls_first: bool) -> ConnKey {
         let now = Instant::now();
         let cid = self.globals.next_cid();
         let nonce = self.auth.needs_nonce().then(new_nonce);
-        // Whenever credentials exist, also with `no_auth_user`: a client that never sends
-        // anything must not hold a connection slot forever (nats-server does the same).
-        let auth_deadline = self
-            .auth
-            .has_credentials()
-            .then(|| now + self.auth.auth_timeout());
         let peer = transport.peer_addr();
         let span = tracing::info_span!(
             "conn",
@@ -52,8 +48,10 @@ impl Shard {
             account = tracing::field::Empty,
             user = tracing::field::Empty,
         );
-        let first_ping = first_ping_delay(self.settings.ping_interval, cid);
-        let keepalive = KeepAlive::new(now, first_ping, auth_deadline);
+        let keepalive = match transport {
+            Transport::Handshake(_) => KeepAlive::not_started(now),
+            _ => self.keepalive(cid, now),
+        };
         let due = keepalive.next_due(true);
         let conn = Conn {
             span,
@@ -81,6 +79,7 @@ impl Shard {
             counted_server: false,
             resetting: false,
             reset_waker: None,
+            tls_first,
         };
         let key = self.conns.insert(conn);
         self.kick_timers(due);
@@ -98,6 +97,31 @@ impl Shard {
         }
         tracing::debug!(cid, peer = ?peer, "Client connection created");
         key
+    }
+
+    /// A connection's clocks from `now`: PINGs, and the authentication deadline whenever credentials
+    /// exist, also with `no_auth_user` (a client that never sends anything must not hold a connection
+    /// slot forever; nats-server does the same).
+    fn keepalive(&self, cid: u64, now: Instant) -> KeepAlive {
+        let auth_deadline = self
+            .auth
+            .has_credentials()
+            .then(|| now + self.auth.auth_timeout());
+        let first_ping = first_ping_delay(self.settings.ping_interval, cid);
+        KeepAlive::new(now, first_ping, auth_deadline)
+    }
+
+    /// Starts the clocks of a connection whose TLS handshake just completed (nats-server starts the
+    /// authentication timer after the handshake, so a slow handshake is not an authentication timeout).
+    pub fn start_clocks(&mut self, key: ConnKey) {
+        let now = Instant::now();
+        let Some(cid) = self.conns.get(key).map(|c| c.cid) else {
+            return;
+        };
+        let keepalive = self.keepalive(cid, now);
+        let due = keepalive.next_due(true);
+        self.conns[key].keepalive = keepalive;
+        self.kick_timers(due);
     }
 
     /// The INFO line for `key`: the accept-time one, or the post-CONNECT one (`connect_info`).
@@ -121,6 +145,14 @@ impl Shard {
         info.client_ip = c.peer.map(|p| p.ip().to_string());
         info.nonce = c.login.nonce().map(str::to_string);
         info.ldm = self.draining;
+        if let Some(tls) = &self.settings.tls {
+            // nats-server: required unless plain text is allowed too; a TLS-first INFO says
+            // required whatever the port allows (the client is already speaking TLS).
+            let required = !self.settings.allow_non_tls;
+            info.tls_required = required || c.tls_first;
+            info.tls_verify = tls.verify;
+            info.tls_available = !required;
+        }
         if connect_info {
             // nats-server's post-login INFO: no nonce, and `auth_required` whenever credentials
             // exist (also when `no_auth_user` let the client in without any).
@@ -203,7 +235,8 @@ impl Shard {
             self.close_conn(key, CloseReason::ProtocolViolation);
             return Flow::Close;
         }
-        let creds = OwnedCreds::from_connect(opts);
+        let mut creds = OwnedCreds::from_connect(opts);
+        creds.cert = self.conns[key].login.cert.clone();
         if let Some(f) = self.apply_login(key, login, Some(creds)) {
             return f;
         }

@@ -108,6 +108,9 @@ impl Shard {
             account: self.account_name(c.account),
             user: user_of(c),
             subs: Vec::new(),
+            tls: c.transport.tls().map(|s| s.params()).unwrap_or_default(),
+            tls_first: c.tls_first && c.transport.tls().is_some(),
+            tls_peer_certs: Vec::new(),
         }
     }
 
@@ -204,10 +207,16 @@ impl Shard {
         let matched = found.len();
         let sort = q.sort;
         keep_best(&mut found, q.keep, |a, b| sort.compare(&a.0, &b.0));
-        if q.subs != SubsMode::None {
+        if q.subs != SubsMode::None || q.auth {
             for (f, key) in &mut found {
-                if let Some(c) = key.and_then(|k| self.conns.get(k)) {
+                let Some(c) = key.and_then(|k| self.conns.get(k)) else {
+                    continue;
+                };
+                if q.subs != SubsMode::None {
                     f.subs = sub_list(c, &f.account, usize::MAX);
+                }
+                if q.auth {
+                    f.tls_peer_certs = peer_certs(c);
                 }
             }
         }
@@ -317,6 +326,18 @@ impl Shard {
         }
         self.closed.push_back(f);
     }
+}
+
+/// `/connz?auth=1` `tls_peer_certs`: the client's certificates as nats-server describes them.
+fn peer_certs(c: &Conn) -> Vec<crate::tls::identity::PeerCertInfo> {
+    let Some(s) = c.transport.tls() else {
+        return Vec::new();
+    };
+    s.peer_certificates()
+        .iter()
+        .filter_map(|der| crate::tls::identity::PeerIdentity::from_der(der).ok())
+        .map(|id| id.connz())
+        .collect()
 }
 
 impl ConnFigures {

@@ -153,7 +153,11 @@ pub async fn writer_task(shard: ShardRef, key: ConnKey, transport: Transport) {
                 return Poll::Ready(false);
             };
             let closing = c.phase == Phase::Closing;
-            match c.out.take_for_writer(&mut buf, closing, cx.waker()) {
+            let backlog = c.transport.backlog() > 0;
+            match c
+                .out
+                .take_for_writer(&mut buf, closing, backlog, cx.waker())
+            {
                 WriterStep::Write => Poll::Ready(true),
                 WriterStep::Done => Poll::Ready(false),
                 WriterStep::Wait => Poll::Pending,
@@ -163,8 +167,22 @@ pub async fn writer_task(shard: ShardRef, key: ConnKey, transport: Transport) {
         if !more {
             break;
         }
+        // A TLS transport seals the bytes into records now; from here they count as its backlog.
+        let res = match transport.seal(&mut buf) {
+            Ok(true) => {
+                if let Some(c) = shard.borrow_mut().conns.get_mut(key) {
+                    c.out.written();
+                }
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(e) => Err(e),
+        };
         let deadline = shard.borrow().settings.write_deadline;
-        let res = runtime::timeout(deadline, transport.write_all(&buf)).await;
+        let res = match res {
+            Ok(()) => runtime::timeout(deadline, transport.write_all(&buf)).await,
+            Err(e) => Some(Err(e)),
+        };
         buf.clear();
         if buf.capacity() > KEEP_SPARE {
             buf = Vec::new();
@@ -188,7 +206,7 @@ pub async fn writer_task(shard: ShardRef, key: ConnKey, transport: Transport) {
                 sh.stats.slow_consumers += 1;
                 let wd = sh.settings.write_deadline;
                 if let Some(c) = sh.conns.get_mut(key) {
-                    let bytes = c.out.pending();
+                    let bytes = c.pending_bytes();
                     tracing::info!(
                         "Slow Consumer Detected: WriteDeadline of {} exceeded with 1 chunks of {bytes} total bytes.",
                         crate::config::go_duration(wd)

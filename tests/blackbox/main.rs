@@ -43,3 +43,5 @@ mod reload_limits;
 mod seed_example;
 mod slow_consumer;
 mod soak;
+mod tls_async_nats;
+mod tls_client;

@@ -55,6 +55,13 @@ impl KeepAlive {
         }
     }
 
+    /// A connection whose clocks have not started: its TLS handshake is under way (bounded by the TLS
+    /// timeout). nats-server starts the authentication timer and PINGs after the handshake.
+    pub fn not_started(now: Instant) -> KeepAlive {
+        let never = now + Duration::from_secs(365 * 24 * 3600);
+        KeepAlive::new(now, never - now, None)
+    }
+
     /// The client sent something.
     pub fn activity(&mut self, now: Instant) {
         self.last_activity = now;

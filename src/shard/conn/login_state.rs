@@ -5,6 +5,7 @@
 
 use crate::auth::{Credentials, Login, Permissions, Principal, PubCache, ReplyGrants};
 use crate::protocol::connect::ConnectOptions;
+use crate::tls::identity::PeerIdentity;
 use std::sync::Arc;
 
 /// The credential fields of a CONNECT, owned (they outlive the read buffer: login runs off the shard, and
@@ -16,6 +17,8 @@ pub struct OwnedCreds {
     pub token: Option<String>,
     pub nkey: Option<String>,
     pub sig: Option<String>,
+    /// The client certificate's identity on a `verify_and_map` port (it names the user).
+    pub cert: Option<Arc<PeerIdentity>>,
 }
 
 impl OwnedCreds {
@@ -26,6 +29,7 @@ impl OwnedCreds {
             token: c.auth_token.clone(),
             nkey: c.nkey.clone(),
             sig: c.sig.clone(),
+            cert: None,
         }
     }
 
@@ -36,6 +40,7 @@ impl OwnedCreds {
             token: self.token.as_deref(),
             nkey: self.nkey.as_deref(),
             sig: self.sig.as_deref(),
+            cert: self.cert.as_deref(),
         }
     }
 }
@@ -53,6 +58,9 @@ pub struct LoginState {
     pub(crate) reply_grants: Option<ReplyGrants>,
     /// The nonce sent in INFO (nkey logins sign it).
     nonce: Option<String>,
+    /// On a `verify_and_map` port: what the client's certificate says (set after the handshake; it
+    /// names the user at CONNECT).
+    pub(crate) cert: Option<Arc<PeerIdentity>>,
 }
 
 impl LoginState {
@@ -64,6 +72,7 @@ impl LoginState {
             pub_cache: PubCache::new(),
             reply_grants: None,
             nonce,
+            cert: None,
         }
     }
 

@@ -152,11 +152,15 @@ pub struct Conn {
     /// delivered to the connection, and its reader (`reset_waker`) waits until the sweep is done.
     pub resetting: bool,
     pub reset_waker: Option<Waker>,
+    /// The TLS handshake came before the INFO (`handshake_first`): INFO says `tls_required`, `/connz`
+    /// says `tls_first`.
+    pub tls_first: bool,
 }
 
 impl Conn {
+    /// What waits to be written: the outbound buffer and the transport's backlog (TLS records).
     pub fn pending_bytes(&self) -> usize {
-        self.out.pending()
+        self.out.pending() + self.transport.backlog()
     }
 
     /// True once a CONNECT was handled or the first op logged the connection in as a user (see

@@ -7,8 +7,9 @@
 //! transport does not take, or anything while a write is in flight, is left to the writer task, which
 //! writes it in order. Never reorders: while the writer has a write in flight, it alone writes.
 //!
-//! Bound: `pending()` (waiting + in flight) against `max_pending`, checked by the shard after every
-//! append (over it the connection is a slow consumer).
+//! Bound: `pending()` (waiting + in flight) plus the transport's own backlog (TLS records not yet on
+//! the socket) against `max_pending`, checked by the shard after every append (over it the
+//! connection is a slow consumer).
 
 use crate::shard::transport::Transport;
 use std::task::Waker;
@@ -76,7 +77,11 @@ impl Outbound {
     /// `transport`; the rest is left for the writer task, which is woken. `closing`: the writer task
     /// alone finishes a closing connection.
     pub fn flush(&mut self, transport: &Transport, closing: bool) {
-        if self.buf.is_empty() || (self.held && self.buf.len() < HOLD_MAX) {
+        if self.held && self.buf.len() < HOLD_MAX {
+            return;
+        }
+        // TLS records the transport holds (an answer to a key update, say) need a flush too.
+        if self.buf.is_empty() && transport.backlog() == 0 {
             return;
         }
         if self.in_flight == 0 && self.writer_waker.is_some() && !closing {
@@ -87,7 +92,9 @@ impl Outbound {
                         // A burst grew the buffer far beyond steady state: give most of it back.
                         self.buf.shrink_to(KEEP_OUT_CAPACITY);
                     }
-                    return;
+                    if transport.backlog() == 0 {
+                        return;
+                    }
                 }
                 Ok(n) => {
                     self.buf.drain(..n);
@@ -99,16 +106,21 @@ impl Outbound {
     }
 
     /// For the writer task: swaps the queued bytes into `spare` (then in flight), or says there is
-    /// nothing (registering `waker` unless `closing`).
+    /// nothing (registering `waker` unless `closing`). `backlog`: the transport holds bytes of its own
+    /// to write (TLS records), so the writer writes even with nothing queued here.
     pub fn take_for_writer(
         &mut self,
         spare: &mut Vec<u8>,
         closing: bool,
+        backlog: bool,
         waker: &Waker,
     ) -> WriterStep {
         if !self.buf.is_empty() {
             std::mem::swap(&mut self.buf, spare);
             self.in_flight = spare.len();
+            return WriterStep::Write;
+        }
+        if backlog {
             return WriterStep::Write;
         }
         if closing {
@@ -141,13 +153,13 @@ mod tests {
         let mut o = Outbound::default();
         let mut spare = Vec::new();
         assert!(matches!(
-            o.take_for_writer(&mut spare, false, &waker),
+            o.take_for_writer(&mut spare, false, false, &waker),
             WriterStep::Wait
         ));
         o.buf.extend_from_slice(b"PONG\r\n");
         assert_eq!(o.pending(), 6);
         assert!(matches!(
-            o.take_for_writer(&mut spare, false, &waker),
+            o.take_for_writer(&mut spare, false, false, &waker),
             WriterStep::Write
         ));
         assert_eq!(spare, b"PONG\r\n");
@@ -159,7 +171,7 @@ mod tests {
         o.discard();
         assert_eq!(o.pending(), 0);
         assert!(matches!(
-            o.take_for_writer(&mut spare, true, &waker),
+            o.take_for_writer(&mut spare, true, false, &waker),
             WriterStep::Done
         ));
     }

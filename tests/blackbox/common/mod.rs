@@ -7,6 +7,7 @@
 pub mod client;
 pub mod hostile;
 pub mod monitor;
+pub mod pki;
 pub mod process;
 pub mod raw;
 pub mod server;

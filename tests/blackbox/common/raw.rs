@@ -22,9 +22,63 @@ pub struct Msg {
     pub payload: Vec<u8>,
 }
 
+/// The bytes' way: plain TCP, or TLS over it (after [`Raw::upgrade`] or a TLS-first connect).
+enum Wire {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Wire {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Wire::Plain(s) => s,
+            Wire::Tls(t) => &t.sock,
+        }
+    }
+
+    fn set_read_timeout(&self, d: Option<Duration>) -> io::Result<()> {
+        self.tcp().set_read_timeout(d)
+    }
+}
+
+impl Read for Wire {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Wire::Plain(s) => s.read(buf),
+            Wire::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl Write for Wire {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Wire::Plain(s) => s.write(buf),
+            Wire::Tls(t) => t.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Wire::Plain(s) => s.flush(),
+            Wire::Tls(t) => t.flush(),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Wire::Plain(s) => s.write_all(buf),
+            Wire::Tls(t) => {
+                t.write_all(buf)?;
+                t.flush()
+            }
+        }
+    }
+}
+
 /// A raw protocol client with exact-bytes expectations. Every read is bounded by `timeout`.
 pub struct Raw {
-    stream: TcpStream,
+    stream: Wire,
     /// Bytes received but not yet consumed by an expectation.
     buf: Vec<u8>,
     /// The INFO the server sent on accept (`Value::Null` for [`Raw::connect_no_info`]).
@@ -61,7 +115,7 @@ impl Raw {
             .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
         stream.set_nodelay(true).unwrap();
         Raw {
-            stream,
+            stream: Wire::Plain(stream),
             buf: Vec::new(),
             info: Value::Null,
             timeout: TIMEOUT,
@@ -382,7 +436,33 @@ impl Raw {
     }
 
     pub fn stream(&self) -> &TcpStream {
-        &self.stream
+        self.stream.tcp()
+    }
+
+    /// Starts TLS on the connection (after the plain INFO, or at once for a TLS-first server) and
+    /// completes the handshake within the read timeout; the error is what the client's TLS saw.
+    pub fn upgrade(&mut self, config: std::sync::Arc<rustls::ClientConfig>) -> io::Result<()> {
+        let Wire::Plain(tcp) = &self.stream else {
+            return Err(io::Error::other("already TLS"));
+        };
+        let tcp = tcp.try_clone()?;
+        tcp.set_read_timeout(Some(self.timeout))?;
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock)?;
+        }
+        self.stream = Wire::Tls(Box::new(tls));
+        Ok(())
+    }
+
+    /// The TLS session's negotiated version, when the connection is TLS.
+    pub fn tls_version(&self) -> Option<rustls::ProtocolVersion> {
+        match &self.stream {
+            Wire::Tls(t) => t.conn.protocol_version(),
+            Wire::Plain(_) => None,
+        }
     }
 }
 
