@@ -6,6 +6,8 @@ rounds with equivalent settings, both started fresh per scenario group on free l
 ports and pinned with taskset:
 one-core groups put the server on CPU 0 (nats-server with GOMAXPROCS=1, corenats with
 --cores 1) and loadgen on the other CPUs; the cross-shard group gives the server two cores.
+The TLS group runs both servers with the same certificate and key (made once per run with
+openssl, else Python's cryptography) and loadgen with --tls.
 Writes README.md (medians and ratios, machine, kernel, toolchain), summary.json,
 raw.jsonl and SVG plots (via bench-report) into the output folder.
 
@@ -13,6 +15,9 @@ Usage: tools/compare/run.sh [--quick] [--rounds N] [--corenats PATH] [--baseline
                             [--out DIR] [--groups g1,g2] [--no-build]
 Environment: CORENATS_BIN (B's binary), NATS_SERVER_BIN (A's binary).
 Until corenats exists: CORENATS_BIN=$(which nats-server) tools/compare/run.sh --quick
+TLS rows only: tools/compare/run.sh --groups tls. To try the harness before corenats speaks TLS
+(B is then nats-server too; keep the output out of docs/bench/):
+  CORENATS_BIN=$(command -v nats-server) tools/compare/run.sh --quick --groups tls --out "$(mktemp -d)"
 """
 
 import argparse
@@ -116,6 +121,104 @@ def flavor_of(binary):
     return "corenats"
 
 
+# ---------------------------------------------------------------------------- TLS
+
+def make_certs(folder):
+    """A CA and a server certificate for 127.0.0.1 and localhost (ECDSA P-256, PEM) in `folder`.
+
+    Uses openssl when it is on PATH, else Python's cryptography; stops the script when neither
+    is there. Returns (ca, cert, key, tool)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if shutil.which("openssl"):
+        certs_with_openssl(folder)
+        tool = "openssl"
+    else:
+        try:
+            import cryptography  # noqa: F401  (only checks that it is installed)
+        except ImportError:
+            sys.exit("the TLS group needs certificates, but neither openssl nor Python's cryptography "
+                     "package is installed: install one (apt-get install openssl, or "
+                     "pip install cryptography), or leave the group out with --groups")
+        certs_with_cryptography(folder)
+        tool = "python cryptography"
+    return folder / "ca.pem", folder / "server-cert.pem", folder / "server-key.pem", tool
+
+
+def certs_with_openssl(d):
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    quiet = {"capture_output": True}
+    run(["openssl", "req", "-x509", *ec, "-keyout", str(d / "ca-key.pem"), "-out", str(d / "ca.pem"),
+         "-days", "3", "-subj", "/CN=corenats bench CA",
+         "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign"], **quiet)
+    run(["openssl", "req", *ec, "-keyout", str(d / "server-key.pem"), "-out", str(d / "server.csr"),
+         "-subj", "/CN=localhost"], **quiet)
+    (d / "server-ext.cnf").write_text(
+        "subjectAltName = IP:127.0.0.1, DNS:localhost\n"
+        "basicConstraints = critical, CA:FALSE\n"
+        "keyUsage = critical, digitalSignature\n"
+        "extendedKeyUsage = serverAuth\n")
+    run(["openssl", "x509", "-req", "-in", str(d / "server.csr"), "-CA", str(d / "ca.pem"),
+         "-CAkey", str(d / "ca-key.pem"), "-set_serial", str(int.from_bytes(os.urandom(8), "big")),
+         "-days", "3", "-sha256", "-extfile", str(d / "server-ext.cnf"),
+         "-out", str(d / "server-cert.pem")], **quiet)
+
+
+def certs_with_cryptography(d):
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    usage = dict(digital_signature=False, content_commitment=False, key_encipherment=False,
+                 data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                 encipher_only=False, decipher_only=False)
+
+    def builder(subject, issuer, key):
+        return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(hours=1))
+                .not_valid_after(now + datetime.timedelta(days=3)))
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (builder(name("corenats bench CA"), name("corenats bench CA"), ca_key)
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(**{**usage, "key_cert_sign": True, "crl_sign": True}), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    cert = (builder(name("localhost"), ca.subject, key)
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(**{**usage, "digital_signature": True}), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    (d / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (d / "server-cert.pem").write_bytes(cert.public_bytes(pem))
+    (d / "server-key.pem").write_bytes(key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
+def tls_config(cert, key):
+    """The `tls {}` block both servers get. No ca_file: clients are not asked for certificates."""
+    return ("# The same certificate and key for both servers, made for this run.\n"
+            "tls {\n"
+            f"  cert_file: {json.dumps(str(cert))}\n"
+            f"  key_file: {json.dumps(str(key))}\n"
+            "  timeout: 2\n"
+            "}\n")
+
+
 # ---------------------------------------------------------------------------- pinning
 
 def cpu_plan():
@@ -210,10 +313,27 @@ class Server:
 
 # ---------------------------------------------------------------------------- scenarios
 
+TLS_HANDSHAKES = "TLS handshakes, 4 parallel"
+
+# The TLS goals (corenats vs nats-server on the same cores), shown next to the TLS rows:
+# (row label, kind, row name, size, figure, comparison, target B/A). None = no target.
+TLS_ROWS = [
+    ("pubsub 1:1, 16 B: msgs/s", "flow", "TLS pubsub 1:1", 16, "rate", ">=", 1.5),
+    ("pubsub 1:1, 1 KiB: msgs/s", "flow", "TLS pubsub 1:1", 1024, "rate", ">=", 1.2),
+    ("fanout 1:4, 16 B: deliveries/s", "flow", "TLS fanout 1:4", 16, "rate", None, None),
+    ("fanout 1:4, 1 KiB: deliveries/s", "flow", "TLS fanout 1:4", 1024, "rate", None, None),
+    ("reqrep in-flight 1, 128 B: p50 us", "latency", "TLS reqrep in-flight 1", 128, "p50", "<=", 0.9),
+    ("reqrep in-flight 1, 128 B: p99 us", "latency", "TLS reqrep in-flight 1", 128, "p99", None, None),
+    ("handshakes/s (full, 4 parallel)", "handshake", TLS_HANDSHAKES, 0, "rate", ">=", 1.0),
+    ("handshake connect-to-PONG p50 us", "handshake", TLS_HANDSHAKES, 0, "p50", None, None),
+]
+
+
 def groups(quick):
     """Scenario groups: each runs on a fresh server. Returns a list of dicts.
 
-    kind 'flow' rows are keyed by (name, size); 'latency' rows by name; 'idle' by name.
+    kind 'flow' rows are keyed by (name, size); 'latency' rows by name; 'idle' and
+    'handshake' by name.
     """
     sizes = ",".join(str(s) for s in SIZES)
     main = [
@@ -236,11 +356,20 @@ def groups(quick):
         ("reqrep in-flight 1, corenats bus_spin 50us", ["reqrep", "--inflight", "1"], "128", "latency"),
         ("one-way 10k msg/s, corenats bus_spin 50us", ["latency", "--rate", "10000"], "128", "latency"),
     ]
+    # Over TLS (loadgen --tls; both servers with the same certificate). Handshakes: full ones
+    # (no session resumption), 4 connections being opened at any time.
+    tls = [
+        ("TLS pubsub 1:1", ["pubsub"], "16,1024", "flow"),
+        ("TLS fanout 1:4", ["fanout", "--subs", "4"], "16,1024", "flow"),
+        ("TLS reqrep in-flight 1", ["reqrep", "--inflight", "1"], "128", "latency"),
+        (TLS_HANDSHAKES, ["handshake", "--parallel", "4"], None, "handshake"),
+    ]
     cross = [("cross 8:8, 2 cores", ["cross", "--pubs", "8", "--subs", "8"], sizes, "flow")]
     out = [
         {"name": "main", "cores": 1, "config": None, "runs": main},
         {"name": "perm", "cores": 1, "config": "perm", "runs": perm},
         {"name": "spin", "cores": 1, "config": "spin", "runs": spin},
+        {"name": "tls", "cores": 1, "config": "tls", "runs": tls},
         {"name": "cross", "cores": 2, "config": None, "runs": cross},
         {"name": "idle1k", "cores": 1, "config": None, "runs": [("idle 1,000", ["idle", "--conns", "1000"], None, "idle")]},
     ]
@@ -250,9 +379,9 @@ def groups(quick):
     return out
 
 
-def run_loadgen(loadgen, lg_cpus, server, label, args, sizes, t):
+def run_loadgen(loadgen, lg_cpus, server, label, args, sizes, t, extra):
     cmd = [str(loadgen), "--server", f"127.0.0.1:{server.port}", "--label", label, "--json-only",
-           "--time", str(t), "--timeout", str(t + 30)]
+           "--time", str(t), "--timeout", str(t + 30)] + extra
     if sizes:
         cmd += ["--size", sizes]
     cmd += args
@@ -312,8 +441,12 @@ def ratio(b, a):
 
 
 def summarise(records, names):
-    """Medians per (server, row key). Returns (throughput rows, latency rows, idle rows, problems)."""
-    flows, lats, idles, problems = {}, {}, {}, []
+    """Medians per (server, row key). Returns a dict: throughput, latency, idle and handshake rows;
+    negotiated (TLS parameters seen per server); loadgen_bound ((name, size) of rows with a loadgen
+    CPU warning in any run); problems."""
+    flows, lats, idles, shakes, problems = {}, {}, {}, {}, []
+    negotiated = {"a": set(), "b": set()}
+    loadgen_bound = set()
     for r in records:
         key_srv = r["_server"]
         if not r.get("ok"):
@@ -321,11 +454,17 @@ def summarise(records, names):
                             f"{r.get('error')}")
             continue
         if r.get("cpu", {}).get("warning"):
+            loadgen_bound.add((r["_name"], r.get("size")))
             problems.append(f"{names[key_srv]} / {r['_name']} / size {r.get('size')}: round {r['_round']}: "
                             f"loadgen CPU warning (process {r['cpu']['process']:.2f}, "
                             f"max thread {r['cpu']['max_thread']:.2f})")
+        agreed = (r.get("tls") or {}).get("negotiated")
+        if agreed:
+            negotiated[key_srv].add(f"{agreed['version']} {agreed['suite']} {agreed['group']}")
         if r["_kind"] == "flow":
             flows.setdefault((r["_name"], r["size"]), {}).setdefault(key_srv, []).append(r)
+        elif r["_kind"] == "handshake":
+            shakes.setdefault(r["_name"], {}).setdefault(key_srv, []).append(r)
         elif r["_kind"] == "latency":
             lats.setdefault((r["_name"], r["size"]), {}).setdefault(key_srv, []).append(r)
         else:
@@ -359,7 +498,50 @@ def summarise(records, names):
             row[s + "_connect"] = median([x["idle"]["connect_s"] for x in recs])
             row[s + "_n"] = len(recs)
         idle.append(row)
-    return thr, lat, idle, problems
+    shake = []
+    for name, per in shakes.items():
+        row = {"name": name}
+        for s in ("a", "b"):
+            recs = per.get(s, [])
+            rates = [x["handshake"]["per_s"] for x in recs]
+            row[s] = median(rates)
+            row[s + "_p50"] = median([x["latency_us"]["p50"] for x in recs])
+            row[s + "_p99"] = median([x["latency_us"]["p99"] for x in recs])
+            row[s + "_cpu"] = max((x["cpu"]["process"] for x in recs), default=None)
+            row[s + "_spread"] = spread(rates)
+            row[s + "_n"] = len(recs)
+        shake.append(row)
+    if negotiated["a"] and negotiated["b"] and negotiated["a"] != negotiated["b"]:
+        problems.append(f"TLS parameters differ: {names['a']} negotiated {sorted(negotiated['a'])}, "
+                        f"{names['b']} {sorted(negotiated['b'])}")
+    return {"throughput": thr, "latency": lat, "idle": idle, "handshake": shake, "negotiated": negotiated,
+            "loadgen_bound": loadgen_bound, "problems": problems}
+
+
+def tls_rows(thr, lat, shake, loadgen_bound):
+    """The TLS rows with their goals: label, A, B, B/A, target, whether B/A meets it, and whether
+    loadgen neared a full core in any run of the row (then the figures may measure loadgen)."""
+    def figure(kind, name, size, fig, side):
+        if kind == "flow":
+            row = next((r for r in thr if r["scenario"] == name and r["size"] == size), None)
+            return row and row[side]
+        if kind == "latency":
+            row = next((r for r in lat if r["scenario"] == name and r["size"] == size), None)
+            return row and row[side] and row[side][fig]
+        row = next((r for r in shake if r["name"] == name), None)
+        return row and row[side if fig == "rate" else f"{side}_{fig}"]
+
+    out = []
+    for label, kind, name, size, fig, op, target in TLS_ROWS:
+        a, b = figure(kind, name, size, fig, "a"), figure(kind, name, size, fig, "b")
+        r = b / a if (a and b is not None) else None
+        met = None
+        if op and r is not None:
+            met = r >= target if op == ">=" else r <= target
+        out.append({"row": label, "kind": kind, "a": a, "b": b, "ratio": r,
+                    "target": f"{'≥' if op == '>=' else '≤'} {target}" if op else None, "met": met,
+                    "loadgen_bound": (name, size) in loadgen_bound})
+    return out
 
 
 def machine_info(names, versions, plan_notes, args, rounds, t, pins):
@@ -392,8 +574,10 @@ def machine_info(names, versions, plan_notes, args, rounds, t, pins):
     ] + [f"- Note: {n}" for n in plan_notes]
 
 
-def write_report(out, records, names, info, report_bin):
-    thr, lat, idle, problems = summarise(records, names)
+def write_report(out, records, names, info, report_bin, tls_note):
+    parts = summarise(records, names)
+    thr, lat, idle, shake = parts["throughput"], parts["latency"], parts["idle"], parts["handshake"]
+    negotiated, problems = parts["negotiated"], parts["problems"]
     a, b = names["a"], names["b"]
     md = ["# corenats vs nats-server", "",
           "Generated by `tools/compare/run.sh` (loadgen, raw NATS protocol). Medians over rounds; "
@@ -424,9 +608,43 @@ def write_report(out, records, names, info, report_bin):
     for r in idle:
         md.append(f"| {r['name']} | {fmt_num(r['a'], 0)} | {fmt_num(r['b'], 0)} | {ratio(r['b'], r['a'])} | "
                   f"{fmt_num(r['a_connect'], 2)} | {fmt_num(r['b_connect'], 2)} |")
+    has_tls = bool(shake) or any(r["scenario"].startswith("TLS") for r in thr)
+    tls = tls_rows(thr, lat, shake, parts["loadgen_bound"]) if has_tls else []
+    if shake:
+        md += ["", "## Connection handshakes (new connections/s: connect, INFO, TLS, CONNECT + PING, PONG)", "",
+               f"| scenario | {a} conn/s | {b} conn/s | B/A | spread A/B | connect-to-PONG p50 µs A/B | "
+               "p99 µs A/B | loadgen CPU A/B | runs A/B |",
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in shake:
+            md.append(f"| {r['name']} | {fmt_rate(r['a'])} | {fmt_rate(r['b'])} | {ratio(r['b'], r['a'])} | "
+                      f"{r['a_spread']}/{r['b_spread']} | {fmt_num(r['a_p50'])}/{fmt_num(r['b_p50'])} | "
+                      f"{fmt_num(r['a_p99'])}/{fmt_num(r['b_p99'])} | "
+                      f"{fmt_num(r['a_cpu'], 2)}/{fmt_num(r['b_cpu'], 2)} | {r['a_n']}/{r['b_n']} |")
+    if tls:
+        md += ["", "## TLS against the goals (B/A on the same single core; medians from the tables above)", ""]
+        md += [f"- {tls_note}"] if tls_note else []
+        for side in ("a", "b"):
+            md.append(f"- Negotiated with {names[side]}: {', '.join(sorted(negotiated[side])) or 'n/a'}")
+        md += ["", f"| TLS row | {a} | {b} | B/A | target | met |", "|---|---:|---:|---:|---:|---|"]
+        for r in tls:
+            fmt = fmt_num if r["kind"] == "latency" or r["row"].endswith(" us") else fmt_rate
+            if not r["target"]:
+                met = "-"
+            elif r["met"] is None:
+                met = "n/a"
+            else:
+                met = "yes" if r["met"] else "no"
+            if r["loadgen_bound"]:
+                met += " (loadgen-bound)"
+            rr = "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}"
+            md.append(f"| {r['row']} | {fmt(r['a'])} | {fmt(r['b'])} | {rr} | {r['target'] or '-'} | {met} |")
+        if any(r["loadgen_bound"] for r in tls):
+            md += ["", "(loadgen-bound): loadgen neared a full core in at least one run of the row, so the "
+                   "figures may measure loadgen rather than the server."]
     summary = {"a": a, "b": b, "throughput": [{k: r[k] for k in ("scenario", "size", "a", "b")} for r in thr],
                "latency": [{"name": r["name"], "a": r["a"], "b": r["b"]} for r in lat],
-               "idle": idle, "problems": problems}
+               "idle": idle, "handshake": shake, "tls": tls,
+               "tls_negotiated": {k: sorted(v) for k, v in negotiated.items()}, "problems": problems}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     for stale in ("throughput.svg", "latency.svg"):
         (out / stale).unlink(missing_ok=True)
@@ -454,7 +672,7 @@ def main():
     ap.add_argument("--corenats", default=os.environ.get("CORENATS_BIN"), help="B's binary")
     ap.add_argument("--baseline", default=os.environ.get("NATS_SERVER_BIN"), help="A's binary (nats-server)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench"), help="output folder")
-    ap.add_argument("--groups", help="comma-separated subset of: main,perm,spin,cross,idle1k,idle10k")
+    ap.add_argument("--groups", help="comma-separated subset of: main,perm,spin,tls,cross,idle1k,idle10k")
     ap.add_argument("--no-build", action="store_true", help="use already built binaries")
     args = ap.parse_args()
 
@@ -483,7 +701,21 @@ def main():
     selected = groups(args.quick)
     if args.groups:
         wanted = set(args.groups.split(","))
+        unknown = wanted - {g["name"] for g in groups(False)}
+        if unknown:
+            sys.exit(f"unknown group(s) {','.join(sorted(unknown))}: choose from "
+                     f"{','.join(g['name'] for g in groups(False))}")
         selected = [g for g in selected if g["name"] in wanted]
+    configs = {"perm": perm_conf}
+    tls_args, tls_note = [], None
+    if any(g["config"] == "tls" for g in selected):
+        ca, cert, key, tool = make_certs(logdir / "certs")
+        configs["tls"] = logdir / "tls.conf"
+        configs["tls"].write_text(tls_config(cert, key))
+        tls_args = ["--tls", "--tls-ca", str(ca)]
+        tls_note = (f"Both servers: the same ECDSA P-256 server certificate (made with {tool} for this run), "
+                    "`tls { cert_file, key_file, timeout: 2 }`; loadgen `--tls` (INFO in clear text, then "
+                    "TLS; session resumption on, except for the handshakes, which are all full ones)")
     log(f"A={nats} ({flavors['a']}), B={corenats} ({flavors['b']}), {rounds} rounds, {t}s per run; "
         f"server logs in {logdir}")
     started = time.time()
@@ -500,7 +732,7 @@ def main():
                 for side in ("a", "b"):
                     tag = f"r{rnd}-{g['name']}-{side}"
                     try:
-                        config = {"perm": perm_conf}.get(g["config"])
+                        config = configs.get(g["config"])
                         if g["config"] == "spin" and flavors[side] == "corenats":
                             config = spin_conf
                         servers[side] = Server(bins[side], flavors[side], srv_cpus, config, logdir, tag)
@@ -510,7 +742,9 @@ def main():
                     for size in (sizes.split(",") if sizes else [None]):
                         for side in ("a", "b"):
                             if side in servers:
-                                recs = run_loadgen(loadgen, lg_cpus, servers[side], side, lg_args, size, t)
+                                extra = tls_args if g["config"] == "tls" else []
+                                recs = run_loadgen(loadgen, lg_cpus, servers[side], side, lg_args, size, t,
+                                                   extra)
                             else:
                                 recs = [{"ok": False, "error": "server did not start", "size": int(size or 0)}]
                             for rec in recs:
@@ -527,7 +761,7 @@ def main():
     info.append(f"- Wall time of this run: {time.time() - started:.0f} s; load average (1/5/15 min) "
                 f"before {fmt_load(load_before)}, after {fmt_load(os.getloadavg())} (other processes "
                 "on the machine add noise: compare the spread columns)")
-    problems = write_report(out, records, names, info, report_bin)
+    problems = write_report(out, records, names, info, report_bin, tls_note)
     log(f"done in {time.time() - started:.0f} s: {out / 'README.md'}")
     failures = [r for r in records if not r.get("ok")]
     if failures:

@@ -7,12 +7,15 @@
 use crate::perm;
 use crate::report::Outcome;
 use crate::scenario::flow::{self, FlowSpec};
+use crate::scenario::handshake::{self, HandshakeSpec};
 use crate::scenario::idle::{self, IdleSpec};
 use crate::scenario::latency::{self, LatencySpec};
 use crate::scenario::reqrep::{self, ReqRepSpec};
 use crate::scenario::Common;
-use crate::wire::Endpoint;
+use crate::tls::{TlsClient, TlsOptions};
+use crate::wire::{server_host, Endpoint};
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Messages per publisher when no `--count` is given (the time limit normally ends the run).
@@ -53,6 +56,22 @@ pub struct Cli {
     /// Print only the JSON lines.
     #[arg(long, global = true)]
     pub json_only: bool,
+    /// Connect over TLS (INFO in clear text, then the TLS handshake, then CONNECT inside TLS).
+    /// The server certificate is checked against --tls-ca and the host of --server.
+    #[arg(long, global = true, requires = "tls_ca")]
+    pub tls: bool,
+    /// PEM file with the CA certificate(s) to trust.
+    #[arg(long, global = true, value_name = "FILE", requires = "tls")]
+    pub tls_ca: Option<PathBuf>,
+    /// PEM client certificate chain (for servers that verify clients); needs --tls-key.
+    #[arg(long, global = true, value_name = "FILE", requires_all = ["tls", "tls_key"])]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, global = true, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// TLS handshake before the INFO, for servers with handshake_first.
+    #[arg(long, global = true, requires = "tls")]
+    pub tls_first: bool,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -116,6 +135,16 @@ pub enum Cmd {
         #[arg(long, default_value_t = 8)]
         subs: usize,
     },
+    /// New connections as fast as they go: connect, INFO, TLS handshake (with --tls; no session
+    /// resumption), CONNECT + PING, PONG, close. Connections/s and connect-to-PONG times.
+    Handshake {
+        /// Connections to open at most (default 1000000, smoke 50); --time also stops.
+        #[arg(long)]
+        conns: Option<u64>,
+        /// Threads opening connections at the same time.
+        #[arg(long, default_value_t = 4)]
+        parallel: usize,
+    },
     /// Print the server config for the permission scenario (accounts FREE and HEAVY).
     PermConfig,
 }
@@ -169,8 +198,17 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 fn run_scenarios(cli: &Cli) -> Result<Vec<Outcome>, String> {
-    let endpoint =
+    let mut endpoint =
         Endpoint::new(&cli.server, cli.user.clone(), cli.pass.clone()).map_err(|e| e.0)?;
+    if let (true, Some(ca)) = (cli.tls, &cli.tls_ca) {
+        let opts = TlsOptions {
+            ca: ca.clone(),
+            cert: cli.tls_cert.clone(),
+            key: cli.tls_key.clone(),
+            first: cli.tls_first,
+        };
+        endpoint.tls = Some(TlsClient::new(&opts, server_host(&cli.server))?);
+    }
     let common = Common {
         endpoint,
         label: cli.label.clone(),
@@ -199,7 +237,14 @@ fn run_scenarios(cli: &Cli) -> Result<Vec<Outcome>, String> {
         subjects,
     };
     let mut outcomes = Vec::new();
-    let mut emit = |o: Outcome| {
+    let tls = common.endpoint.tls.clone();
+    let mut emit = |mut o: Outcome| {
+        if let Some(t) = &tls {
+            let mut report = t.report();
+            // The handshake scenario turns resumption off for its own connections.
+            report.resumption &= o.handshake.is_none();
+            o.tls = Some(report);
+        }
         if !cli.json_only {
             println!("{}", o.human());
         }
@@ -218,6 +263,16 @@ fn run_scenarios(cli: &Cli) -> Result<Vec<Outcome>, String> {
             hold: secs(*hold, "--hold")?,
         };
         emit(idle::run(&common, &spec));
+        return Ok(outcomes);
+    }
+    if let Cmd::Handshake { conns, parallel } = &cli.cmd {
+        let spec = HandshakeSpec {
+            conns: conns
+                .or(cli.count)
+                .unwrap_or(if cli.smoke { 50 } else { 1_000_000 }),
+            parallel: *parallel,
+        };
+        emit(handshake::run(&common, &spec));
         return Ok(outcomes);
     }
     for &size in &sizes {
@@ -255,7 +310,7 @@ fn run_scenarios(cli: &Cli) -> Result<Vec<Outcome>, String> {
                     .unwrap_or(if cli.smoke { SMOKE_COUNT } else { FULL_COUNT });
                 latency::run(&common, &LatencySpec { size, count, rate })
             }
-            Cmd::Idle { .. } | Cmd::PermConfig => return Ok(outcomes),
+            Cmd::Idle { .. } | Cmd::Handshake { .. } | Cmd::PermConfig => return Ok(outcomes),
         };
         emit(o);
     }
@@ -287,5 +342,54 @@ mod tests {
         assert!(cli.smoke);
         assert_eq!(cli.size, vec![16, 1024]);
         assert!(matches!(cli.cmd, Cmd::Fanout { subs: 3 }));
+    }
+
+    #[test]
+    fn tls_options_go_together() {
+        let ok = Cli::try_parse_from([
+            "loadgen",
+            "pubsub",
+            "--tls",
+            "--tls-ca",
+            "ca.pem",
+            "--tls-first",
+        ])
+        .unwrap();
+        assert!(ok.tls && ok.tls_first);
+        assert_eq!(ok.tls_ca, Some(PathBuf::from("ca.pem")));
+        for bad in [
+            &["loadgen", "pubsub", "--tls"][..],
+            &["loadgen", "pubsub", "--tls-ca", "ca.pem"],
+            &[
+                "loadgen",
+                "pubsub",
+                "--tls",
+                "--tls-ca",
+                "c",
+                "--tls-cert",
+                "x",
+            ],
+            &[
+                "loadgen",
+                "pubsub",
+                "--tls",
+                "--tls-ca",
+                "c",
+                "--tls-key",
+                "k",
+            ],
+            &["loadgen", "pubsub", "--tls-first"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?} was accepted");
+        }
+        let hs = Cli::try_parse_from(["loadgen", "handshake", "--conns", "9", "--parallel", "2"])
+            .unwrap();
+        assert!(matches!(
+            hs.cmd,
+            Cmd::Handshake {
+                conns: Some(9),
+                parallel: 2
+            }
+        ));
     }
 }

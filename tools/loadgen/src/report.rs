@@ -4,6 +4,7 @@
 //! with `{`, field names as in [`Outcome`].
 
 use crate::sys;
+use crate::tls::TlsReport;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -62,6 +63,18 @@ pub struct Idle {
     pub bytes_per_conn: Option<f64>,
     /// Seconds to open and handshake all connections.
     pub connect_s: f64,
+}
+
+/// Connection set-up figures (the handshake scenario); the connect-to-PONG times are in
+/// [`Outcome::latency_us`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Handshakes {
+    /// Connections completed (TCP connect, INFO, TLS, CONNECT + PING, PONG, close).
+    pub conns: u64,
+    /// Threads opening connections at the same time.
+    pub parallel: usize,
+    /// Completed connections per second.
+    pub per_s: f64,
 }
 
 /// How busy loadgen itself was.
@@ -163,6 +176,9 @@ pub struct Outcome {
     pub mb_per_s: f64,
     pub latency_us: Option<Latency>,
     pub idle: Option<Idle>,
+    pub handshake: Option<Handshakes>,
+    /// TLS settings and what was negotiated; `None` for plain-text runs.
+    pub tls: Option<TlsReport>,
     pub cpu: Option<Cpu>,
     /// Extra scenario parameters (in-flight count, rate, subjects ...).
     pub params: serde_json::Value,
@@ -188,6 +204,8 @@ impl Outcome {
             mb_per_s: 0.0,
             latency_us: None,
             idle: None,
+            handshake: None,
+            tls: None,
             cpu: None,
             params: serde_json::Value::Null,
         }
@@ -224,7 +242,14 @@ impl Outcome {
         if self.pubs > 0 || self.subs > 0 {
             s += &format!(" pubs={} subs={}", self.pubs, self.subs);
         }
-        if self.sent > 0 {
+        if let Some(h) = &self.handshake {
+            s += &format!(
+                " conns={} parallel={}: {} conn/s",
+                h.conns,
+                h.parallel,
+                si(h.per_s)
+            );
+        } else if self.sent > 0 {
             s += &format!(
                 " sent={} recv={}/{} in {:.3}s: pub {} msg/s, recv {} msg/s, {:.1} MB/s",
                 self.sent,
@@ -235,6 +260,12 @@ impl Outcome {
                 si(self.recv_rate),
                 self.mb_per_s
             );
+        }
+        if let Some(t) = &self.tls {
+            match &t.negotiated {
+                Some(n) => s += &format!(" tls {} {} {}", n.version, n.suite, n.group),
+                None => s += " tls",
+            }
         }
         if let Some(l) = &self.latency_us {
             s += &format!(

@@ -4,10 +4,17 @@
 //! written never interleave. Sockets use short kernel timeouts so that every blocking call
 //! comes back regularly to check the scenario's deadline and abort flag ([`Ctl`]): nothing
 //! can hang past the deadline.
+//!
+//! With TLS the opening follows nats-server: the INFO line arrives in clear text, then the
+//! client starts the TLS handshake and sends CONNECT inside TLS; with `--tls-first`
+//! (`handshake_first` servers) the handshake comes first and the INFO is read inside TLS.
 
 use crate::scan::{Frame, Msg, ScanError, Scanner};
+use crate::stream::Stream;
+use crate::tls::TlsClient;
+use serde::Deserialize;
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,25 +58,66 @@ pub fn fail<T>(msg: impl Into<String>) -> Result<T, Error> {
     Err(Error(msg.into()))
 }
 
-/// Where to connect and as whom.
+/// Where to connect, as whom, and whether over TLS.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     /// Resolved server address.
     pub addr: SocketAddr,
     pub user: Option<String>,
     pub pass: Option<String>,
+    /// TLS settings; `None` = plain text.
+    pub tls: Option<TlsClient>,
 }
 
 impl Endpoint {
     pub fn new(server: &str, user: Option<String>, pass: Option<String>) -> Result<Self, Error> {
-        let hostport = server.strip_prefix("nats://").unwrap_or(server);
+        let hostport = server_hostport(server);
         let addr = hostport
             .to_socket_addrs()
             .map_err(|e| Error(format!("bad server address {server:?}: {e}")))?
             .next()
             .ok_or_else(|| Error(format!("server address {server:?} resolves to nothing")))?;
-        Ok(Endpoint { addr, user, pass })
+        Ok(Endpoint {
+            addr,
+            user,
+            pass,
+            tls: None,
+        })
     }
+}
+
+/// `host:port` of a `--server` value (`nats://`, `tls://` prefixes dropped).
+fn server_hostport(server: &str) -> &str {
+    ["nats://", "tls://"]
+        .iter()
+        .find_map(|p| server.strip_prefix(p))
+        .unwrap_or(server)
+}
+
+/// The host part of a `--server` value (`[v6]:port`, `host:port` or `host`): the name the
+/// server's certificate is checked against.
+pub fn server_host(server: &str) -> &str {
+    let hp = server_hostport(server);
+    if let Some(rest) = hp.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match hp.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host
+        }
+        _ => hp,
+    }
+}
+
+/// The INFO fields a client needs before CONNECT.
+#[derive(Debug, Default, Deserialize)]
+struct InfoTls {
+    /// The server accepts only TLS clients.
+    #[serde(default)]
+    tls_required: bool,
+    /// The server accepts TLS and plain clients (`allow_non_tls`).
+    #[serde(default)]
+    tls_available: bool,
 }
 
 /// Stop conditions shared by every thread of one scenario run.
@@ -108,7 +156,7 @@ impl Ctl {
 
 /// A connected, handshaken client connection.
 pub struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     /// Received bytes not yet dispatched.
     scan: Scanner,
     /// Bytes queued for the next [`Conn::flush`]; callers append frames to it.
@@ -121,19 +169,45 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connects, reads INFO, sends CONNECT + PING and waits for the PONG.
-    /// `read_buf` sizes the receive buffer (small for idle connections).
+    /// Connects, reads INFO (upgrading to TLS when the endpoint says so), sends CONNECT + PING
+    /// and waits for the PONG. `read_buf` sizes the receive buffer (small for idle connections).
     pub fn connect(ep: &Endpoint, name: &str, ctl: &Ctl, read_buf: usize) -> Result<Conn, Error> {
         ctl.check()?;
         let left = ctl.deadline.saturating_duration_since(Instant::now());
-        let stream = TcpStream::connect_timeout(&ep.addr, left.min(Duration::from_secs(5)))
+        let mut tcp = TcpStream::connect_timeout(&ep.addr, left.min(Duration::from_secs(5)))
             .map_err(|e| Error(format!("connect {}: {e}", ep.addr)))?;
-        stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(READ_TICK))?;
-        stream.set_write_timeout(Some(WRITE_TICK))?;
+        tcp.set_nodelay(true)?;
+        tcp.set_read_timeout(Some(READ_TICK))?;
+        tcp.set_write_timeout(Some(WRITE_TICK))?;
+        let mut scan = Scanner::with_capacity(read_buf);
+        let stream = match &ep.tls {
+            None => {
+                if read_info(&mut tcp, &mut scan, ctl)?.tls_required {
+                    return fail("the server requires TLS (INFO says tls_required): add --tls");
+                }
+                Stream::Plain(tcp)
+            }
+            Some(tls) if tls.first => {
+                let mut stream = start_tls(tcp, tls, ctl)?;
+                read_info(&mut stream, &mut scan, ctl)?;
+                stream
+            }
+            Some(tls) => {
+                let info = read_info(&mut tcp, &mut scan, ctl).map_err(|e| {
+                    Error(format!("{e} (a handshake_first server needs --tls-first)"))
+                })?;
+                if !info.tls_required && !info.tls_available {
+                    return fail("--tls, but the server does not offer TLS (no tls_required or tls_available in its INFO)");
+                }
+                if scan.pending() > 0 {
+                    return fail("the server sent more than its INFO before the TLS handshake");
+                }
+                start_tls(tcp, tls, ctl)?
+            }
+        };
         let mut conn = Conn {
             stream,
-            scan: Scanner::with_capacity(read_buf),
+            scan,
             out: Vec::with_capacity(1024),
             pongs: 0,
             pings: 0,
@@ -142,6 +216,7 @@ impl Conn {
         let mut connect = serde_json::json!({
             "verbose": false, "pedantic": false, "lang": "rust", "version": "loadgen",
             "protocol": 1, "headers": true, "no_responders": false, "echo": true, "name": name,
+            "tls_required": ep.tls.is_some(),
         });
         if let Some(u) = &ep.user {
             connect["user"] = u.clone().into();
@@ -152,24 +227,34 @@ impl Conn {
         conn.out.extend_from_slice(b"CONNECT ");
         conn.out.extend_from_slice(connect.to_string().as_bytes());
         conn.out.extend_from_slice(b"\r\n");
-        conn.handshake()?;
+        conn.sync(|_, _| fail("message before the handshake finished"))?;
         Ok(conn)
     }
 
-    /// Expects INFO first, then (after our pipelined CONNECT + PING) a PONG.
-    fn handshake(&mut self) -> Result<(), Error> {
-        loop {
-            self.read_some()?;
-            match self.scan.next_frame()? {
-                Some(Frame::Info(_)) => break,
-                Some(Frame::Err(e)) => {
-                    return fail(format!("server -ERR {}", String::from_utf8_lossy(e)))
-                }
-                Some(other) => return fail(format!("expected INFO first, got {other:?}")),
-                None => {}
-            }
+    /// Whether this connection's TLS session was resumed (false for plain connections).
+    pub fn tls_resumed(&self) -> bool {
+        self.stream
+            .session()
+            .is_some_and(|c| c.handshake_kind() == Some(rustls::HandshakeKind::Resumed))
+    }
+
+    /// Closes with a reset (`SO_LINGER` 0) instead of a FIN: no TIME_WAIT socket is left behind,
+    /// so tens of thousands of short connections cannot use up the ephemeral ports.
+    pub fn close_reset(self) {
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: valid socket, option value and size; failure only means an ordinary close.
+        unsafe {
+            libc::setsockopt(
+                self.stream.tcp().as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            );
         }
-        self.sync(|_, _| fail("message before the handshake finished"))
     }
 
     /// One blocking read of at most one read tick. Returns the byte count (0 after a tick
@@ -208,6 +293,15 @@ impl Conn {
             }
         }
         self.out.clear();
+        // TLS: rustls took every byte, but may still hold encrypted ones back.
+        while self.stream.wants_write() {
+            match self.stream.flush() {
+                Ok(()) => {}
+                Err(e) if is_timeout(&e) => self.ctl.check()?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error(format!("write: {e}"))),
+            }
+        }
         Ok(())
     }
 
@@ -246,22 +340,13 @@ impl Conn {
     where
         F: FnMut(&Msg<'_>, &mut Vec<u8>) -> Result<(), Error>,
     {
-        let fd = self.stream.as_raw_fd();
-        let room = self.scan.spare();
-        // SAFETY: `room` is a valid writable buffer of `room.len()` bytes owned by the scanner.
-        let rc =
-            unsafe { libc::recv(fd, room.as_mut_ptr().cast(), room.len(), libc::MSG_DONTWAIT) };
-        if rc == 0 {
-            return fail("server closed the connection");
-        }
-        if rc < 0 {
-            let e = io::Error::last_os_error();
-            if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted {
-                return Ok(0);
-            }
-            return Err(Error(format!("read: {e}")));
-        }
-        self.scan.filled(rc as usize);
+        let n = match self.stream.read_nowait(self.scan.spare()) {
+            Ok(0) => return fail("server closed the connection"),
+            Ok(n) => n,
+            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => return Ok(0),
+            Err(e) => return Err(Error(format!("read: {e}"))),
+        };
+        self.scan.filled(n);
         self.dispatch(on_msg)
     }
 
@@ -295,9 +380,71 @@ impl Conn {
     }
 }
 
+/// Reads until the INFO line; `-ERR` or any other frame first is an error.
+fn read_info<R: Read>(r: &mut R, scan: &mut Scanner, ctl: &Ctl) -> Result<InfoTls, Error> {
+    loop {
+        match scan.read_from(r) {
+            Ok(0) => return fail("server closed the connection before its INFO"),
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => ctl
+                .check()
+                .map_err(|e| Error(format!("{e} waiting for the INFO")))?,
+            Err(e) => return Err(Error(format!("read: {e}"))),
+        }
+        match scan.next_frame()? {
+            Some(Frame::Info(json)) => return Ok(serde_json::from_slice(json).unwrap_or_default()),
+            Some(Frame::Err(e)) => {
+                return fail(format!("server -ERR {}", String::from_utf8_lossy(e)))
+            }
+            Some(other) => return fail(format!("expected INFO first, got {other:?}")),
+            None => {}
+        }
+    }
+}
+
+/// Runs the TLS handshake over `tcp` to the end (or the deadline).
+fn start_tls(tcp: TcpStream, tls: &TlsClient, ctl: &Ctl) -> Result<Stream, Error> {
+    let mut stream = Stream::tls(tcp, tls).map_err(|e| Error(format!("TLS: {e}")))?;
+    while stream.is_handshaking() {
+        match stream.handshake_io() {
+            Ok(()) => {}
+            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => ctl
+                .check()
+                .map_err(|e| Error(format!("{e} in the TLS handshake")))?,
+            Err(e) => {
+                let hint = if tls.first {
+                    " (--tls-first needs a server with handshake_first)"
+                } else {
+                    ""
+                };
+                return fail(format!("TLS handshake: {e}{hint}"));
+            }
+        }
+    }
+    if let Some(session) = stream.session() {
+        tls.note(session);
+    }
+    Ok(stream)
+}
+
 fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_of_a_server_address() {
+        assert_eq!(server_host("127.0.0.1:4222"), "127.0.0.1");
+        assert_eq!(server_host("nats://localhost:4222"), "localhost");
+        assert_eq!(server_host("tls://example.org:4443"), "example.org");
+        assert_eq!(server_host("[::1]:4222"), "::1");
+        assert_eq!(server_host("localhost"), "localhost");
+        assert_eq!(server_host("::1"), "::1");
+    }
 }

@@ -2,115 +2,10 @@
 //! is on PATH). Set `LOADGEN_TEST_SERVER` to another binary that takes nats-server's flags
 //! (`-a`, `-p`, `-c`) to run the same checks against it.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-const LOADGEN: &str = env!("CARGO_BIN_EXE_loadgen");
-/// Longest one loadgen invocation may take before the test kills it and fails.
-const RUN_LIMIT: Duration = Duration::from_secs(90);
-
-/// The server binary: `LOADGEN_TEST_SERVER`, else `nats-server` from PATH.
-fn server_binary() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("LOADGEN_TEST_SERVER") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("nats-server"))
-        .find(|p| p.is_file())
-}
-
-/// A spawned server, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(bin: &PathBuf, config: Option<&PathBuf>) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut cmd = Command::new(bin);
-    cmd.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
-    if let Some(c) = config {
-        cmd.arg("-c").arg(c);
-    }
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server { child, port };
-    let until = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < until,
-            "server did not start listening on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    server
-}
-
-/// Runs loadgen with `args` against `server`; returns the parsed JSON lines.
-fn loadgen(server: &Server, args: &[&str]) -> Vec<serde_json::Value> {
-    let out_path = std::env::temp_dir().join(format!(
-        "loadgen-smoke-{}-{}.out",
-        std::process::id(),
-        server.port
-    ));
-    let out_file = std::fs::File::create(&out_path).unwrap();
-    let mut child = Command::new(LOADGEN)
-        .arg("--server")
-        .arg(format!("127.0.0.1:{}", server.port))
-        .arg("--smoke")
-        .args(args)
-        .stdout(out_file)
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let until = Instant::now() + RUN_LIMIT;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > until {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("loadgen {args:?} did not finish within {RUN_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let text = std::fs::read_to_string(&out_path).unwrap();
-    let _ = std::fs::remove_file(&out_path);
-    assert!(
-        status.success(),
-        "loadgen {args:?} failed ({status}):\n{text}"
-    );
-    let lines: Vec<serde_json::Value> = text
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert!(!lines.is_empty(), "no JSON output:\n{text}");
-    for l in &lines {
-        assert_eq!(l["ok"], true, "{l}");
-        assert_eq!(l["smoke"], true, "{l}");
-        assert_eq!(l["received"], l["expected"], "{l}");
-    }
-    lines
-}
+use std::process::{Command, Stdio};
+use support::{loadgen, server_binary, start_server, LOADGEN};
 
 /// Runs `args` against a fresh default server; skips when there is no server binary.
 fn scenario(args: &[&str], expect_lines: usize) -> Option<Vec<serde_json::Value>> {
@@ -186,6 +81,16 @@ fn cross_shard_traffic() {
         2,
     ) {
         assert!(lines.iter().all(|l| l["received"] == 1800), "{lines:?}");
+    }
+}
+
+#[test]
+fn plain_connection_handshakes() {
+    if let Some(lines) = scenario(&["handshake", "--parallel", "3"], 1) {
+        let l = &lines[0];
+        assert_eq!(l["handshake"]["conns"], 50, "{l}");
+        assert_eq!(l["latency_us"]["count"], 50, "{l}");
+        assert!(l["tls"].is_null(), "{l}");
     }
 }
 

@@ -3,6 +3,7 @@
 //! reordered messages, `-ERR`, closed connections, the hard timeout) end up in the outcome.
 
 pub mod flow;
+pub mod handshake;
 pub mod idle;
 pub mod latency;
 pub mod reqrep;
