@@ -88,7 +88,10 @@ pub async fn reader_task(shard: ShardRef, key: ConnKey, stream: Transport) {
                 break;
             }
             Ok(n) => n,
-            Err(_) => {
+            Err(e) => {
+                // nats-server logs read errors at debug level (a TLS alert, a reset, a refused
+                // renegotiation); the reason is in /connz.
+                tracing::debug!("Client read error: {e}");
                 close(&shard, key, CloseReason::ReadError);
                 break;
             }

@@ -348,6 +348,7 @@ impl State {
     /// Hands socket bytes to rustls and decrypts them; returns how many it took (it stops taking when
     /// its plaintext buffer is full, until the reader drains it). On a TLS error the alert is queued.
     fn feed(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let before = self.backlog.len();
         let mut rest = bytes;
         while !rest.is_empty() {
             match self.conn.read_tls(&mut rest) {
@@ -362,8 +363,19 @@ impl State {
                 return Err(io::Error::new(io::ErrorKind::InvalidData, e));
             }
         }
-        // A key update (or a refused renegotiation) makes rustls answer: queue it for the writer.
+        // A key update (TLS 1.3) makes rustls answer: queue it for the writer.
         self.queue_output();
+        if self.backlog.len() > before
+            && self.conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_2)
+        {
+            // TLS 1.2 has nothing to answer on an established session but a refused renegotiation
+            // (rustls's no_renegotiation warning, queued). nats-server (Go) closes the connection on
+            // a renegotiation attempt: so does corenats, after that alert goes out.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "tls: client renegotiation is not supported",
+            ));
+        }
         Ok(bytes.len() - rest.len())
     }
 

@@ -363,3 +363,67 @@ fn the_monitor_port_is_found_in_the_log() {
     let s = start(&pki, "", "http_port: -1");
     assert!(monitor_port(&s.log()).is_some(), "{}", s.log());
 }
+
+#[test]
+fn a_renegotiation_attempt_closes_the_connection_and_nothing_else() {
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: needs the openssl command (its s_client can renegotiate)");
+        return;
+    }
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let pki = Pki::new();
+    let s = start(&pki, "handshake_first: true", "");
+    let mut child = Command::new("openssl")
+        .args(["s_client", "-tls1_2", "-connect"])
+        .arg(format!("127.0.0.1:{}", s.port()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |want: &str| loop {
+        match rx.recv_timeout(TIMEOUT) {
+            Ok(l) if l.contains(want) => return true,
+            Ok(_) => continue,
+            Err(_) => return false,
+        }
+    };
+    stdin
+        .write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n")
+        .unwrap();
+    assert!(wait_for("PONG"), "no PONG over openssl's session");
+    // "R" alone on a line makes s_client renegotiate.
+    stdin.write_all(b"R\n").unwrap();
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let closed = loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            break true;
+        }
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(closed, "the connection survived a renegotiation attempt");
+    // The server and other clients are unaffected.
+    let mut r = Raw::connect_no_info(s.port());
+    r.upgrade(pki.client()).unwrap();
+    r.expect_info();
+    r.send(format!("CONNECT {QUIET}\r\n").as_bytes());
+    r.ping_pong();
+}
