@@ -15,6 +15,7 @@
 //! quirks, order of attempts). Three did not match, all SAN URIs that Go's URL parser rewrites
 //! (`https://u%41@h/p`, `x:/p#a b`, `spiffe://`; see `go_url_string`).
 
+use super::ldap_dn::go_equal_fold;
 use super::*;
 use rcgen::{
     CertificateParams, DistinguishedName, DnType, KeyPair, PublicKeyData, SanType, SigningKey,
