@@ -257,7 +257,8 @@ pub fn run(boot: Boot) -> Result<(), String> {
     for _ in 0..nr_shards {
         let _ = ready_rx.recv_timeout(Duration::from_secs(10));
     }
-    // HTTP monitoring (when `http_port` is set), fed by shard snapshots; a busy port is a startup error.
+    // Monitoring (when `http_port` or `https_port` is set), fed by shard snapshots; a busy port is a
+    // startup error.
     let https = crate::monitor::start(&cfg, &bus, tls.as_deref())?;
     // Signals are handled before the listening line: tools signal as soon as they see it (a SIGHUP or
     // SIGUSR2 arriving earlier would kill the process with the default action).

@@ -252,3 +252,53 @@ pub fn send(cmd: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, TlsSpec};
+
+    /// nats-server reloads the TLS configuration, its timeout, pinned certificates and handshake-first
+    /// mode, and refuses the rest with its option names.
+    #[test]
+    fn tls_settings_that_do_not_reload() {
+        let tls = |f: fn(&mut TlsSpec)| {
+            let mut t = TlsSpec::default();
+            f(&mut t);
+            Config {
+                tls: Some(t),
+                ..Config::default()
+            }
+        };
+        let old = tls(|_| {});
+        let fine = tls(|t| {
+            t.timeout = Some(std::time::Duration::from_secs(5));
+            t.pinned_certs = vec!["ab".repeat(32)];
+            t.handshake_first = crate::tls::HandshakeFirst::On;
+            t.cert_file = Some("new.pem".into());
+        });
+        assert_eq!(not_reloadable(&old, &fine), Ok(()));
+        assert_eq!(not_reloadable(&Config::default(), &old), Ok(()));
+        let refused = |new: &Config| not_reloadable(&old, new).unwrap_err();
+        assert_eq!(
+            refused(&tls(|t| t.map = true)),
+            "config reload not supported for TLSMap: old=false, new=true"
+        );
+        assert_eq!(
+            refused(&tls(|t| t.rate_limit = 10)),
+            "config reload not supported for TLSRateLimit: old=0, new=10"
+        );
+        let mut non_tls = old.clone();
+        non_tls.allow_non_tls = true;
+        assert_eq!(
+            refused(&non_tls),
+            "config reload not supported for AllowNonTLS: old=false, new=true"
+        );
+        let mut https = old.clone();
+        https.https_port = Some(8443);
+        assert_eq!(
+            refused(&https),
+            "config reload not supported for HTTPSPort: old=0, new=8443"
+        );
+    }
+}

@@ -25,7 +25,7 @@ use super::ServerTls;
 use crate::config::{Config, Diagnostic, TlsSpec};
 use ciphers::{GoSuite, SuiteUse};
 
-pub use certs::Certs;
+use certs::Certs;
 
 /// The handshake timeout when the block sets none (nats-server's `TLS_TIMEOUT`).
 pub const DEFAULT_TIMEOUT: Duration = crate::config::defaults::DEFAULT_TLS_TIMEOUT;

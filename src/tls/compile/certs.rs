@@ -55,15 +55,6 @@ impl Certs {
         }
         Ok(Certs { entries })
     }
-
-    /// How many certificates are served.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
 }
 
 impl ResolvesServerCert for Certs {
