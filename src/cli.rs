@@ -37,6 +37,27 @@ struct Cli {
     /// Use port for http monitoring
     #[arg(short = 'm', long = "http_port", allow_negative_numbers = true)]
     http_port: Option<i32>,
+    /// Use port for https monitoring (with the TLS certificate)
+    #[arg(long = "https_port", allow_negative_numbers = true)]
+    https_port: Option<i32>,
+    /// Enable TLS, do not verify clients (default: false); --tls=false turns the file's tls {} off
+    #[arg(long = "tls", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    tls: Option<bool>,
+    /// Server certificate file
+    #[arg(long = "tlscert", value_name = "FILE")]
+    tlscert: Option<PathBuf>,
+    /// Private key for server certificate
+    #[arg(long = "tlskey", value_name = "FILE")]
+    tlskey: Option<PathBuf>,
+    /// Enable TLS, verify client certificates
+    #[arg(long = "tlsverify", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    tlsverify: Option<bool>,
+    /// Client certificate CA for verification
+    #[arg(long = "tlscacert", value_name = "FILE")]
+    tlscacert: Option<PathBuf>,
+    /// TLS help: the cipher suites and curves a tls {} block may list
+    #[arg(long = "help_tls")]
+    help_tls: bool,
     /// File to redirect log output
     #[arg(short = 'l', long = "log", visible_aliases = ["log_file"], value_name = "FILE")]
     log: Option<PathBuf>,
@@ -87,6 +108,13 @@ const LONG: &[&str] = &[
     "server_name",
     "config",
     "http_port",
+    "https_port",
+    "tls",
+    "tlscert",
+    "tlskey",
+    "tlsverify",
+    "tlscacert",
+    "help_tls",
     "log",
     "log_file",
     "pid",
@@ -118,6 +146,7 @@ fn normalize_args(args: impl Iterator<Item = String>) -> Vec<String> {
             "js" => Some("jetstream"),
             "sd" => Some("store_dir"),
             "sl" => Some("signal"),
+            "ms" => Some("https_port"),
             n if LONG.contains(&n) => Some(n),
             _ => None,
         };
@@ -149,6 +178,12 @@ fn source(cli: &Cli) -> config::Source {
             user: cli.user.clone(),
             pass: cli.pass.clone(),
             token: cli.auth.clone(),
+            https_port: cli.https_port,
+            tls: cli.tls,
+            tls_cert: cli.tlscert.clone(),
+            tls_key: cli.tlskey.clone(),
+            tls_ca_cert: cli.tlscacert.clone(),
+            tls_verify: cli.tlsverify,
         },
     }
 }
@@ -175,7 +210,12 @@ fn check(cli: &Cli) -> ExitCode {
             }
             let mut cfg = loaded.config.clone();
             exempt(&mut cfg);
-            if let Err(mut errs) = Auth::compile(&cfg, None) {
+            // Accounts, users and the TLS files: every error in one report, in file order.
+            let mut errs = Auth::compile(&cfg, None).err().unwrap_or_default();
+            if let Err(d) = crate::tls::compile::for_config(&cfg) {
+                errs.push(d);
+            }
+            if !errs.is_empty() {
                 eprintln!("corenats: {}", crate::auth::report(&mut errs));
                 return ExitCode::from(1);
             }
@@ -213,6 +253,10 @@ pub fn main() -> ExitCode {
             env!("CARGO_PKG_VERSION"),
             server::VERSION
         );
+        return ExitCode::SUCCESS;
+    }
+    if cli.help_tls {
+        print!("{}", crate::tls::compile::ciphers::help_text());
         return ExitCode::SUCCESS;
     }
     if let Some(cmd) = &cli.signal {
@@ -308,5 +352,36 @@ mod tests {
         assert_eq!(cli.user.as_deref(), Some("x"));
         assert_eq!(cli.port, Some(-1));
         assert!(cli.debug && cli.trace && cli.jetstream);
+    }
+
+    #[test]
+    fn tls_flags() {
+        let args = [
+            "corenats",
+            "-tls",
+            "-tlscert",
+            "c.pem",
+            "--tlskey=k.pem",
+            "-tlscacert",
+            "ca.pem",
+            "-tlsverify",
+            "-ms",
+            "-1",
+        ];
+        let v = normalize_args(args.iter().map(|s| s.to_string()));
+        let cli = Cli::try_parse_from(v).unwrap();
+        let o = source(&cli).overrides;
+        assert_eq!(o.tls, Some(true));
+        assert_eq!(o.tls_verify, Some(true));
+        assert_eq!(o.tls_cert.as_deref(), Some(std::path::Path::new("c.pem")));
+        assert_eq!(o.tls_key.as_deref(), Some(std::path::Path::new("k.pem")));
+        assert_eq!(
+            o.tls_ca_cert.as_deref(),
+            Some(std::path::Path::new("ca.pem"))
+        );
+        assert_eq!(o.https_port, Some(-1));
+        let v = normalize_args(["corenats", "--tls=false"].iter().map(|s| s.to_string()));
+        let cli = Cli::try_parse_from(v).unwrap();
+        assert_eq!(cli.tls, Some(false));
     }
 }

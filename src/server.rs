@@ -160,12 +160,29 @@ fn bind_shard_socket(addr: SocketAddr) -> Result<socket2::Socket, String> {
     Ok(s)
 }
 
+/// nats-server's start-up lines about TLS on the client port.
+fn log_tls_mode(tls: &crate::tls::ServerTls, allow_non_tls: bool) {
+    let first_only = tls.handshake_first == crate::tls::HandshakeFirst::On;
+    if allow_non_tls && !first_only {
+        tracing::info!("TLS available for client connections");
+    } else {
+        tracing::info!("TLS required for client connections");
+    }
+    if first_only {
+        tracing::warn!(
+            "Clients that are not using \"TLS Handshake First\" option will fail to connect"
+        );
+    }
+}
+
 /// Starts the server and blocks until it stops. Returns the process exit code.
 pub fn run(boot: Boot) -> Result<(), String> {
     checks::check_memlock()?;
     checks::check_io_uring()?;
     let cfg = boot.config;
     let auth = Arc::new(Auth::compile(&cfg, None).map_err(|mut e| crate::auth::report(&mut e))?);
+    // Certificates and keys are read once here (and again on every reload), never per connection.
+    let tls = crate::tls::compile::for_config(&cfg).map_err(|d| d.to_string())?;
     let cpus = shard_cpus(cfg.cores);
     let nr_shards = cpus.len();
 
@@ -179,6 +196,7 @@ pub fn run(boot: Boot) -> Result<(), String> {
     let server_id = new_server_id();
     let mut settings = Settings::from_config(&cfg, &server_id, port);
     settings.config_digest = boot.config_digest.clone();
+    settings.tls = tls.clone();
     let settings = Arc::new(settings);
     let globals = Arc::new(Globals::default());
 
@@ -239,8 +257,9 @@ pub fn run(boot: Boot) -> Result<(), String> {
     for _ in 0..nr_shards {
         let _ = ready_rx.recv_timeout(Duration::from_secs(10));
     }
-    // HTTP monitoring (when `http_port` is set), fed by shard snapshots; a busy port is a startup error.
-    crate::monitor::start(&cfg, &bus)?;
+    // Monitoring (when `http_port` or `https_port` is set), fed by shard snapshots; a busy port is a
+    // startup error.
+    let https = crate::monitor::start(&cfg, &bus, tls.as_deref())?;
     // Signals are handled before the listening line: tools signal as soon as they see it (a SIGHUP or
     // SIGUSR2 arriving earlier would kill the process with the default action).
     crate::signals::spawn(
@@ -250,9 +269,13 @@ pub fn run(boot: Boot) -> Result<(), String> {
             settings: settings.clone(),
             auth: auth.clone(),
             config: cfg.clone(),
+            https,
         },
     )?;
     tracing::info!("Listening for client connections on {}:{}", cfg.host, port);
+    if let Some(t) = &tls {
+        log_tls_mode(t, cfg.allow_non_tls);
+    }
     tracing::info!("Server is ready");
 
     for h in handles {

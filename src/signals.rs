@@ -17,6 +17,9 @@ pub struct Live {
     pub settings: Arc<Settings>,
     pub auth: Arc<Auth>,
     pub config: config::Config,
+    /// The HTTPS monitor's certificate holder (with `https_port`): a reload puts the new certificate
+    /// in it for the next connections.
+    pub https: Option<crate::monitor::https::HttpsConfig>,
 }
 
 pub fn spawn(bus: Bus, source: config::Source, live: Live) -> Result<(), String> {
@@ -59,6 +62,9 @@ pub fn spawn(bus: Bus, source: config::Source, live: Live) -> Result<(), String>
                         match reload(&source, &live) {
                             Ok((new_live, digest)) => {
                                 live = new_live;
+                                if let (Some(h), Some(t)) = (&live.https, &live.settings.tls) {
+                                    h.replace(t.https.clone());
+                                }
                                 let (r, a) = (live.settings.clone(), live.auth.clone());
                                 let round = Arc::new(AtomicUsize::new(bus.nr_shards()));
                                 bus.broadcast_control(|| {
@@ -92,10 +98,13 @@ fn reload(source: &config::Source, live: &Live) -> Result<(Live, String), String
     new_settings.config_digest = digest.clone();
     let new_auth =
         Auth::compile(&cfg, Some(&live.auth)).map_err(|mut e| crate::auth::report(&mut e))?;
+    // New connections get the new certificates; live ones keep their sessions.
+    new_settings.tls = crate::tls::compile::for_config(&cfg).map_err(|d| d.to_string())?;
     let new_live = Live {
         settings: Arc::new(new_settings),
         auth: Arc::new(new_auth),
         config: cfg,
+        https: live.https.clone(),
     };
     Ok((new_live, digest))
 }
@@ -150,6 +159,34 @@ fn not_reloadable(old: &config::Config, new: &config::Config) -> Result<(), Stri
     if old.http_port != new.http_port {
         let port = |p: Option<i32>| p.unwrap_or(0);
         return Err(refuse("HTTPPort", port(old.http_port), port(new.http_port)));
+    }
+    if old.https_host != new.https_host {
+        return Err(refuse(
+            "HTTPHost",
+            text(&old.https_host),
+            text(&new.https_host),
+        ));
+    }
+    if old.https_port != new.https_port {
+        let port = |p: Option<i32>| p.unwrap_or(0);
+        return Err(refuse(
+            "HTTPSPort",
+            port(old.https_port),
+            port(new.https_port),
+        ));
+    }
+    // The TLS configuration, its timeout, pinned certificates and handshake-first mode reload (as in
+    // nats-server); these do not.
+    if old.allow_non_tls != new.allow_non_tls {
+        return Err(refuse("AllowNonTLS", old.allow_non_tls, new.allow_non_tls));
+    }
+    let map = |c: &config::Config| c.tls.as_ref().is_some_and(|t| t.map);
+    if map(old) != map(new) {
+        return Err(refuse("TLSMap", map(old), map(new)));
+    }
+    let rate = |c: &config::Config| c.tls.as_ref().map_or(0, |t| t.rate_limit);
+    if rate(old) != rate(new) {
+        return Err(refuse("TLSRateLimit", rate(old), rate(new)));
     }
     if old.lame_duck_duration != new.lame_duck_duration {
         return Err(refuse(
@@ -214,4 +251,54 @@ pub fn send(cmd: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, TlsSpec};
+
+    /// nats-server reloads the TLS configuration, its timeout, pinned certificates and handshake-first
+    /// mode, and refuses the rest with its option names.
+    #[test]
+    fn tls_settings_that_do_not_reload() {
+        let tls = |f: fn(&mut TlsSpec)| {
+            let mut t = TlsSpec::default();
+            f(&mut t);
+            Config {
+                tls: Some(t),
+                ..Config::default()
+            }
+        };
+        let old = tls(|_| {});
+        let fine = tls(|t| {
+            t.timeout = Some(std::time::Duration::from_secs(5));
+            t.pinned_certs = vec!["ab".repeat(32)];
+            t.handshake_first = crate::tls::HandshakeFirst::On;
+            t.cert_file = Some("new.pem".into());
+        });
+        assert_eq!(not_reloadable(&old, &fine), Ok(()));
+        assert_eq!(not_reloadable(&Config::default(), &old), Ok(()));
+        let refused = |new: &Config| not_reloadable(&old, new).unwrap_err();
+        assert_eq!(
+            refused(&tls(|t| t.map = true)),
+            "config reload not supported for TLSMap: old=false, new=true"
+        );
+        assert_eq!(
+            refused(&tls(|t| t.rate_limit = 10)),
+            "config reload not supported for TLSRateLimit: old=0, new=10"
+        );
+        let mut non_tls = old.clone();
+        non_tls.allow_non_tls = true;
+        assert_eq!(
+            refused(&non_tls),
+            "config reload not supported for AllowNonTLS: old=false, new=true"
+        );
+        let mut https = old.clone();
+        https.https_port = Some(8443);
+        assert_eq!(
+            refused(&https),
+            "config reload not supported for HTTPSPort: old=0, new=8443"
+        );
+    }
 }

@@ -93,8 +93,8 @@ struct UserSource<'a> {
     default: Option<&'a Option<Arc<Permissions>>>,
 }
 
-/// The report for a configuration that failed to load: its own errors, and the account and user errors
-/// its partly built form still shows, in file order, so one run reports every error it can find. `adjust`
+/// The report for a configuration that failed to load: its own errors, and the account, user and TLS
+/// file errors its partly built form still shows, in file order, so one run reports every error it can find. `adjust`
 /// applies what the caller still changes before compiling (`-t`'s exemptions); the command line was
 /// applied by `config::Source::load` already.
 ///
@@ -111,7 +111,12 @@ pub fn load_error_report(e: &ConfigError, adjust: impl FnOnce(&mut Config)) -> S
     if let Some(partial) = &e.partial {
         let mut cfg = (**partial).clone();
         adjust(&mut cfg);
-        for d in Auth::compile(&cfg, None).err().unwrap_or_default() {
+        let mut more = Auth::compile(&cfg, None).err().unwrap_or_default();
+        // The TLS files too, as nats-server loads them while it reads the file.
+        if let Err(d) = crate::tls::compile::for_config(&cfg) {
+            more.push(d);
+        }
+        for d in more {
             let repeated = all.iter().any(|seen| seen.message == d.message);
             if !repeated && !FOLLOW_ON.iter().any(|f| d.message.contains(f)) {
                 all.push(d);
@@ -482,11 +487,11 @@ impl Auth {
             no_auth_user,
             anonymous_global,
             system_account: slots.system,
-            // nats-server: a timeout of 0 means the default.
+            // nats-server: a timeout of 0 means the default (longer with TLS).
             auth_timeout: authz
                 .and_then(|a| a.timeout)
                 .filter(|t| !t.is_zero())
-                .unwrap_or(DEFAULT_AUTH_TIMEOUT),
+                .unwrap_or_else(|| cfg.default_auth_timeout()),
             colon_names,
             plaintext_passwords: table.plaintext_passwords,
         })
@@ -663,6 +668,33 @@ mod tests {
         }
         let a = Auth::compile(&c, None).unwrap();
         assert_eq!(a.auth_timeout(), DEFAULT_AUTH_TIMEOUT);
+    }
+
+    /// nats-server's getDefaultAuthTimeout: with TLS and no `authorization.timeout`, the TLS timeout + 1 s.
+    #[test]
+    fn tls_lengthens_the_default_timeout() {
+        let mut c = config();
+        c.tls = Some(crate::config::TlsSpec::default());
+        assert_eq!(
+            Auth::compile(&c, None).unwrap().auth_timeout(),
+            Duration::from_secs(3)
+        );
+        c.tls = Some(crate::config::TlsSpec {
+            timeout: Some(Duration::from_millis(500)),
+            ..Default::default()
+        });
+        assert_eq!(
+            Auth::compile(&c, None).unwrap().auth_timeout(),
+            Duration::from_millis(1500)
+        );
+        c.authorization = Some(AuthorizationSpec {
+            timeout: Some(Duration::from_secs(7)),
+            ..Default::default()
+        });
+        assert_eq!(
+            Auth::compile(&c, None).unwrap().auth_timeout(),
+            Duration::from_secs(7)
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::duration::{self, SignedDuration};
 use super::nonstandard::Recorder;
 use super::schema::{Config, Span};
 use super::value::{Entry, Kind, Map, Value};
-use super::{build_accounts, build_auth, Diagnostic, Severity};
+use super::{build_accounts, build_auth, build_tls, Diagnostic, Severity};
 
 /// What one build found, sorted by position.
 pub struct Findings {
@@ -68,6 +68,11 @@ impl Ctx {
         if !entry.used_as_variable {
             self.err(&entry.key_span, format!("unknown field {:?}", entry.key));
         }
+    }
+
+    /// Errors recorded so far (a section compares before and after to know whether it was clean).
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
     }
 
     /// A key nats-server knows that corenats does not implement.
@@ -254,10 +259,8 @@ const UNSUPPORTED: &[&str] = &[
     "ports_file_dir",
     "prof_port",
     "max_traced_msg_len",
-    "tls",
     "ocsp",
     "ocsp_cache",
-    "allow_non_tls",
     "cluster",
     "gateway",
     "leaf",
@@ -285,8 +288,6 @@ const UNSUPPORTED: &[&str] = &[
     "server_metadata",
     "default_js_domain",
     "no_header_support",
-    "https",
-    "https_port",
     "write_timeout",
     "no_fast_producer_stall",
     "disable_short_first_ping",
@@ -336,6 +337,19 @@ pub fn build(root: &Map, ctx: &mut Ctx) -> Config {
                     c.http_port = Some(p);
                 }
             }
+            "https" => {
+                if let Some((host, port)) = listen(entry, ctx) {
+                    c.https_host = host.filter(|h| !h.is_empty()).or(c.https_host);
+                    c.https_port = Some(port);
+                }
+            }
+            "https_port" => {
+                if let Some(p) = ctx.typed(entry, "a port number") {
+                    c.https_port = Some(p);
+                }
+            }
+            "tls" => c.tls = build_tls::tls(entry, ctx),
+            "allow_non_tls" => set(&mut c.allow_non_tls, ctx.boolean(entry)),
             "http_base_path" => c.http_base_path = ctx.string(entry).or(c.http_base_path),
             "max_connections" | "max_conn" => {
                 if let Some(n) = ctx.typed::<i64>(entry, "an integer") {

@@ -16,11 +16,39 @@ pub const DEFAULT_MAX_PENDING: i64 = 64 * 1024 * 1024;
 pub const DEFAULT_MAX_CONTROL_LINE: u32 = crate::protocol::parser::DEFAULT_MAX_CONTROL_LINE as u32;
 /// Default `authorization.timeout`.
 pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default TLS handshake timeout (`tls { timeout }`; nats-server's `TLS_TIMEOUT`).
+pub const DEFAULT_TLS_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long `handshake_first: auto` waits for a client's first bytes (nats-server's
+/// `DEFAULT_TLS_HANDSHAKE_FIRST_FALLBACK_DELAY`).
+pub const DEFAULT_TLS_HANDSHAKE_FIRST_FALLBACK: Duration = Duration::from_millis(50);
 /// Default `allow_responses` limits: 1 response within 2 minutes.
 pub const DEFAULT_ALLOW_RESPONSES_MAX: i64 = 1;
 pub const DEFAULT_ALLOW_RESPONSES_EXPIRES: Duration = Duration::from_secs(120);
 /// Default service export response threshold.
 pub const DEFAULT_RESPONSE_THRESHOLD: Duration = Duration::from_secs(120);
+
+impl Config {
+    /// The TLS handshake timeout in force: the block's `timeout`, else 2 s (also without TLS, as
+    /// nats-server's `/varz` reports it).
+    pub fn tls_timeout(&self) -> Duration {
+        self.tls
+            .as_ref()
+            .and_then(|t| t.timeout)
+            .filter(|t| !t.is_zero())
+            .unwrap_or(DEFAULT_TLS_TIMEOUT)
+    }
+
+    /// The authentication timeout when `authorization.timeout` is not set: 2 s, or the TLS timeout
+    /// plus 1 s when TLS is configured (nats-server's `getDefaultAuthTimeout`), so a slow handshake
+    /// does not eat the client's time to send CONNECT.
+    pub fn default_auth_timeout(&self) -> Duration {
+        if self.tls.is_some() {
+            self.tls_timeout() + Duration::from_secs(1)
+        } else {
+            DEFAULT_AUTH_TIMEOUT
+        }
+    }
+}
 
 impl Default for Config {
     fn default() -> Config {

@@ -2,7 +2,7 @@
 //! over it, which win, as in nats-server. Start-up, `-t` and every reload load through
 //! [`Source::load`], so the three can never disagree about what the configuration is.
 
-use super::schema::AuthorizationSpec;
+use super::schema::{AuthorizationSpec, TlsSpec};
 use super::{load_file, Config, ConfigError, Diagnostic, Loaded, Severity, Strictness};
 use std::path::PathBuf;
 
@@ -24,10 +24,74 @@ pub struct Overrides {
     pub user: Option<String>,
     pub pass: Option<String>,
     pub token: Option<String>,
+    /// `--https_port` / `-ms`.
+    pub https_port: Option<i32>,
+    /// `--tls` (`Some(false)`: `--tls=false`, which turns off the file's `tls {}` and every other
+    /// TLS flag, as in nats-server).
+    pub tls: Option<bool>,
+    /// `--tlscert`, `--tlskey`, `--tlscacert`, `--tlsverify`: any of them (or `--tls`) replaces the
+    /// file's certificate settings with these (see [`Overrides::apply`]).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_ca_cert: Option<PathBuf>,
+    pub tls_verify: Option<bool>,
+}
+
+/// What the TLS flags ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsFlags {
+    /// None given: the file decides.
+    None,
+    /// `--tls=false`: no TLS, whatever else is given.
+    Off,
+    /// `--tls` or any `--tls*` flag: TLS with the certificate from the flags.
+    Replace,
 }
 
 impl Overrides {
+    fn tls_flags(&self) -> TlsFlags {
+        if self.tls == Some(false) {
+            return TlsFlags::Off;
+        }
+        let any = self.tls.is_some()
+            || self.tls_cert.is_some()
+            || self.tls_key.is_some()
+            || self.tls_ca_cert.is_some()
+            || self.tls_verify.is_some();
+        if any {
+            TlsFlags::Replace
+        } else {
+            TlsFlags::None
+        }
+    }
+
+    /// What is wrong with the flags on their own: TLS flags without a certificate and key
+    /// (nats-server's `overrideTLS` texts).
+    pub fn check(&self) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        if self.tls_flags() == TlsFlags::Replace {
+            if self.tls_cert.is_none() {
+                out.push(Diagnostic::unplaced(
+                    "TLS Server certificate must be present and valid",
+                ));
+            } else if self.tls_key.is_none() {
+                out.push(Diagnostic::unplaced(
+                    "TLS Server private key must be present and valid",
+                ));
+            }
+        }
+        out
+    }
+
     /// Writes the given settings over `cfg`.
+    ///
+    /// TLS flags, as nats-server's `overrideTLS`: the certificate, key, CA and `verify` come from the
+    /// flags alone (suites, curves, `min_version` back to their defaults); the block's `timeout`,
+    /// `handshake_first`, `verify_and_map`, `pinned_certs` and `connection_rate_limit` stay, as they
+    /// are separate options there. Flags without a certificate and key change nothing ([`check`]
+    /// reports them).
+    ///
+    /// [`check`]: Overrides::check
     pub fn apply(&self, cfg: &mut Config) {
         if let Some(h) = &self.host {
             cfg.host = h.clone();
@@ -40,6 +104,30 @@ impl Overrides {
         }
         if let Some(p) = self.http_port {
             cfg.http_port = Some(p);
+        }
+        if let Some(p) = self.https_port {
+            cfg.https_port = Some(p);
+        }
+        match self.tls_flags() {
+            TlsFlags::None => {}
+            TlsFlags::Off => cfg.tls = None,
+            TlsFlags::Replace => {
+                if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+                    let kept = cfg.tls.take().unwrap_or_default();
+                    cfg.tls = Some(TlsSpec {
+                        cert_file: Some(cert.clone()),
+                        key_file: Some(key.clone()),
+                        ca_file: self.tls_ca_cert.clone(),
+                        verify: self.tls_verify.unwrap_or(false),
+                        map: kept.map,
+                        timeout: kept.timeout,
+                        handshake_first: kept.handshake_first,
+                        pinned_certs: kept.pinned_certs,
+                        rate_limit: kept.rate_limit,
+                        ..TlsSpec::default()
+                    });
+                }
+            }
         }
         if let Some(l) = &self.log_file {
             cfg.log_file = Some(l.clone());
@@ -99,7 +187,8 @@ impl Source {
             },
         };
         self.overrides.apply(&mut loaded.config);
-        let errors = loaded.config.validate();
+        let mut errors = self.overrides.check();
+        errors.extend(loaded.config.validate());
         if !errors.is_empty() {
             return Err(ConfigError {
                 diagnostics: errors,
@@ -124,6 +213,16 @@ impl Config {
                 ),
                 severity: Severity::Error,
             });
+        }
+        // nats-server checks these when the monitor starts; here `-t` catches them too.
+        let http = self.http_port.filter(|p| *p != 0);
+        let https = self.https_port.filter(|p| *p != 0);
+        if let (Some(http), Some(https)) = (http, https) {
+            out.push(Diagnostic::unplaced(format!(
+                "can't specify both HTTP ({http}) and HTTPs ({https}) ports"
+            )));
+        } else if https.is_some() && self.tls.is_none() {
+            out.push(Diagnostic::unplaced("TLS cert and key required for HTTPS"));
         }
         out
     }
@@ -165,6 +264,83 @@ mod tests {
             errs[0].to_string(),
             "x.conf:3:1: max_payload (1048576) cannot be higher than max_pending (10)"
         );
+    }
+
+    #[test]
+    fn tls_flags_replace_the_files_certificate() {
+        let mut cfg = Config {
+            tls: Some(TlsSpec {
+                cert_file: Some("file.pem".into()),
+                key_file: Some("file.key".into()),
+                cipher_suites: vec!["TLS_AES_128_GCM_SHA256".into()],
+                timeout: Some(std::time::Duration::from_secs(5)),
+                map: true,
+                ..TlsSpec::default()
+            }),
+            ..Config::default()
+        };
+        let o = Overrides {
+            tls_cert: Some("flag.pem".into()),
+            tls_key: Some("flag.key".into()),
+            tls_verify: Some(true),
+            ..Overrides::default()
+        };
+        assert!(o.check().is_empty());
+        o.apply(&mut cfg);
+        let t = cfg.tls.as_ref().unwrap();
+        assert_eq!(
+            t.cert_file.as_deref(),
+            Some(std::path::Path::new("flag.pem"))
+        );
+        assert!(t.verify && t.map && t.cipher_suites.is_empty());
+        assert_eq!(t.timeout, Some(std::time::Duration::from_secs(5)));
+        assert_eq!(t.span, Span::default());
+        // `--tls=false` wins over everything.
+        let off = Overrides {
+            tls: Some(false),
+            tls_cert: Some("flag.pem".into()),
+            ..Overrides::default()
+        };
+        assert!(off.check().is_empty());
+        off.apply(&mut cfg);
+        assert!(cfg.tls.is_none());
+        // Any TLS flag needs both files, whatever the file says.
+        let texts =
+            |o: Overrides| -> Vec<String> { o.check().iter().map(|d| d.to_string()).collect() };
+        assert_eq!(
+            texts(Overrides {
+                tls: Some(true),
+                ..Overrides::default()
+            }),
+            ["TLS Server certificate must be present and valid"]
+        );
+        assert_eq!(
+            texts(Overrides {
+                tls_cert: Some("c".into()),
+                ..Overrides::default()
+            }),
+            ["TLS Server private key must be present and valid"]
+        );
+    }
+
+    #[test]
+    fn http_and_https_are_exclusive_and_https_needs_tls() {
+        let mut cfg = Config {
+            https_port: Some(8443),
+            ..Config::default()
+        };
+        let texts =
+            |c: &Config| -> Vec<String> { c.validate().iter().map(|d| d.to_string()).collect() };
+        assert_eq!(texts(&cfg), ["TLS cert and key required for HTTPS"]);
+        cfg.tls = Some(TlsSpec::default());
+        assert!(texts(&cfg).is_empty());
+        cfg.http_port = Some(-1);
+        assert_eq!(
+            texts(&cfg),
+            ["can't specify both HTTP (-1) and HTTPs (8443) ports"]
+        );
+        cfg.http_port = Some(0);
+        assert!(texts(&cfg).is_empty());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The monitor's HTTP/1.1 transport: hyper's http1 server on a tokio current-thread runtime that runs on
-//! the monitor's own thread, never on an executor (the shards pay nothing for it).
+//! the monitor's own thread, never on an executor (the shards pay nothing for it). With `https_port`,
+//! each connection is a TLS session first ([`super::https`]).
 //!
 //! Endpoints stay plain synchronous functions from [`Request`] to [`Response`]. Each request's handler
 //! runs on tokio's blocking pool ([`Limits::handler_threads`] threads at most): it waits for the shards'
@@ -36,6 +37,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+
+use super::https::{self, HttpsConfig};
 
 /// What bounds the monitor's HTTP server. See the module documentation.
 #[derive(Debug, Clone, Copy)]
@@ -245,16 +248,18 @@ pub fn runtime(limits: &Limits) -> io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Accepts on `listener` and serves until the process ends.
+/// Accepts on `listener` and serves until the process ends: plain HTTP, or HTTPS with the
+/// configuration `tls` holds at each accept (the handshake bounded by [`Limits::header_timeout`]).
 /// Runs on: the monitor thread (never an executor); handlers on the runtime's blocking pool.
 pub fn serve(
     rt: tokio::runtime::Runtime,
     listener: std::net::TcpListener,
     handler: Handler,
     limits: Limits,
+    tls: Option<HttpsConfig>,
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?;
-    rt.block_on(accept_loop(listener, handler, limits))
+    rt.block_on(accept_loop(listener, handler, limits, tls))
 }
 
 /// Gives a connection slot back when the connection's task ends, however it ends.
@@ -270,6 +275,7 @@ async fn accept_loop(
     listener: std::net::TcpListener,
     handler: Handler,
     limits: Limits,
+    tls: Option<HttpsConfig>,
 ) -> io::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let active = Arc::new(AtomicUsize::new(0));
@@ -290,27 +296,42 @@ async fn accept_loop(
         };
         if active.load(Ordering::Acquire) >= limits.max_conns {
             // One attempt, never a wait: the socket's buffer takes these few bytes or the client
-            // sees the connection close.
+            // sees the connection close (over HTTPS it sees a broken handshake).
             let _ = stream.try_write(BUSY);
             continue;
         }
         active.fetch_add(1, Ordering::AcqRel);
         let slot = Slot(active.clone());
         let _ = stream.set_nodelay(true);
-        let io = TokioIo::new(WriteDeadline::new(stream, limits.write_timeout));
-        let handler = handler.clone();
-        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-            let handler = handler.clone();
-            async move { Ok::<_, Infallible>(respond(&req, handler).await) }
-        });
-        let conn = http.serve_connection(io, service);
+        let io = WriteDeadline::new(stream, limits.write_timeout);
+        let (http, handler) = (http.clone(), handler.clone());
+        let tls = tls.as_ref().map(HttpsConfig::current);
         tokio::spawn(async move {
-            // Errors here are the client's (reset, timeout, malformed request); hyper has already
-            // answered what can be answered.
-            let _ = conn.await;
+            // Errors here are the client's (reset, timeout, malformed request, failed handshake);
+            // hyper has already answered what can be answered.
+            match tls {
+                None => serve_connection(&http, io, handler).await,
+                Some(cfg) => {
+                    if let Ok(io) = https::accept(io, cfg, limits.header_timeout).await {
+                        serve_connection(&http, io, handler).await;
+                    }
+                }
+            }
             drop(slot);
         });
     }
+}
+
+/// Serves HTTP/1.1 requests on one connection (plain or inside TLS) until it closes.
+async fn serve_connection<I>(http: &hyper::server::conn::http1::Builder, io: I, handler: Handler)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let handler = handler.clone();
+        async move { Ok::<_, Infallible>(respond(&req, handler).await) }
+    });
+    let _ = http.serve_connection(TokioIo::new(io), service).await;
 }
 
 /// Runs the handler for GET and HEAD on the blocking pool; 405 for anything else. The body of a HEAD
@@ -520,7 +541,7 @@ mod tests {
             Response::new(200, JSON, format!("{}|{:?}", r.path, r.query))
         });
         let rt = runtime(&limits).unwrap();
-        std::thread::spawn(move || serve(rt, listener, handler, limits));
+        std::thread::spawn(move || serve(rt, listener, handler, limits, None));
         addr
     }
 

@@ -6,6 +6,9 @@
 //! merges, sorts and pages the shards' answers and renders JSON ([`varz`], [`connz`], [`subsz`],
 //! [`accounts`]) or exposition text ([`metrics`]).
 //!
+//! With `https_port` the same endpoints are served over TLS ([`https`]), with the `tls {}` block's
+//! certificate (replaced on reload) and never asking for a client certificate.
+//!
 //! The HTTP side never reads shard state: every figure arrives by message, built by the shard itself
 //! between two inbox batches (`src/shard/snapshot.rs`). It runs on the monitor's own thread (hyper on a
 //! tokio current-thread runtime) and a few handler threads of that runtime's blocking pool, never on an
@@ -16,6 +19,7 @@ pub mod accounts;
 pub mod connz;
 pub mod format;
 pub mod http;
+pub mod https;
 pub mod metrics;
 pub mod procstat;
 pub mod routes;
@@ -51,6 +55,8 @@ pub struct Monitor {
     /// `http_host` / `http_port` / `http_base_path` as configured (`-1` stays `-1`, as in nats-server).
     pub http_host: String,
     pub http_port: i32,
+    /// `https_port` as configured (0 when monitoring is plain HTTP or off).
+    pub https_port: i32,
     pub http_base_path: String,
     /// The normalized base path: "" or "/prefix" (no trailing slash).
     pub base: String,
@@ -109,37 +115,72 @@ pub fn bind(host: &str, port: i32) -> Result<TcpListener, String> {
     })
 }
 
-/// Starts the monitor when `http_port` is set (and not 0): binds, logs
-/// `Starting http monitor on HOST:PORT`, and serves on its own thread.
-pub fn start(cfg: &Config, bus: &Bus) -> Result<(), String> {
-    let Some(port) = cfg.http_port.filter(|p| *p != 0) else {
-        return Ok(());
+/// Starts the monitor when `http_port` or `https_port` is set (and not 0): binds, logs
+/// `Starting http monitor on HOST:PORT` (or `https`), and serves on its own thread. With HTTPS, returns
+/// the configuration holder a reload updates. Both ports, or HTTPS without TLS, are refused with
+/// nats-server's texts (`Config::validate` refuses them earlier still).
+pub fn start(
+    cfg: &Config,
+    bus: &Bus,
+    tls: Option<&crate::tls::ServerTls>,
+) -> Result<Option<https::HttpsConfig>, String> {
+    let http_port = cfg.http_port.filter(|p| *p != 0);
+    let https_port = cfg.https_port.filter(|p| *p != 0);
+    let (port, secure) = match (http_port, https_port) {
+        (Some(h), Some(s)) => {
+            return Err(format!(
+                "Can't start monitoring: can't specify both HTTP ({h}) and HTTPs ({s}) ports"
+            ))
+        }
+        (Some(p), None) => (p, false),
+        (None, Some(p)) => (p, true),
+        (None, None) => return Ok(None),
     };
-    let host = cfg.http_host.clone().unwrap_or_else(|| cfg.host.clone());
+    let https = match (secure, tls) {
+        (false, _) => None,
+        (true, Some(t)) => Some(https::HttpsConfig::new(t.https.clone())),
+        (true, None) => {
+            return Err("Can't start monitoring: TLS cert and key required for HTTPS".into())
+        }
+    };
+    let host = match secure {
+        true => cfg.https_host.clone().or_else(|| cfg.http_host.clone()),
+        false => cfg.http_host.clone(),
+    }
+    .unwrap_or_else(|| cfg.host.clone());
     let listener = bind(&host, port)?;
     let bound = listener
         .local_addr()
         .map_err(|e| format!("Can't start monitoring: {e}"))?
         .port();
-    let mon = Arc::new(Monitor::new(
+    let mut mon = Monitor::new(
         bus.clone(),
         host.clone(),
-        port,
+        if secure { 0 } else { port },
         cfg.http_base_path.clone().unwrap_or_default(),
-    ));
-    tracing::info!("Starting http monitor on {}", join_host_port(&host, bound));
+    );
+    if secure {
+        mon.https_port = port;
+    }
+    let mon = Arc::new(mon);
+    let scheme = if secure { "https" } else { "http" };
+    tracing::info!(
+        "Starting {scheme} monitor on {}",
+        join_host_port(&host, bound)
+    );
     let handler: http::Handler = Arc::new(move |req: &http::Request| routes::handle(&mon, req));
     let settings =
         http::runtime(&http::LIMITS).map_err(|e| format!("Can't start monitoring: {e}"))?;
+    let serving = https.clone();
     std::thread::Builder::new()
         .name("monitor".into())
         .spawn(move || {
-            if let Err(e) = http::serve(settings, listener, handler, http::LIMITS) {
+            if let Err(e) = http::serve(settings, listener, handler, http::LIMITS, serving) {
                 tracing::error!("Monitoring stopped: {e}");
             }
         })
         .map_err(|e| format!("Can't start the monitor thread: {e}"))?;
-    Ok(())
+    Ok(https)
 }
 
 impl Monitor {
@@ -150,6 +191,7 @@ impl Monitor {
             bus,
             http_host,
             http_port,
+            https_port: 0,
             base: normalize_base(Some(&http_base_path)),
             http_base_path,
             start_ns,

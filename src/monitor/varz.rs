@@ -34,6 +34,12 @@ pub struct Varz {
     pub port: u16,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub auth_required: bool,
+    /// Clients must use TLS (`tls {}` without `allow_non_tls`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_required: bool,
+    /// Client certificates are required and checked (`verify`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_verify: bool,
     pub max_connections: i64,
     #[serde(skip_serializing_if = "is_zero")]
     pub max_subscriptions: u64,
@@ -43,7 +49,7 @@ pub struct Varz {
     pub http_host: String,
     pub http_port: i32,
     pub http_base_path: String,
-    pub https_port: u16,
+    pub https_port: i32,
     /// Seconds.
     pub auth_timeout: f64,
     pub max_control_line: u32,
@@ -126,12 +132,19 @@ pub fn build(m: &Monitor) -> Result<Varz, String> {
         ping_max: settings.ping_max,
         http_host: m.http_host.clone(),
         http_port: m.http_port,
+        https_port: m.https_port,
+        tls_required: settings.tls.is_some() && !settings.allow_non_tls,
+        tls_verify: settings.tls.as_ref().is_some_and(|t| t.verify),
         http_base_path: m.http_base_path.clone(),
         auth_timeout: auth.auth_timeout().as_secs_f64(),
         max_control_line: settings.max_control_line,
         max_payload: settings.max_payload,
         max_pending: settings.max_pending as u64,
-        tls_timeout: 2.0,
+        tls_timeout: settings
+            .tls
+            .as_ref()
+            .map_or(crate::config::defaults::DEFAULT_TLS_TIMEOUT, |t| t.timeout)
+            .as_secs_f64(),
         write_deadline: settings.write_deadline.as_nanos() as u64,
         start: rfc3339(m.start_ns),
         now: rfc3339(now_ns),

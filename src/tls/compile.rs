@@ -1,11 +1,203 @@
 //! `config::TlsSpec` → [`ServerTls`]: load the certificate, key and CA files and build the rustls
-//! configurations, with nats-server's error texts.
+//! configurations, with nats-server's error texts (its `GenTLSConfig`, `server/opts.go`).
+//!
+//! - [`ciphers`]: Go's cipher-suite and curve names and their rustls *ring* equivalents.
+//! - `certs`: the PEM files (Go's texts) and the certificate picked for a handshake.
+//!
+//! The rustls configuration is always built on an explicit *ring* provider (never the process-wide
+//! default, which another crate in the binary could set differently), restricted to the suites and
+//! curves the block lists. Session resumption, tickets and buffer limits keep rustls's defaults; ALPN
+//! is not offered (NATS has no ALPN name; nats-server sets none).
+
+mod certs;
+pub mod ciphers;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::crypto::{ring, CryptoProvider, SupportedKxGroup};
+use rustls::server::WebPkiClientVerifier;
+use rustls::version::{TLS12, TLS13};
+use rustls::{ServerConfig, SupportedProtocolVersion};
 
 use super::ServerTls;
-use crate::config::TlsSpec;
+use crate::config::{Config, Diagnostic, TlsSpec};
+use ciphers::{GoSuite, SuiteUse};
+
+use certs::Certs;
+
+/// The handshake timeout when the block sets none (nats-server's `TLS_TIMEOUT`).
+pub const DEFAULT_TIMEOUT: Duration = crate::config::defaults::DEFAULT_TLS_TIMEOUT;
 
 /// Builds the TLS settings of the client port from the `tls {}` block. The error is nats-server's text.
 pub fn compile(spec: &TlsSpec) -> Result<ServerTls, String> {
-    let _ = spec;
-    Err("TLS is not implemented yet".to_string())
+    let provider = Arc::new(provider(spec)?);
+    let certs = Arc::new(load_certs(spec, &provider)?);
+    // Read and checked even without `verify` (nats-server fails on a bad `ca_file` either way), but
+    // only used with it: Go's default is not to ask for client certificates at all.
+    let roots = match &spec.ca_file {
+        Some(p) => Some(certs::load_roots(p)?),
+        None => None,
+    };
+    let versions = versions(spec.min_version.as_deref())?;
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .map_err(|e| format!("error building the TLS configuration: {e}"))?;
+    let client = if spec.verify {
+        let roots = match roots {
+            Some(r) => r,
+            None => certs::system_roots()?,
+        };
+        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| format!("error building the client certificate verifier: {e}"))?;
+        builder
+            .clone()
+            .with_client_cert_verifier(verifier)
+            .with_cert_resolver(certs.clone())
+    } else {
+        builder
+            .clone()
+            .with_no_client_auth()
+            .with_cert_resolver(certs.clone())
+    };
+    // nats-server's monitor clones the client configuration and drops client authentication.
+    let https = builder.with_no_client_auth().with_cert_resolver(certs);
+    Ok(ServerTls {
+        client: Arc::new(client),
+        https: Arc::new(https),
+        timeout: spec
+            .timeout
+            .filter(|t| !t.is_zero())
+            .unwrap_or(DEFAULT_TIMEOUT),
+        handshake_first: spec.handshake_first,
+        verify: spec.verify,
+        map: spec.map,
+        pinned: pinned(&spec.pinned_certs)?,
+        rate_limit: spec.rate_limit,
+    })
 }
+
+/// Compiles the configuration's `tls {}` block, if any. The error is placed at the block's `tls` key,
+/// where nats-server reports it (without a position when the settings came from the command line).
+pub fn for_config(cfg: &Config) -> Result<Option<Arc<ServerTls>>, Diagnostic> {
+    match &cfg.tls {
+        None => Ok(None),
+        Some(spec) => compile(spec)
+            .map(|t| Some(Arc::new(t)))
+            .map_err(|e| Diagnostic::error(&spec.span, e)),
+    }
+}
+
+/// *ring*, limited to the listed TLS 1.2 suites (in the order listed; every TLS 1.3 suite stays, as in
+/// Go) and the listed curves (in order). Empty lists keep *ring*'s defaults.
+fn provider(spec: &TlsSpec) -> Result<CryptoProvider, String> {
+    let mut p = ring::default_provider();
+    if !spec.cipher_suites.is_empty() {
+        let mut insecure = Vec::new();
+        let mut tls12 = Vec::new();
+        for name in &spec.cipher_suites {
+            let s = GoSuite::by_name(name).ok_or_else(|| ciphers::unrecognized_suite(name))?;
+            if s.insecure {
+                insecure.push(s.name);
+            }
+            match s.rustls() {
+                SuiteUse::Tls12(r) => {
+                    if !tls12.contains(&r) {
+                        tls12.push(r)
+                    }
+                }
+                SuiteUse::Tls13 => {}
+                SuiteUse::Unsupported if s.insecure && !spec.allow_insecure_cipher_suites => {}
+                SuiteUse::Unsupported => return Err(ciphers::unsupported_suite(name)),
+            }
+        }
+        if !insecure.is_empty() && !spec.allow_insecure_cipher_suites {
+            return Err(ciphers::insecure_suites(&insecure));
+        }
+        p.cipher_suites.retain(|s| s.tls13().is_some());
+        p.cipher_suites.extend(tls12);
+    }
+    if !spec.curve_preferences.is_empty() {
+        let mut groups: Vec<&'static dyn SupportedKxGroup> = Vec::new();
+        for name in &spec.curve_preferences {
+            let g = ciphers::curve(name)?.ok_or_else(|| ciphers::unsupported_curve(name))?;
+            if !groups.iter().any(|h| h.name() == g.name()) {
+                groups.push(g);
+            }
+        }
+        p.kx_groups = groups;
+    }
+    Ok(p)
+}
+
+/// `min_version`: TLS 1.2 and 1.3 by default, 1.3 alone with "1.3". Texts are nats-server's.
+fn versions(min: Option<&str>) -> Result<&'static [&'static SupportedProtocolVersion], String> {
+    static BOTH: [&SupportedProtocolVersion; 2] = [&TLS13, &TLS12];
+    static ONLY_13: [&SupportedProtocolVersion; 1] = [&TLS13];
+    match min {
+        None | Some("1.2") => Ok(&BOTH),
+        Some("1.3") => Ok(&ONLY_13),
+        Some(v @ ("1.0" | "1.1")) => Err(format!("unsupported minimum TLS version: TLS {v}")),
+        Some(v) => Err(format!("unknown version: {v}")),
+    }
+}
+
+/// The server's certificates, checked as nats-server's `GenTLSConfig` checks them.
+fn load_certs(spec: &TlsSpec, provider: &CryptoProvider) -> Result<Certs, String> {
+    match (&spec.cert_file, &spec.key_file) {
+        (Some(_), None) => Err("missing 'key_file' in TLS configuration".to_string()),
+        (None, Some(_)) => Err("missing 'cert_file' in TLS configuration".to_string()),
+        (Some(_), Some(_)) if !spec.certs.is_empty() => Err(
+            "error parsing tls config, cannot combine 'cert_file' option with 'certs' option"
+                .to_string(),
+        ),
+        (Some(c), Some(k)) => Certs::load(&[(c.as_path(), k.as_path())], false, provider),
+        (None, None) => {
+            let pairs: Vec<_> = spec
+                .certs
+                .iter()
+                .map(|(c, k)| (c.as_path(), k.as_path()))
+                .collect();
+            Certs::load(&pairs, true, provider)
+        }
+    }
+}
+
+/// `pinned_certs` (64 hex digits each, as the parser checked) as SHA-256 digests; none = no pinning.
+fn pinned(list: &[String]) -> Result<Option<HashSet<[u8; 32]>>, String> {
+    if list.is_empty() {
+        return Ok(None);
+    }
+    let mut set = HashSet::with_capacity(list.len());
+    for entry in list {
+        set.insert(sha256_hex(entry).ok_or_else(|| {
+            format!(
+                "error parsing tls config, 'pinned_certs' key {entry} does not look like \
+                 hex-encoded sha256 of DER encoded SubjectPublicKeyInfo"
+            )
+        })?);
+    }
+    Ok(Some(set))
+}
+
+/// 64 hex digits (either case) → 32 bytes.
+pub fn sha256_hex(s: &str) -> Option<[u8; 32]> {
+    let b = s.as_bytes();
+    if b.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in b.chunks_exact(2).enumerate() {
+        let hi = (pair[0] as char).to_digit(16)?;
+        let lo = (pair[1] as char).to_digit(16)?;
+        out[i] = (hi * 16 + lo) as u8;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+pub(crate) mod test_certs;
+#[cfg(test)]
+mod tests;

@@ -45,3 +45,4 @@ mod slow_consumer;
 mod soak;
 mod tls_async_nats;
 mod tls_client;
+mod tls_config;

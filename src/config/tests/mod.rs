@@ -7,6 +7,7 @@ mod docs;
 mod hcl_files;
 mod seed;
 mod server;
+mod tls;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
