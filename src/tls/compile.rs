@@ -63,7 +63,12 @@ pub fn compile(spec: &TlsSpec) -> Result<ServerTls, String> {
             .with_cert_resolver(certs.clone())
     };
     // nats-server's monitor clones the client configuration and drops client authentication.
-    let https = builder.with_no_client_auth().with_cert_resolver(certs);
+    let mut https = builder.with_no_client_auth().with_cert_resolver(certs);
+    // The server picks the suite, in Go's order (`provider`), whatever the client prefers: as
+    // nats-server does, and AES-128-GCM is the cheapest suite on hardware with AES instructions.
+    let mut client = client;
+    client.ignore_client_order = true;
+    https.ignore_client_order = true;
     Ok(ServerTls {
         client: Arc::new(client),
         https: Arc::new(https),
@@ -90,8 +95,8 @@ pub fn for_config(cfg: &Config) -> Result<Option<Arc<ServerTls>>, Diagnostic> {
     }
 }
 
-/// *ring*, limited to the listed TLS 1.2 suites (in the order listed; every TLS 1.3 suite stays, as in
-/// Go) and the listed curves (in order). Empty lists keep *ring*'s defaults.
+/// *ring*, limited to the listed TLS 1.2 suites (every TLS 1.3 suite stays, as in Go) and the listed
+/// curves (in order). Empty lists keep *ring*'s defaults. Suites are ordered as Go prefers them.
 fn provider(spec: &TlsSpec) -> Result<CryptoProvider, String> {
     let mut p = ring::default_provider();
     if !spec.cipher_suites.is_empty() {
@@ -119,6 +124,9 @@ fn provider(spec: &TlsSpec) -> Result<CryptoProvider, String> {
         p.cipher_suites.retain(|s| s.tls13().is_some());
         p.cipher_suites.extend(tls12);
     }
+    // Go ignores the order `cipher_suites` lists (a filter only) and prefers AES-128-GCM, then
+    // AES-256-GCM, then ChaCha20-Poly1305, ECDSA before RSA within each.
+    p.cipher_suites.sort_by_key(|s| go_preference(s.suite()));
     if !spec.curve_preferences.is_empty() {
         let mut groups: Vec<&'static dyn SupportedKxGroup> = Vec::new();
         for name in &spec.curve_preferences {
@@ -130,6 +138,24 @@ fn provider(spec: &TlsSpec) -> Result<CryptoProvider, String> {
         p.kx_groups = groups;
     }
     Ok(p)
+}
+
+/// Rank of a suite in Go's server preference (its `cipherSuitesPreferenceOrder` on hardware with AES
+/// instructions); lower first.
+fn go_preference(s: rustls::CipherSuite) -> u8 {
+    use rustls::CipherSuite as C;
+    match s {
+        C::TLS13_AES_128_GCM_SHA256 => 0,
+        C::TLS13_AES_256_GCM_SHA384 => 1,
+        C::TLS13_CHACHA20_POLY1305_SHA256 => 2,
+        C::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 => 10,
+        C::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 => 11,
+        C::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 => 12,
+        C::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 => 13,
+        C::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 => 14,
+        C::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 => 15,
+        _ => 20,
+    }
 }
 
 /// `min_version`: TLS 1.2 and 1.3 by default, 1.3 alone with "1.3". Texts are nats-server's.

@@ -100,6 +100,10 @@ pub async fn accept(
         .await;
         conn = back;
         if let Err(e) = res {
+            if e.is_probe() {
+                // Not TLS at all: nats-server (Go) writes nothing back to those.
+                return Err(e);
+            }
             // Tell the client why (rustls queued an alert), then give up.
             while conn.wants_write() {
                 if conn.write_tls(&mut out).is_err() {

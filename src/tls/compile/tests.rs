@@ -362,12 +362,14 @@ fn suites_curves_and_versions() {
     assert_eq!(
         names,
         [
-            "TLS13_AES_256_GCM_SHA384",
             "TLS13_AES_128_GCM_SHA256",
+            "TLS13_AES_256_GCM_SHA384",
             "TLS13_CHACHA20_POLY1305_SHA256",
             "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
-        ]
+        ],
+        "Go's preference order, whatever the list's"
     );
+    assert!(tls.client.ignore_client_order);
     let groups: Vec<String> = p
         .kx_groups
         .iter()
