@@ -130,22 +130,26 @@ async fn secure_task(shard: ShardRef, key: ConnKey, stream: Stream, tls: Arc<Ser
         return give_up(&shard, key, &stream, CloseReason::MaxConnectionsExceeded);
     }
     tracing::debug!("Starting TLS client connection handshake");
-    let session =
-        match runtime::timeout(tls.timeout, session::accept(&stream, tls.client.clone())).await {
-            None => {
-                tracing::debug!("TLS handshake timeout");
-                return give_up(&shard, key, &stream, CloseReason::TlsHandshakeError);
+    let session = match runtime::timeout(
+        tls.timeout,
+        session::accept(&stream, tls.client.clone(), tls.verify),
+    )
+    .await
+    {
+        None => {
+            tracing::debug!("TLS handshake timeout");
+            return give_up(&shard, key, &stream, CloseReason::TlsHandshakeError);
+        }
+        Some(Err(e)) => {
+            if e.is_probe() {
+                tracing::debug!("TLS handshake error: {e}");
+            } else {
+                tracing::error!("TLS handshake error: {e}");
             }
-            Some(Err(e)) => {
-                if e.is_probe() {
-                    tracing::debug!("TLS handshake error: {e}");
-                } else {
-                    tracing::error!("TLS handshake error: {e}");
-                }
-                return give_up(&shard, key, &stream, CloseReason::TlsHandshakeError);
-            }
-            Some(Ok(s)) => s,
-        };
+            return give_up(&shard, key, &stream, CloseReason::TlsHandshakeError);
+        }
+        Some(Ok(s)) => s,
+    };
     if let Some(pinned) = &tls.pinned {
         if !matches_pinned(&session, pinned) {
             tracing::error!("TLS handshake error: {}", NOT_PINNED);

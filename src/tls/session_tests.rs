@@ -93,7 +93,7 @@ fn bytes_cross_both_ways_in_order_through_a_small_read_buffer() {
     let got = with_server(
         move |s| {
             Box::pin(async move {
-                let sess = accept(&s, server_cfg).await.unwrap();
+                let sess = accept(&s, server_cfg, false).await.unwrap();
                 assert_eq!(sess.params().version, "1.3");
                 let mut got = Vec::new();
                 let mut buf = vec![0u8; 1000];
@@ -132,7 +132,7 @@ fn what_a_stalled_reader_does_not_take_waits_in_the_backlog() {
     let backlog = with_server(
         move |s| {
             Box::pin(async move {
-                let sess = accept(&s, server_cfg).await.unwrap();
+                let sess = accept(&s, server_cfg, false).await.unwrap();
                 // Wait for the client's first record so the handshake is over on both sides.
                 let mut buf = [0u8; 16];
                 let _ = sess.read(&mut buf).await.unwrap();
@@ -174,7 +174,15 @@ fn plain_text_instead_of_a_client_hello_is_a_probe() {
     let p = pki();
     let server_cfg = p.server.clone();
     let err = with_server(
-        move |s| Box::pin(async move { accept(&s, server_cfg).await.err().unwrap().to_string() }),
+        move |s| {
+            Box::pin(async move {
+                accept(&s, server_cfg, false)
+                    .await
+                    .err()
+                    .unwrap()
+                    .to_string()
+            })
+        },
         |mut tcp| {
             tcp.write_all(b"CONNECT {}\r\nPING\r\n").unwrap();
             let mut buf = [0u8; 64];
@@ -197,7 +205,7 @@ fn garbage_after_the_handshake_is_a_read_error_with_an_alert_queued() {
     let res = with_server(
         move |s| {
             Box::pin(async move {
-                let sess = accept(&s, server_cfg).await.unwrap();
+                let sess = accept(&s, server_cfg, false).await.unwrap();
                 let mut buf = [0u8; 64];
                 let mut first = Vec::new();
                 let r = loop {
