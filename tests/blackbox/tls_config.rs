@@ -171,18 +171,25 @@ fn tls_flags_need_a_certificate_and_a_key() {
     );
 }
 
+/// `--tls --tlscert <server cert> --tlskey <server key>`.
+fn tls_flags(pki: &Pki) -> Vec<String> {
+    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    vec![
+        "--tls".into(),
+        "--tlscert".into(),
+        path(&pki.server.cert_file),
+        "--tlskey".into(),
+        path(&pki.server.key_file),
+    ]
+}
+
 #[test]
 fn tls_flags_turn_tls_on_and_off() {
     let pki = Pki::new();
-    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
-    let (cert, key) = (path(&pki.server.cert_file), path(&pki.server.key_file));
-    let s = Server::start(ServerOpts::args(&[
-        "--tls",
-        "--tlscert",
-        &cert,
-        "--tlskey",
-        &key,
-    ]));
+    let s = Server::start(ServerOpts {
+        args: tls_flags(&pki),
+        ..ServerOpts::default()
+    });
     let mut r = s.raw();
     assert_eq!(r.info["tls_required"], true, "{}", r.info);
     assert!(r.info.get("tls_verify").is_none_or(|v| v == false));
@@ -191,7 +198,12 @@ fn tls_flags_turn_tls_on_and_off() {
     }
     drop(s);
     // --tlsverify asks for client certificates of the --tlscacert CA.
-    let ca = path(&pki.ca.pem_file);
+    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let (cert, key, ca) = (
+        path(&pki.server.cert_file),
+        path(&pki.server.key_file),
+        path(&pki.ca.pem_file),
+    );
     let s = Server::start(ServerOpts::args(&[
         "-tlsverify",
         "-tlscert",
@@ -299,17 +311,12 @@ fn the_monitor_answers_over_https() {
 #[test]
 fn the_https_flag_and_tls_flags_serve_the_monitor() {
     let pki = Pki::new();
-    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
-    let (cert, key) = (path(&pki.server.cert_file), path(&pki.server.key_file));
-    let s = Server::start(ServerOpts::args(&[
-        "--tls",
-        "--tlscert",
-        &cert,
-        "--tlskey",
-        &key,
-        "-ms",
-        "-1",
-    ]));
+    let mut args = tls_flags(&pki);
+    args.extend(["-ms".to_string(), "-1".to_string()]);
+    let s = Server::start(ServerOpts {
+        args,
+        ..ServerOpts::default()
+    });
     let (status, body, _) = https_get(https_port(&s), "/varz", pki.client()).unwrap();
     assert!(status.contains(" 200"), "{status} {body}");
 }

@@ -211,6 +211,24 @@ impl Outcome {
         }
     }
 
+    /// Runs a scenario's `body` with loadgen's CPU clock around it: a failure is recorded in the
+    /// outcome, and `body`'s result is the busiest thread's CPU fraction.
+    pub fn measured(
+        mut self,
+        body: impl FnOnce(&mut Outcome) -> Result<f64, crate::wire::Error>,
+    ) -> Outcome {
+        let clock = ProcessClock::start();
+        let max_thread = match body(&mut self) {
+            Ok(t) => t,
+            Err(e) => {
+                self.failed(e.0);
+                0.0
+            }
+        };
+        self.cpu = Some(clock.finish(max_thread));
+        self
+    }
+
     /// Fills the rate fields from the counts and `elapsed`.
     pub fn set_rates(&mut self, elapsed: Duration) {
         let s = elapsed.as_secs_f64().max(1e-9);

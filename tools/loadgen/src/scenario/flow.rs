@@ -11,7 +11,7 @@
 
 use super::{collect, first_error, join, run_prefix, Common};
 use crate::payload;
-use crate::report::{Outcome, ProcessClock, ThreadClock};
+use crate::report::{Outcome, ThreadClock};
 use crate::scan::Msg;
 use crate::wire::{fail, Conn, Ctl, Error};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -87,16 +87,7 @@ pub fn run(c: &Common, spec: &FlowSpec) -> Outcome {
         "count": spec.count, "time_s": c.time.as_secs_f64(), "subjects": spec.subjects,
         "queue": spec.queue,
     });
-    let clock = ProcessClock::start();
-    let max_thread = match run_inner(c, spec, &mut out) {
-        Ok(t) => t,
-        Err(e) => {
-            out.failed(e.0);
-            0.0
-        }
-    };
-    out.cpu = Some(clock.finish(max_thread));
-    out
+    out.measured(|out| run_inner(c, spec, out))
 }
 
 /// Returns the highest per-thread CPU fraction.

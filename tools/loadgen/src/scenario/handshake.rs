@@ -9,9 +9,7 @@
 //! Without `--tls` it measures plain connection set-up, for reference.
 
 use super::{collect, join, Common};
-use crate::report::{
-    new_histogram, record, Handshakes, Latency, Outcome, ProcessClock, ThreadClock,
-};
+use crate::report::{new_histogram, record, Handshakes, Latency, Outcome, ThreadClock};
 use crate::wire::{fail, Conn, Ctl, Endpoint, Error};
 use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,16 +42,7 @@ pub fn run(c: &Common, spec: &HandshakeSpec) -> Outcome {
     out.params = serde_json::json!({
         "conns": spec.conns, "parallel": spec.parallel, "time_s": c.time.as_secs_f64(),
     });
-    let clock = ProcessClock::start();
-    let max_thread = match run_inner(c, spec, &mut out) {
-        Ok(t) => t,
-        Err(e) => {
-            out.failed(e.0);
-            0.0
-        }
-    };
-    out.cpu = Some(clock.finish(max_thread));
-    out
+    out.measured(|out| run_inner(c, spec, out))
 }
 
 /// Returns the highest per-thread CPU fraction.

@@ -7,7 +7,7 @@
 
 use super::{first_error, join, run_prefix, Common};
 use crate::payload;
-use crate::report::{new_histogram, record, Latency, Outcome, ProcessClock, ThreadClock};
+use crate::report::{new_histogram, record, Latency, Outcome, ThreadClock};
 use crate::wire::{fail, Conn, Ctl, Error};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -30,16 +30,7 @@ pub fn run(c: &Common, spec: &ReqRepSpec) -> Outcome {
     out.params = serde_json::json!({
         "inflight": spec.inflight, "count": spec.count, "time_s": c.time.as_secs_f64(),
     });
-    let clock = ProcessClock::start();
-    let max_thread = match run_inner(c, spec, &mut out) {
-        Ok(t) => t,
-        Err(e) => {
-            out.failed(e.0);
-            0.0
-        }
-    };
-    out.cpu = Some(clock.finish(max_thread));
-    out
+    out.measured(|out| run_inner(c, spec, out))
 }
 
 fn run_inner(c: &Common, spec: &ReqRepSpec, out: &mut Outcome) -> Result<f64, Error> {
