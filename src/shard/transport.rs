@@ -92,6 +92,14 @@ impl Transport {
         }
     }
 
+    /// Drops the transport's backlog (TLS records not yet handed to the socket; what a write has
+    /// under way finishes).
+    pub fn discard(&self) {
+        if let Transport::Tls(s) = self {
+            s.discard();
+        }
+    }
+
     /// Shuts both directions down, so a task blocked in `read` wakes with the end of the stream (TLS
     /// first sends close_notify if the socket takes it).
     pub fn shutdown(&self) {

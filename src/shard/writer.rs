@@ -86,7 +86,7 @@ impl Shard {
                 });
             }
             if let Some(c) = self.conns.get_mut(key) {
-                c.out.discard();
+                c.discard_output();
             }
             self.close_conn(key, CloseReason::SlowConsumerPendingBytes);
         }
@@ -196,7 +196,7 @@ pub async fn writer_task(shard: ShardRef, key: ConnKey, transport: Transport) {
             }
             Some(Err(_)) => {
                 if let Some(c) = sh.conns.get_mut(key) {
-                    c.out.discard();
+                    c.discard_output();
                 }
                 sh.close_conn(key, CloseReason::WriteError);
                 sh.end_batch();
@@ -211,7 +211,7 @@ pub async fn writer_task(shard: ShardRef, key: ConnKey, transport: Transport) {
                         "Slow Consumer Detected: WriteDeadline of {} exceeded with 1 chunks of {bytes} total bytes.",
                         crate::config::go_duration(wd)
                     );
-                    c.out.discard();
+                    c.discard_output();
                 }
                 sh.close_conn(key, CloseReason::SlowConsumerWriteDeadline);
                 sh.end_batch();

@@ -279,6 +279,12 @@ impl TlsSession {
         }
     }
 
+    /// Drops the sealed records not yet handed to the socket (a slow consumer's): the session cannot
+    /// continue after that, so only a closing connection does it.
+    pub fn discard(&self) {
+        self.state.borrow_mut().backlog.clear();
+    }
+
     /// Ciphertext not yet on the socket (waiting or being written): counts towards `max_pending`.
     pub fn backlog(&self) -> usize {
         let st = self.state.borrow();

@@ -169,6 +169,13 @@ impl Conn {
         self.login.registered()
     }
 
+    /// Drops everything waiting to be written (a slow consumer, a dead socket): the outbound buffer
+    /// and the transport's backlog of TLS records.
+    pub fn discard_output(&mut self) {
+        self.out.discard();
+        self.transport.discard();
+    }
+
     /// Sends what is queued (see [`Outbound::flush`]).
     pub fn flush(&mut self) {
         let closing = self.phase == Phase::Closing;
