@@ -19,8 +19,8 @@
 //! Behaviour follows nats-server 2.15.1 as built (Go 1.26/1.27), checked end to end (see the tests'
 //! module note); where Go's own behaviour changed between versions, the item says so.
 //!
-//! Parts: this file (the identity itself: SANs, fingerprints, the order above); [`subject`] (the
-//! subject as Go reads it); [`pkix`] (Go's `pkix.Name` strings: how Go prints a subject); [`ldap_dn`]
+//! Parts: this file (the identity itself: SANs, fingerprints, the order above); `subject` (the
+//! subject as Go reads it); `pkix` (Go's `pkix.Name` strings: how Go prints a subject); `ldap_dn`
 //! (go-ldap's distinguished names: how a user name is read as a DN and compared).
 
 mod ldap_dn;
