@@ -314,6 +314,7 @@ class Server:
 # ---------------------------------------------------------------------------- scenarios
 
 TLS_HANDSHAKES = "TLS handshakes, 16 parallel"
+TLS_SPIN_REQREP = "TLS reqrep in-flight 1, corenats bus_spin 50us"
 
 # The TLS goals (corenats vs nats-server on the same cores), shown next to the TLS rows:
 # (row label, kind, row name, size, figure, comparison, target B/A). None = no target.
@@ -324,6 +325,10 @@ TLS_ROWS = [
     ("fanout 1:4, 1 KiB: deliveries/s", "flow", "TLS fanout 1:4", 1024, "rate", None, None),
     ("reqrep in-flight 1, 128 B: p50 us", "latency", "TLS reqrep in-flight 1", 128, "p50", "<=", 0.9),
     ("reqrep in-flight 1, 128 B: p99 us", "latency", "TLS reqrep in-flight 1", 128, "p99", None, None),
+    ("reqrep in-flight 1, 128 B, corenats bus_spin 50us: p50 us", "latency", TLS_SPIN_REQREP, 128, "p50",
+     "<=", 0.9),
+    ("reqrep in-flight 1, 128 B, corenats bus_spin 50us: p99 us", "latency", TLS_SPIN_REQREP, 128, "p99",
+     None, None),
     ("handshakes/s (full, 16 parallel)", "handshake", TLS_HANDSHAKES, 0, "rate", ">=", 1.0),
     ("handshakes per server CPU-second", "handshake", TLS_HANDSHAKES, 0, "capacity", ">=", 1.0),
     ("handshake connect-to-PONG p50 us", "handshake", TLS_HANDSHAKES, 0, "p50", None, None),
@@ -365,12 +370,15 @@ def groups(quick):
         ("TLS reqrep in-flight 1", ["reqrep", "--inflight", "1"], "128", "latency"),
         (TLS_HANDSHAKES, ["handshake", "--parallel", "16"], None, "handshake"),
     ]
+    # The same over TLS, with corenats's latency setting (nats-server has no such knob).
+    tls_spin = [(TLS_SPIN_REQREP, ["reqrep", "--inflight", "1"], "128", "latency")]
     cross = [("cross 8:8, 2 cores", ["cross", "--pubs", "8", "--subs", "8"], sizes, "flow")]
     out = [
         {"name": "main", "cores": 1, "config": None, "runs": main},
         {"name": "perm", "cores": 1, "config": "perm", "runs": perm},
         {"name": "spin", "cores": 1, "config": "spin", "runs": spin},
         {"name": "tls", "cores": 1, "config": "tls", "runs": tls},
+        {"name": "tlsspin", "cores": 1, "config": "tlsspin", "runs": tls_spin},
         {"name": "cross", "cores": 2, "config": None, "runs": cross},
         {"name": "idle1k", "cores": 1, "config": None, "runs": [("idle 1,000", ["idle", "--conns", "1000"], None, "idle")]},
     ]
@@ -693,7 +701,8 @@ def main():
     ap.add_argument("--corenats", default=os.environ.get("CORENATS_BIN"), help="B's binary")
     ap.add_argument("--baseline", default=os.environ.get("NATS_SERVER_BIN"), help="A's binary (nats-server)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench"), help="output folder")
-    ap.add_argument("--groups", help="comma-separated subset of: main,perm,spin,tls,cross,idle1k,idle10k")
+    ap.add_argument("--groups",
+                    help="comma-separated subset of: main,perm,spin,tls,tlsspin,cross,idle1k,idle10k")
     ap.add_argument("--no-build", action="store_true", help="use already built binaries")
     args = ap.parse_args()
 
@@ -729,10 +738,12 @@ def main():
         selected = [g for g in selected if g["name"] in wanted]
     configs = {"perm": perm_conf}
     tls_args, tls_note = [], None
-    if any(g["config"] == "tls" for g in selected):
+    if any(g["config"] in ("tls", "tlsspin") for g in selected):
         ca, cert, key, tool = make_certs(logdir / "certs")
         configs["tls"] = logdir / "tls.conf"
         configs["tls"].write_text(tls_config(cert, key))
+        configs["tlsspin"] = logdir / "tlsspin.conf"
+        configs["tlsspin"].write_text(tls_config(cert, key) + 'bus_spin: "50us"\n')
         tls_args = ["--tls", "--tls-ca", str(ca)]
         tls_note = (f"Both servers: the same ECDSA P-256 server certificate (made with {tool} for this run), "
                     "`tls { cert_file, key_file, timeout: 2 }`; loadgen `--tls` (INFO in clear text, then "
@@ -756,6 +767,8 @@ def main():
                         config = configs.get(g["config"])
                         if g["config"] == "spin" and flavors[side] == "corenats":
                             config = spin_conf
+                        if g["config"] == "tlsspin" and flavors[side] != "corenats":
+                            config = configs["tls"]
                         servers[side] = Server(bins[side], flavors[side], srv_cpus, config, logdir, tag)
                     except RuntimeError as e:
                         log(str(e))
@@ -763,7 +776,7 @@ def main():
                     for size in (sizes.split(",") if sizes else [None]):
                         for side in ("a", "b"):
                             if side in servers:
-                                extra = tls_args if g["config"] == "tls" else []
+                                extra = tls_args if g["config"] in ("tls", "tlsspin") else []
                                 recs = run_loadgen(loadgen, lg_cpus, servers[side], side, lg_args, size, t,
                                                    extra)
                             else:
