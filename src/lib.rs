@@ -27,6 +27,7 @@ pub mod auth;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod leaf;
 pub(crate) mod logging;
 pub(crate) mod monitor;
 pub mod protocol;

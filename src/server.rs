@@ -245,6 +245,7 @@ pub fn run(boot: Boot) -> Result<(), String> {
                 runtime::spawn(shard::timers::timers_task(sh.clone()));
                 runtime::spawn(shard::sweeper::sweeper_task(sh.clone()));
                 runtime::spawn(shard::logins::logins_task(sh.clone()));
+                shard::leaf::link::start(&sh);
                 let _ = ready.send(());
                 shard::inbox::inbox_task(sh.clone(), inbox).await;
                 // Give writers a moment to send what is buffered before the executor ends.

@@ -45,6 +45,8 @@ pub struct Settings {
     pub tls: Option<Arc<ServerTls>>,
     /// `allow_non_tls`: plain-text clients too on a TLS port.
     pub allow_non_tls: bool,
+    /// `leafnodes { remotes }`: the hubs shard 0 dials (fixed for the process's life).
+    pub leafnodes: crate::config::schema::LeafSpec,
 }
 
 impl Settings {
@@ -75,6 +77,7 @@ impl Settings {
             config_digest: String::new(),
             tls: None,
             allow_non_tls: cfg.allow_non_tls,
+            leafnodes: cfg.leafnodes.clone(),
         }
     }
 }

@@ -116,6 +116,14 @@ fn not_reloadable(old: &config::Config, new: &config::Config) -> Result<(), Stri
     }
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let go = config::go_duration;
+    if old.leafnodes != new.leafnodes {
+        // corenats dials its leaf remotes once at start; changing them needs a restart.
+        return Err(refuse(
+            "LeafNode",
+            format!("{} remotes", old.leafnodes.remotes.len()),
+            format!("{} remotes", new.leafnodes.remotes.len()),
+        ));
+    }
     if old.host != new.host {
         return Err(refuse("Host", &old.host, &new.host));
     }

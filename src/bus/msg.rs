@@ -27,6 +27,9 @@ pub enum BusMsg {
         subject: Bytes,
         queue: Option<Bytes>,
         add: bool,
+        /// A queue member that stands for a leaf hub's group: chosen only when the group has no
+        /// other member (nats-server's rule for a client's message).
+        fallback: bool,
     },
     /// A message for this shard's local subscribers. See [`Delivery`].
     Deliver(Delivery),

@@ -31,6 +31,8 @@ pub struct Want {
     pub conns: Option<ConnQuery>,
     /// A subscription list (`/subsz?subs=1`).
     pub subs: Option<SubsQuery>,
+    /// The leaf-node links (`/leafz`); with `true`, each link's subscriptions too.
+    pub leafs: Option<bool>,
 }
 
 /// Subscriptions in a connection list.
@@ -185,6 +187,28 @@ pub struct ShardSnapshot {
     pub sub_counts: Vec<SubCount>,
     /// `/subsz?subs=1`, second step: the subscriptions of the windows asked for, by (cid, sid).
     pub sub_list: Vec<SubFigures>,
+    /// The leaf-node links this shard owns (`Want::leafs`).
+    pub leafs: Vec<LeafFigures>,
+}
+
+/// One leaf-node link, as `/leafz` shows it.
+#[derive(Debug, Clone, Default)]
+pub struct LeafFigures {
+    pub cid: u64,
+    /// The hub's server name.
+    pub name: String,
+    pub account: String,
+    pub ip: Option<std::net::IpAddr>,
+    pub port: u16,
+    pub rtt_ns: u64,
+    pub in_msgs: u64,
+    pub in_bytes: u64,
+    pub out_msgs: u64,
+    pub out_bytes: u64,
+    /// The hub's interest (subscriptions the link holds).
+    pub subscriptions: u32,
+    /// Their subjects (`subs=1`), `subject[ queue]`.
+    pub subs: Vec<String>,
 }
 
 /// How many of one connection's subscriptions match a `/subsz` query.

@@ -16,7 +16,7 @@ use super::duration::{self, SignedDuration};
 use super::nonstandard::Recorder;
 use super::schema::{Config, Span};
 use super::value::{Entry, Kind, Map, Value};
-use super::{build_accounts, build_auth, build_tls, Diagnostic, Severity};
+use super::{build_accounts, build_auth, build_leaf, build_tls, Diagnostic, Severity};
 
 /// What one build found, sorted by position.
 pub struct Findings {
@@ -263,8 +263,6 @@ const UNSUPPORTED: &[&str] = &[
     "ocsp_cache",
     "cluster",
     "gateway",
-    "leaf",
-    "leafnodes",
     "websocket",
     "ws",
     "mqtt",
@@ -479,6 +477,11 @@ pub fn build(root: &Map, ctx: &mut Ctx) -> Config {
                 }
             }
             "bus_spin" => set(&mut c.bus_spin, ctx.positive_duration(entry, false)),
+            "leafnodes" | "leaf" => {
+                if let Some(l) = build_leaf::leafnodes(entry, ctx) {
+                    c.leafnodes = l;
+                }
+            }
             k if UNSUPPORTED.contains(&k) => ctx.unsupported(entry),
             _ => ctx.unknown(entry),
         }

@@ -88,6 +88,7 @@ impl Default for Config {
             cores: None,
             bus_spin: Duration::ZERO,
             max_closed_clients: 10_000,
+            leafnodes: super::schema::LeafSpec::default(),
             max_sub_tokens: 0,
             tls: None,
             allow_non_tls: false,

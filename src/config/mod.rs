@@ -10,6 +10,7 @@
 mod build;
 mod build_accounts;
 mod build_auth;
+mod build_leaf;
 mod build_tls;
 mod de;
 pub mod defaults;

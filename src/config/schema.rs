@@ -74,6 +74,8 @@ pub struct Config {
     pub bus_spin: Duration,
     /// Default 10000.
     pub max_closed_clients: usize,
+    /// `leafnodes { remotes = [...] }`: links this server dials to leaf-node hubs.
+    pub leafnodes: LeafSpec,
     /// `max_sub_tokens`/`max_subscription_tokens`: most tokens a subscription subject may have
     /// (1..=255). 0 = unlimited (the default). [added by src/config]
     pub max_sub_tokens: u8,
@@ -257,4 +259,42 @@ impl Config {
                 .as_ref()
                 .is_some_and(|a| a.user.as_deref() == Some(name))
     }
+}
+
+/// `leafnodes { ... }`, the soliciting side (see `build_leaf.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeafSpec {
+    pub remotes: Vec<RemoteLeafSpec>,
+    /// `reconnect`/`reconnect_delay`: wait between attempts (plus up to 1 s of jitter). Default 1s.
+    pub reconnect: Duration,
+    /// `dial_timeout`: how long one dial may take. Default 1s (nats-server's).
+    pub dial_timeout: Duration,
+}
+
+impl Default for LeafSpec {
+    fn default() -> Self {
+        LeafSpec {
+            remotes: Vec::new(),
+            reconnect: Duration::from_secs(1),
+            dial_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// One `remotes` entry: a hub to dial, and the local account the link binds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RemoteLeafSpec {
+    /// `url`/`urls`, as written (`nats-leaf://user:pass@host:7422`); tried in order.
+    pub urls: Vec<String>,
+    /// `account`/`local`: the local account bridged. None = `$G`.
+    pub account: Option<String>,
+    /// Subjects the hub's messages may not bring in (no interest sent for them either).
+    pub deny_imports: Vec<String>,
+    /// Subjects never sent to the hub.
+    pub deny_exports: Vec<String>,
+    /// `disabled: true`: configured but not dialled.
+    pub disabled: bool,
+    /// `dial_timeout` of this remote (else the block's).
+    pub dial_timeout: Option<Duration>,
+    pub span: Span,
 }

@@ -224,6 +224,18 @@ impl Config {
         } else if https.is_some() && self.tls.is_none() {
             out.push(Diagnostic::unplaced("TLS cert and key required for HTTPS"));
         }
+        // nats-server retries such a remote forever ("Unable to lookup account"); with accounts from
+        // the config file it can never succeed, so it is an error here.
+        for r in &self.leafnodes.remotes {
+            let name = r.account.as_deref().unwrap_or("$G");
+            if name != "$G" && !self.accounts.iter().any(|a| a.name == name) {
+                out.push(Diagnostic {
+                    span: r.span.clone(),
+                    message: format!("leafnode remote account {name:?} is not defined"),
+                    severity: Severity::Error,
+                });
+            }
+        }
         out
     }
 }

@@ -20,6 +20,7 @@ pub mod connz;
 pub mod format;
 pub mod http;
 pub mod https;
+pub mod leafz;
 pub mod metrics;
 pub mod procstat;
 pub mod routes;

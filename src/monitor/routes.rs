@@ -15,6 +15,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("/subscriptionsz", "/subsz"),
     ("/accountz", "/accountz"),
     ("/accstatz", "/accstatz"),
+    ("/leafz", "/leafz"),
     ("/healthz", "/healthz"),
     ("/metrics", "/metrics"),
 ];
@@ -38,6 +39,7 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
         "/subsz" | "/subscriptionsz" => super::subsz::handle(m, req),
         "/accountz" => super::accounts::accountz(m, req),
         "/accstatz" => super::accounts::accstatz(m, req),
+        "/leafz" => super::leafz::handle(m, req),
         "/healthz" => healthz(m, req),
         "/metrics" => super::metrics::handle(m),
         _ => Response::text(404, "404 page not found\n"),
@@ -61,6 +63,7 @@ fn root(m: &Monitor) -> Response {
         ("Accounts", "/accountz"),
         ("Account Stats", "/accstatz"),
         ("Subscriptions", "/subsz"),
+        ("LeafNodes", "/leafz"),
         ("Health Probe", "/healthz"),
         ("Metrics", "/metrics"),
     ] {

@@ -87,6 +87,16 @@ pub async fn accept(l: &TcpListener) -> io::Result<Stream> {
     Ok(Stream(Rc::new(RefCell::new(s))))
 }
 
+/// Dials `addr` (a leaf remote's hub): at most `within` for the connection to be established.
+pub async fn connect(addr: SocketAddr, within: Duration) -> io::Result<Stream> {
+    let s = timeout(within, TcpStream::connect(addr))
+        .await
+        .ok_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "dial timeout"))?
+        .map_err(io::Error::from)?;
+    let _ = s.set_nodelay(true);
+    Ok(Stream(Rc::new(RefCell::new(s))))
+}
+
 /// One TCP connection, shared by its reader and writer tasks on the same shard. Each direction has its
 /// own readiness source inside glommio, and the `RefCell` is only borrowed during a synchronous poll.
 #[derive(Clone)]

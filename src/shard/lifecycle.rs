@@ -96,7 +96,7 @@ impl Shard {
         let keys: Vec<usize> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.phase == Phase::Open)
+            .filter(|(_, c)| c.phase == Phase::Open && c.link.is_none())
             .map(|(k, _)| k)
             .collect();
         for k in keys {
@@ -123,7 +123,12 @@ impl Shard {
         // A changed `max_payload` (server or account) applies to the next PUB of every connection, as in
         // nats-server (the reader picks the new value up before its next op). A lowered subscription
         // limit closes a connection already holding more, with nats-server's error.
-        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        let keys: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.link.is_none())
+            .map(|(k, _)| k)
+            .collect();
         for k in keys {
             let c = &self.conns[k];
             let (payload, subs) = match c.phase {

@@ -9,6 +9,7 @@
 pub mod conn;
 pub mod imports;
 pub mod inbox;
+pub mod leaf;
 pub mod lifecycle;
 pub mod listener;
 pub mod logins;
@@ -115,6 +116,8 @@ pub struct Shard {
     pub(crate) fanout: Option<peer::fanout::Fanout>,
     /// No-responders statuses being decided across shards (`peer/no_responders.rs`).
     pub(crate) no_responders: peer::no_responders::NoResponders,
+    /// Leaf-node links (shard 0 only; empty elsewhere) and their interest (`leaf/`).
+    pub(crate) leaf: leaf::LeafLinks,
 }
 
 pub type ShardRef = Rc<RefCell<Shard>>;
@@ -154,6 +157,7 @@ impl Shard {
             replies: service_replies::ServiceReplies::new(id),
             fanout: Some(peer::fanout::Fanout::new(nr_shards)),
             no_responders: peer::no_responders::NoResponders::new(nr_shards),
+            leaf: leaf::LeafLinks::default(),
         };
         s.ensure_accounts();
         s

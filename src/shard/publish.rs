@@ -12,6 +12,7 @@
 //! Accounts with mappings, stream exports or service imports go through `imports.rs` first.
 
 use super::conn::{Conn, Phase, SubRef};
+use super::leaf::deliver::QueueScope;
 use super::reader::Flow;
 use super::{ConnKey, Shard};
 use crate::auth::AccountId;
@@ -97,6 +98,17 @@ impl Shard {
         acc: AccountId,
         msg: MsgRef<'_>,
     ) -> bool {
+        self.match_and_deliver_scoped(src, acc, msg, QueueScope::All)
+    }
+
+    /// `match_and_deliver` with the queue groups limited to `scope` (a message from a leaf hub).
+    pub(crate) fn match_and_deliver_scoped(
+        &mut self,
+        src: Option<ConnKey>,
+        acc: AccountId,
+        msg: MsgRef<'_>,
+        scope: QueueScope<'_>,
+    ) -> bool {
         {
             // Nobody anywhere is subscribed in this account: nothing to match (telemetry-style traffic).
             let t = self.tables(acc);
@@ -108,13 +120,16 @@ impl Shard {
             .and_then(|k| self.conns.get(k))
             .is_some_and(|c| !c.session.echo);
         let local = self.local_matches(acc, msg.subject);
+        let frame = self.leaf_frame_begin();
         let mut taken = false;
         for r in local.plain.iter() {
             if !(no_echo && Some(r.conn as usize) == src) {
                 taken |= self.write_msg(*r, msg);
             }
         }
-        self.fan_out(src, no_echo, acc, msg, &local, taken)
+        let reached = self.fan_out(src, no_echo, acc, msg, &local, taken, scope);
+        self.leaf_frame_end(frame, msg);
+        reached
     }
 
     /// The subscriptions of account `acc` on this shard that receive `subj`: the local table's match
@@ -147,6 +162,11 @@ impl Shard {
         let Some(sub) = c.subs.get_mut(r.sub as usize) else {
             return false;
         };
+        if c.link.is_some() {
+            // A leaf hub's interest: one LMSG per link at the end of this message's delivery.
+            let queue = sub.queue.clone();
+            return self.link_target(key, queue.as_deref());
+        }
         match msg.headers {
             Some(h) if c.session.headers => w::write_hmsg(
                 &mut c.out.buf,

@@ -53,34 +53,9 @@ impl Shard {
             _ => self.keepalive(cid, now),
         };
         let due = keepalive.next_due(true);
-        let conn = Conn {
-            span,
-            cid,
-            peer,
-            transport: transport.clone(),
-            phase: Phase::New,
-            close_reason: None,
-            started: now,
-            session: Session::defaults(),
-            account: 0,
-            login: LoginState::new(nonce),
-            subs: Slab::new(),
-            sids: HashMap::default(),
-            out: Outbound::default(),
-            keepalive,
-            needs_barrier: false,
-            pending_status: 0,
-            status_waker: None,
-            sent_connect_info: false,
-            max_payload: self.settings.max_payload,
-            max_subs: self.settings.max_subscriptions,
-            stats: ConnStats::default(),
-            tasks: 2,
-            counted_server: false,
-            resetting: false,
-            reset_waker: None,
-            tls_first,
-        };
+        let mut conn = self.conn_parts(cid, span, transport, keepalive, now);
+        conn.login = LoginState::new(nonce);
+        conn.tls_first = tls_first;
         let key = self.conns.insert(conn);
         self.kick_timers(due);
         self.stats.total_connections += 1;
@@ -97,6 +72,89 @@ impl Shard {
         }
         tracing::debug!(cid, peer = ?peer, "Client connection created");
         key
+    }
+
+    /// Registers a leaf-node link that finished its handshake with the hub: an open connection in
+    /// account `account`, never echoing (a hub's message never goes back to it), with PINGs but no
+    /// authentication deadline, counted against no client limit.
+    pub(crate) fn new_link_conn(
+        &mut self,
+        transport: &Transport,
+        account: crate::auth::AccountId,
+        link: super::leaf::LinkConn,
+    ) -> ConnKey {
+        let now = Instant::now();
+        let cid = self.globals.next_cid();
+        let peer = transport.peer_addr();
+        let span = tracing::info_span!(
+            "leaf",
+            shard = self.id,
+            cid,
+            peer = %peer.map(|p| p.to_string()).unwrap_or_default(),
+        );
+        let keepalive = KeepAlive::new(
+            now,
+            first_ping_delay(self.settings.ping_interval, cid),
+            None,
+        );
+        let due = keepalive.next_due(false);
+        let session = Session {
+            echo: false,
+            headers: link.headers,
+            name: Some(link.hub_name.clone()),
+            ..Session::default()
+        };
+        let mut conn = self.conn_parts(cid, span, transport, keepalive, now);
+        conn.phase = Phase::Open;
+        conn.session = session;
+        conn.account = account;
+        conn.sent_connect_info = true;
+        conn.max_subs = 0;
+        conn.link = Some(Box::new(link));
+        let key = self.conns.insert(conn);
+        self.kick_timers(due);
+        key
+    }
+
+    /// A new connection's state before login: a client's defaults (nats-server's session defaults,
+    /// account 0, the server's limits, no login yet).
+    fn conn_parts(
+        &self,
+        cid: u64,
+        span: tracing::Span,
+        transport: &Transport,
+        keepalive: KeepAlive,
+        now: Instant,
+    ) -> Conn {
+        Conn {
+            span,
+            cid,
+            peer: transport.peer_addr(),
+            transport: transport.clone(),
+            phase: Phase::New,
+            close_reason: None,
+            started: now,
+            session: Session::defaults(),
+            account: 0,
+            login: LoginState::new(None),
+            subs: Slab::new(),
+            sids: HashMap::default(),
+            out: Outbound::default(),
+            keepalive,
+            needs_barrier: false,
+            pending_status: 0,
+            status_waker: None,
+            sent_connect_info: false,
+            max_payload: self.settings.max_payload,
+            max_subs: self.settings.max_subscriptions,
+            stats: ConnStats::default(),
+            tasks: 2,
+            counted_server: false,
+            resetting: false,
+            reset_waker: None,
+            tls_first: false,
+            link: None,
+        }
     }
 
     /// A connection's clocks from `now`: PINGs, and the authentication deadline whenever credentials

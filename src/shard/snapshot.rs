@@ -15,8 +15,8 @@ use super::conn::{Conn, Phase, Sub};
 use super::{ConnKey, Shard};
 use crate::bus::snapshot::{
     keep_best, sid_order, wall_ns, AccountFigures, CloseReason, ConnFigures, ConnQuery,
-    ShardSnapshot, SnapshotRequest, SubCount, SubFigures, SubWindow, SubsMode, SubsQuery,
-    MAX_CLOSED_SUBS,
+    LeafFigures, ShardSnapshot, SnapshotRequest, SubCount, SubFigures, SubWindow, SubsMode,
+    SubsQuery, MAX_CLOSED_SUBS,
 };
 use std::time::Instant;
 
@@ -73,7 +73,8 @@ pub fn window<T>(
 }
 
 impl Shard {
-    fn account_name(&self, acc: crate::auth::AccountId) -> String {
+    /// The account's name (`$G` for an id no longer known).
+    pub(crate) fn account_name(&self, acc: crate::auth::AccountId) -> String {
         self.auth
             .accounts
             .get(acc as usize)
@@ -131,9 +132,10 @@ impl Shard {
             conns_matched: 0,
             sub_counts: Vec::new(),
             sub_list: Vec::new(),
+            leafs: Vec::new(),
         };
         for (_, c) in self.conns.iter() {
-            if c.phase != Phase::Closing {
+            if c.phase != Phase::Closing && c.link.is_none() {
                 snap.conns += 1;
                 snap.pending_bytes += c.pending_bytes() as u64;
             }
@@ -153,7 +155,7 @@ impl Shard {
                 })
                 .collect();
             for (_, c) in self.conns.iter() {
-                if c.phase == Phase::Open {
+                if c.phase == Phase::Open && c.link.is_none() {
                     if let Some(a) = snap.accounts.get_mut(c.account as usize) {
                         a.conns += 1;
                     }
@@ -171,7 +173,46 @@ impl Shard {
                 Some(w) => snap.sub_list = self.sub_windows(q, w),
             }
         }
+        if let Some(subs) = want.leafs {
+            snap.leafs = self.leaf_figures(subs);
+        }
         let _ = req.reply.send(snap);
+    }
+
+    /// `/leafz`: this shard's open leaf-node links.
+    fn leaf_figures(&self, with_subs: bool) -> Vec<LeafFigures> {
+        self.conns
+            .iter()
+            .filter(|(_, c)| c.phase != Phase::Closing)
+            .filter_map(|(_, c)| c.link.as_ref().map(|l| (c, l)))
+            .map(|(c, l)| LeafFigures {
+                cid: c.cid,
+                name: l.hub_name.clone(),
+                account: self.account_name(c.account),
+                ip: c.peer.map(|p| p.ip()),
+                port: c.peer.map_or(0, |p| p.port()),
+                rtt_ns: c.keepalive.rtt().as_nanos() as u64,
+                in_msgs: c.stats.in_msgs,
+                in_bytes: c.stats.in_bytes,
+                out_msgs: c.stats.out_msgs,
+                out_bytes: c.stats.out_bytes,
+                subscriptions: c.subs.len() as u32,
+                subs: if with_subs {
+                    c.subs
+                        .iter()
+                        .map(|(_, s)| {
+                            let subject = String::from_utf8_lossy(&s.subject);
+                            match &s.queue {
+                                Some(q) => format!("{subject} {}", String::from_utf8_lossy(q)),
+                                None => subject.into_owned(),
+                            }
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect()
     }
 
     fn connz(&self, q: &ConnQuery) -> (Vec<ConnFigures>, usize) {
@@ -184,7 +225,7 @@ impl Shard {
         let mut found: Vec<(ConnFigures, Option<ConnKey>)> = Vec::new();
         if q.open {
             for (k, c) in self.conns.iter() {
-                if c.phase == Phase::Closing || !cid_ok(c.cid) {
+                if c.phase == Phase::Closing || c.link.is_some() || !cid_ok(c.cid) {
                     continue;
                 }
                 let f = self.conn_figures(c, now_i);

@@ -84,6 +84,7 @@ impl Shard {
         };
         let _ = self.tables(acc).local.insert(subj, queue, r);
         self.add_interest(acc, subj, queue);
+        self.leaf_interest(acc, subj, queue, true);
         // Another connection's announcement of the same interest may still be on its way: any SUB made
         // while this shard has announcements no barrier has covered yet waits for one.
         if self.barriers.unsynced() {
@@ -127,6 +128,11 @@ impl Shard {
         let sub = c.subs.remove(idx);
         c.sids.remove(&sub.sid);
         let acc = c.account;
+        let is_link = c.link.is_some();
+        // A link's subscriptions are the hub's interest, never ours to tell it.
+        if !is_link {
+            self.leaf_interest(acc, &sub.subject, sub.queue.as_deref(), false);
+        }
         let r = SubRef {
             conn: key as u32,
             sub: idx as u32,
@@ -136,7 +142,8 @@ impl Shard {
             .remove(&sub.subject, sub.queue.as_deref(), &r);
         // The last queue member leaving this shard: the next PONG waits until no other shard routes the
         // group's messages here any more (they would find no member and be lost).
-        if self.drop_interest(acc, &sub.subject, sub.queue.as_deref()) && sub.queue.is_some() {
+        let queue = sub.queue.as_deref();
+        if self.drop_interest_as(acc, &sub.subject, queue, is_link) && queue.is_some() {
             if let Some(c) = self.conns.get_mut(key) {
                 c.needs_barrier = true;
             }

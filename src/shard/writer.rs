@@ -102,13 +102,21 @@ impl Shard {
             return;
         }
         let was_open = c.phase == Phase::Open;
+        let is_link = c.link.is_some();
         c.phase = Phase::Closing;
         c.close_reason = Some(reason);
         let cid = c.cid;
         let account = c.account;
         let counted_server = std::mem::take(&mut c.counted_server);
         tracing::debug!(cid, ?reason, "client connection closed");
-        self.record_closed(key);
+        if is_link {
+            // The remote's link is down: no more interest is sent to it.
+            for r in self.leaf.remotes.iter_mut().filter(|r| r.conn == Some(key)) {
+                r.conn = None;
+            }
+        } else {
+            self.record_closed(key);
+        }
         if self.conns[key].subs.len() > super::sweeper::INLINE_REMOVALS {
             self.sweep_later(key);
         } else {
@@ -117,7 +125,7 @@ impl Shard {
         if counted_server {
             self.globals.server_closed();
         }
-        if was_open {
+        if was_open && !is_link {
             self.globals.account_closed(account);
         }
         if let Some(c) = self.conns.get_mut(key) {

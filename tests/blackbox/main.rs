@@ -20,6 +20,7 @@ mod cross_shard;
 mod cross_shard_stress;
 mod fuzz_bodies;
 mod fuzz_live;
+mod leaf_remote;
 mod lifecycle_lame_duck;
 mod lifecycle_signals;
 mod many_subs;

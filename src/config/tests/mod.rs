@@ -5,6 +5,7 @@ mod auth;
 mod bad_files;
 mod docs;
 mod hcl_files;
+mod leaf;
 mod seed;
 mod server;
 mod tls;

@@ -155,6 +155,9 @@ pub struct Conn {
     /// The TLS handshake came before the INFO (`handshake_first`): INFO says `tls_required`, `/connz`
     /// says `tls_first`.
     pub tls_first: bool,
+    /// Set for a leaf-node link this server dialled (`shard/leaf`): its subscriptions are the hub's
+    /// interest, and messages to it are `LMSG`s.
+    pub link: Option<Box<crate::shard::leaf::LinkConn>>,
 }
 
 impl Conn {

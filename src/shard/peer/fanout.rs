@@ -17,7 +17,9 @@
 //! chance yet (`tried`), so the group still gets it; a message visits each shard at most once.
 
 use super::super::conn::SubRef;
+use super::super::leaf::deliver::QueueScope;
 use super::super::{ConnKey, Shard};
+use super::interest::FALLBACK;
 use crate::auth::AccountId;
 use crate::bus::{BusMsg, Delivery, MsgRef, ShardId};
 use crate::subject::MatchResult;
@@ -81,6 +83,7 @@ impl Shard {
         msg: MsgRef<'_>,
         local: &MatchResult<SubRef>,
         local_taken: bool,
+        scope: QueueScope<'_>,
     ) -> bool {
         let skip = |r: &SubRef| no_echo && Some(r.conn as usize) == src;
         let mut reached = local_taken;
@@ -100,14 +103,30 @@ impl Shard {
             }
         }
 
-        // Queue groups: exactly one member of each group, across all shards.
+        // Queue groups: exactly one member of each group, across all shards. A leaf hub's member
+        // (a link's subscription here, a `FALLBACK` entry for another shard's) is chosen only when
+        // the group has no other member anywhere, as nats-server does for a client's message.
+        let links_here = !self.leaf.remotes.is_empty();
         for g in local.queues.iter() {
-            let eligible = g.members.iter().filter(|r| !skip(r)).count();
+            if !scope.allows(&g.name) {
+                continue;
+            }
+            let conns = &self.conns;
+            let is_link = |r: &SubRef| {
+                links_here && conns.get(r.conn as usize).is_some_and(|c| c.link.is_some())
+            };
             let remote_g = remote.as_ref().and_then(|rm| rm.queue(&g.name));
-            let nr_remote = remote_g.map_or(0, |rg| rg.members.len());
+            let normal_local = g.members.iter().filter(|r| !skip(r) && !is_link(r)).count();
+            let normal_remote = remote_g.map_or(0, |rg| {
+                rg.members.iter().filter(|s| **s & FALLBACK == 0).count()
+            });
+            let fallback = normal_local + normal_remote == 0;
+            let mine = |r: &&SubRef| !skip(r) && is_link(r) == fallback;
+            let theirs = |s: &&ShardId| (**s & FALLBACK != 0) == fallback;
             // Remote entries are one per member on that shard, so one draw over local and remote
             // members picks a shard weighted by its member count, then the member.
-            let nr_local = eligible;
+            let nr_local = g.members.iter().filter(mine).count();
+            let nr_remote = remote_g.map_or(0, |rg| rg.members.iter().filter(theirs).count());
             if nr_local + nr_remote == 0 {
                 continue;
             }
@@ -118,7 +137,17 @@ impl Shard {
                 // went), try the next one, so the group still gets the message.
                 for k in 0..nr_local {
                     let nth = (choice + k) % nr_local;
-                    if let Some(m) = g.members.iter().filter(|r| !skip(r)).nth(nth).copied() {
+                    let conns = &self.conns;
+                    let is_link = |r: &SubRef| {
+                        links_here && conns.get(r.conn as usize).is_some_and(|c| c.link.is_some())
+                    };
+                    let pick = g
+                        .members
+                        .iter()
+                        .filter(|r| !skip(r) && is_link(r) == fallback)
+                        .nth(nth)
+                        .copied();
+                    if let Some(m) = pick {
                         if self.write_msg(m, msg) {
                             delivered = true;
                             break;
@@ -128,12 +157,19 @@ impl Shard {
                 reached |= delivered;
             }
             if !delivered && nr_remote > 0 {
-                if let Some(rg) = remote_g {
-                    let dst = if choice >= nr_local {
-                        rg.members[choice - nr_local]
-                    } else {
-                        rg.members[fan.pick(nr_remote)]
-                    };
+                let nth = if choice >= nr_local {
+                    choice - nr_local
+                } else {
+                    fan.pick(nr_remote)
+                };
+                let dst = remote_g.and_then(|rg| {
+                    rg.members
+                        .iter()
+                        .filter(|s| (**s & FALLBACK != 0) == fallback)
+                        .nth(nth)
+                        .map(|s| *s & !FALLBACK)
+                });
+                if let Some(dst) = dst {
                     fan.mark(dst);
                     fan.queues[dst as usize].push(g.name.clone());
                 }
@@ -141,10 +177,25 @@ impl Shard {
         }
         if let Some(remote) = &remote {
             for rg in remote.queues.iter() {
-                if local.queue(&rg.name).is_some() || rg.members.is_empty() {
+                if local.queue(&rg.name).is_some()
+                    || rg.members.is_empty()
+                    || !scope.allows(&rg.name)
+                {
                     continue;
                 }
-                let dst = rg.members[fan.pick(rg.members.len())];
+                let normal = rg.members.iter().filter(|s| **s & FALLBACK == 0).count();
+                let fallback = normal == 0;
+                let n = if fallback { rg.members.len() } else { normal };
+                let pick = fan.pick(n);
+                let Some(dst) = rg
+                    .members
+                    .iter()
+                    .filter(|s| (**s & FALLBACK != 0) == fallback)
+                    .nth(pick)
+                    .map(|s| *s & !FALLBACK)
+                else {
+                    continue;
+                };
                 fan.mark(dst);
                 fan.queues[dst as usize].push(rg.name.clone());
             }
@@ -180,6 +231,7 @@ impl Shard {
         let msg = d.msg();
         let local = self.local_matches(d.account, msg.subject);
         let relay = self.relay_token(d.ask);
+        let frame = self.leaf_frame_begin();
         let (mut taken, mut forwarded) = (false, 0);
         // The publisher itself, when it is on this shard and asked not to get its own messages.
         let me = self.id;
@@ -194,9 +246,18 @@ impl Shard {
                 Some(g) => {
                     let n = g.members.len();
                     let start = self.fanout.as_mut().map_or(0, |f| f.pick(n));
-                    let got = (0..n).any(|k| {
-                        let m = g.members[(start + k) % n];
-                        !skip(&m) && self.write_msg(m, msg)
+                    // A leaf hub's member only when no other member here takes it.
+                    let links_here = !self.leaf.remotes.is_empty();
+                    let got = [false, true].into_iter().any(|links| {
+                        (0..n).any(|k| {
+                            let m = g.members[(start + k) % n];
+                            let is_link = links_here
+                                && self
+                                    .conns
+                                    .get(m.conn as usize)
+                                    .is_some_and(|c| c.link.is_some());
+                            is_link == links && !skip(&m) && self.write_msg(m, msg)
+                        })
                     });
                     taken |= got;
                     if !got && self.forward_queue(&d, q, relay) {
@@ -212,6 +273,7 @@ impl Shard {
                 }
             }
         }
+        self.leaf_frame_end(frame, msg);
         self.finish_relay(src, d.ask, relay, taken, forwarded);
     }
 
@@ -225,13 +287,22 @@ impl Shard {
         let Some(g) = remote.queue(q) else {
             return false;
         };
-        let untried = |s: &ShardId| *s != me && !d.tried.contains(s);
+        let untried = |s: &ShardId| {
+            let s = *s & !FALLBACK;
+            s != me && !d.tried.contains(&s)
+        };
         let n = g.members.iter().filter(|s| untried(s)).count();
         if n == 0 {
             return false;
         }
         let pick = self.fanout.as_mut().map_or(0, |f| f.pick(n));
-        let Some(dst) = g.members.iter().filter(|s| untried(s)).nth(pick).copied() else {
+        let Some(dst) = g
+            .members
+            .iter()
+            .filter(|s| untried(s))
+            .nth(pick)
+            .map(|s| *s & !FALLBACK)
+        else {
             return false;
         };
         let mut tried = d.tried.clone();

@@ -8,12 +8,19 @@
 //! forwards there.
 //!
 //! Receiving: the destination inserts or removes one entry per announcement in the account's `remote`
-//! table (`ShardId` of the sender), which `fanout.rs` matches.
+//! table (`ShardId` of the sender, marked with [`FALLBACK`] for a leaf hub's queue member), which
+//! `fanout.rs` matches.
 
 use super::super::Shard;
 use crate::auth::AccountId;
 use crate::bus::{BusMsg, ShardId};
 use bytes::Bytes;
+
+/// Set on a `remote` table entry (`ShardId | FALLBACK`) for a queue member that stands for a leaf
+/// hub's group: the fan-out picks such a member only when its group has no other member anywhere, as
+/// nats-server sends a client's message to a leaf's member only when no local or routed one exists.
+/// Shard ids stay far below it.
+pub(crate) const FALLBACK: ShardId = 0x8000;
 
 impl Shard {
     /// Counts local interest; on 0→1 tells every other shard. Returns true when it told them.
@@ -22,6 +29,17 @@ impl Shard {
         acc: AccountId,
         subj: &[u8],
         queue: Option<&[u8]>,
+    ) -> bool {
+        self.add_interest_as(acc, subj, queue, false)
+    }
+
+    /// `add_interest`; `fallback`: the member is a leaf hub's group (see [`FALLBACK`]).
+    pub(crate) fn add_interest_as(
+        &mut self,
+        acc: AccountId,
+        subj: &[u8],
+        queue: Option<&[u8]>,
+        fallback: bool,
     ) -> bool {
         let k = (
             Bytes::copy_from_slice(subj),
@@ -32,18 +50,20 @@ impl Shard {
         // Plain interest is announced on 0→1 only; every queue member is announced, so other shards
         // can weight their choice of shard by member count.
         if (*n == 1 || k.1.is_some()) && self.nr_shards > 1 {
-            self.announce(acc, k.0, k.1, true);
+            self.announce(acc, k.0, k.1, true, fallback);
             return true;
         }
         false
     }
 
     /// Counts local interest down; on N→0 tells every other shard. Returns true when it told them.
-    pub(crate) fn drop_interest(
+    /// `fallback`: as given to `add_interest_as` for this member.
+    pub(crate) fn drop_interest_as(
         &mut self,
         acc: AccountId,
         subj: &[u8],
         queue: Option<&[u8]>,
+        fallback: bool,
     ) -> bool {
         let k = (
             Bytes::copy_from_slice(subj),
@@ -63,13 +83,20 @@ impl Shard {
             None => false,
         };
         if gone && self.nr_shards > 1 {
-            self.announce(acc, k.0, k.1, false);
+            self.announce(acc, k.0, k.1, false, fallback);
             return true;
         }
         false
     }
 
-    fn announce(&mut self, account: AccountId, subject: Bytes, queue: Option<Bytes>, add: bool) {
+    fn announce(
+        &mut self,
+        account: AccountId,
+        subject: Bytes,
+        queue: Option<Bytes>,
+        add: bool,
+        fallback: bool,
+    ) {
         self.barriers.announced_one();
         for dst in 0..self.nr_shards as u16 {
             if dst == self.id {
@@ -82,6 +109,7 @@ impl Shard {
                     subject: subject.clone(),
                     queue: queue.clone(),
                     add,
+                    fallback,
                 },
             );
         }
@@ -95,12 +123,22 @@ impl Shard {
         subject: &[u8],
         queue: Option<&[u8]>,
         add: bool,
+        fallback: bool,
     ) {
         let t = self.tables(account);
-        if add {
-            let _ = t.remote.insert(subject, queue, src);
+        let entry = if fallback && queue.is_some() {
+            src | FALLBACK
         } else {
-            t.remote.remove(subject, queue, &src);
+            src
+        };
+        if add {
+            let _ = t.remote.insert(subject, queue, entry);
+        } else {
+            t.remote.remove(subject, queue, &entry);
+        }
+        // Links live on shard 0 only, so this is a client's interest on another shard.
+        if !fallback {
+            self.leaf_interest(account, subject, queue, add);
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod hostile;
+pub mod hub;
 pub mod monitor;
 pub mod pki;
 pub mod process;

@@ -97,6 +97,8 @@ pub struct ServerOpts {
     pub args: Vec<String>,
     /// `--cores N`, passed only to corenats (nats-server has no such flag).
     pub cores: Option<usize>,
+    /// Run this binary instead of the one under test (a nats-server hub a test needs).
+    pub bin: Option<OsString>,
 }
 
 impl ServerOpts {
@@ -159,13 +161,18 @@ impl Server {
         Ok(s)
     }
 
+    fn binary(&self) -> OsString {
+        self.opts.bin.clone().unwrap_or_else(server_binary)
+    }
+
     fn command(&self, port: &str) -> Command {
-        let mut cmd = Command::new(server_binary());
+        let mut cmd = Command::new(self.binary());
         cmd.arg("-a").arg("127.0.0.1").arg("-p").arg(port);
         if let Some(c) = &self.conf {
             cmd.arg("-c").arg(c);
         }
-        if let (Some(n), true) = (self.opts.cores, is_corenats()) {
+        let corenats = self.opts.bin.is_none() && is_corenats();
+        if let (Some(n), true) = (self.opts.cores, corenats) {
             cmd.arg("--cores").arg(n.to_string());
         }
         cmd.args(&self.opts.args);
@@ -179,7 +186,7 @@ impl Server {
         let mut child = self
             .command(port)
             .spawn()
-            .map_err(|e| format!("cannot spawn {:?}: {e}", server_binary()))?;
+            .map_err(|e| format!("cannot spawn {:?}: {e}", self.binary()))?;
         let (tx, rx) = mpsc::channel::<Option<u16>>();
         let out = child.stdout.take().unwrap();
         let err = child.stderr.take().unwrap();

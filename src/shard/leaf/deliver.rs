@@ -1,0 +1,149 @@
+//! Messages across a leaf link, both directions.
+//!
+//! To the hub: a delivery (a publish on this shard, `match_and_deliver`, or another shard's
+//! `Delivery`, `on_delivery`) opens a frame; `write_msg` on a link's subscription only notes the link
+//! in it (`link_target`), with the queue group when the subscription is the hub's group member; the
+//! frame's end writes one `LMSG`/`HMSG` per noted link, naming the chosen groups. Subjects the hub's
+//! `export` permissions or our `deny_exports` refuse are not sent (`_R_.` and `$JS.ACK.` replies pass,
+//! as the hub lets them in).
+//!
+//! From the hub: `link_msg` publishes in the bound account with the link as the source (links are
+//! `echo: false`, so nothing goes back to the hub), to plain subscribers, and to queue groups only
+//! when the hub chose this side for them (`QueueScope::Only`).
+
+use super::super::{ConnKey, Shard};
+use super::Target;
+use crate::bus::MsgRef;
+use crate::protocol::leaf as wire;
+use bytes::Bytes;
+
+/// Which queue groups a delivery may choose a member for.
+#[derive(Clone, Copy)]
+pub enum QueueScope<'a> {
+    /// Every group (a client's publish).
+    All,
+    /// Only these (a message from a hub, which chose them; none = plain subscribers only).
+    Only(&'a [&'a [u8]]),
+}
+
+impl QueueScope<'_> {
+    #[inline]
+    pub fn allows(&self, group: &[u8]) -> bool {
+        match self {
+            QueueScope::All => true,
+            QueueScope::Only(list) => list.contains(&group),
+        }
+    }
+}
+
+/// Reply subjects a hub lets in whatever the leaf's permissions say (nats-server's `leafMsgAllowed`).
+fn always_allowed(subject: &[u8]) -> bool {
+    subject.starts_with(b"_R_.") || subject.starts_with(b"$JS.ACK.")
+}
+
+impl Shard {
+    /// Opens a delivery frame; returns what `leaf_frame_end` restores.
+    #[inline]
+    pub(crate) fn leaf_frame_begin(&mut self) -> usize {
+        let saved = self.leaf.frame;
+        self.leaf.frame = self.leaf.targets.len();
+        saved
+    }
+
+    /// Closes the frame: one message to each link noted in it.
+    #[inline]
+    pub(crate) fn leaf_frame_end(&mut self, saved: usize, msg: MsgRef<'_>) {
+        if self.leaf.targets.len() > self.leaf.frame {
+            self.write_link_targets(msg);
+        }
+        self.leaf.frame = saved;
+    }
+
+    /// `write_msg` on subscription `sub` of link `key`: note it for the frame's end.
+    pub(crate) fn link_target(&mut self, key: ConnKey, queue: Option<&[u8]>) -> bool {
+        let frame = self.leaf.frame;
+        let t = match self.leaf.targets[frame..]
+            .iter_mut()
+            .position(|t| t.conn == key)
+        {
+            Some(i) => &mut self.leaf.targets[frame + i],
+            None => {
+                self.leaf.targets.push(Target {
+                    conn: key,
+                    plain: false,
+                    queues: Vec::new(),
+                });
+                let last = self.leaf.targets.len() - 1;
+                &mut self.leaf.targets[last]
+            }
+        };
+        match queue {
+            Some(q) => t.queues.push(Bytes::copy_from_slice(q)),
+            None => t.plain = true,
+        }
+        true
+    }
+
+    fn write_link_targets(&mut self, msg: MsgRef<'_>) {
+        let frame = self.leaf.frame;
+        let targets: Vec<Target> = self.leaf.targets.drain(frame..).collect();
+        for t in targets {
+            let Some(c) = self.conns.get_mut(t.conn) else {
+                continue;
+            };
+            let Some(link) = c.link.as_ref() else {
+                continue;
+            };
+            if let Some(p) = &link.perms {
+                if !always_allowed(msg.subject) && !p.can_publish(msg.subject) {
+                    continue;
+                }
+            }
+            let headers = msg.headers.filter(|_| link.headers);
+            let queues: Vec<&[u8]> = t.queues.iter().map(|q| &q[..]).collect();
+            wire::write_msg(
+                &mut c.out.buf,
+                msg.subject,
+                msg.reply,
+                &queues,
+                headers,
+                msg.payload,
+            );
+            self.count_out(t.conn, msg.size());
+            self.check_pending(t.conn);
+        }
+    }
+
+    /// An `LMSG`/`HMSG` from the hub on link `key`.
+    pub(crate) fn link_msg(&mut self, key: ConnKey, msg: MsgRef<'_>, queues: &[&[u8]]) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        let size = msg.size() as u64;
+        c.stats.in_msgs += 1;
+        c.stats.in_bytes += size;
+        let acc = c.account;
+        // What we may not import (the hub's `import` rules, our `deny_imports`) is dropped.
+        if let Some(p) = c.link.as_ref().and_then(|l| l.perms.as_ref()) {
+            if !always_allowed(msg.subject) && !p.deliver_allowed(msg.subject, None) {
+                return;
+            }
+        }
+        self.stats.in_msgs += 1;
+        self.stats.in_bytes += size;
+        let t = self.tables(acc);
+        t.stats.in_msgs += 1;
+        t.stats.in_bytes += size;
+        if self
+            .account_flags
+            .get(acc as usize)
+            .copied()
+            .unwrap_or(false)
+        {
+            // Mappings and imports: the account's full publish path (every queue group may choose).
+            self.publish_mapped(Some(key), acc, msg, 0);
+        } else {
+            self.match_and_deliver_scoped(Some(key), acc, msg, QueueScope::Only(queues));
+        }
+    }
+}

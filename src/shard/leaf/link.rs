@@ -1,0 +1,503 @@
+//! One task per remote on shard 0: dial the hub, shake hands, read the hub's ops, and dial again when
+//! the link goes — nats-server's soliciting sequence (`leafnode.go`):
+//!
+//! 1. TCP to the remote's next URL; the hub's INFO within `FIRST_INFO_WAIT`. It must come from a
+//!    leaf-node port (`client_id` and `leafnode_urls`, else "attempted to connect to wrong port").
+//! 2. Our CONNECT (`crate::leaf::connect`): no `compress_mode`, so the hub never compresses.
+//! 3. When the hub announced `info_on_connect`, its second INFO (`connect_info: true`) within
+//!    `CONNECT_INFO_WAIT`: the leaf user's `import`/`export` permissions, applied before anything is
+//!    sent (a nats-server hub closes the link on the first subscription or message they refuse).
+//! 4. The link becomes a connection of the shard (`Shard::new_link_conn`) with a writer task; our
+//!    loop-detection subject and the account's interest go out; then the hub's ops are read here.
+//! 5. When the link closes: wait `reconnect` plus up to a second of jitter (30 s after a loop, a
+//!    permissions violation or a refused login, as nats-server does), then the next URL.
+//!
+//! Runs on: shard 0 only, one task per configured remote.
+
+use super::super::transport::Transport;
+use super::super::writer::writer_task;
+use super::super::{ConnKey, ShardRef};
+use super::LinkConn;
+use crate::auth::Permissions;
+use crate::bus::{CloseReason, MsgRef};
+use crate::config::{PermissionsSpec, SubjectPermSpec};
+use crate::leaf::connect::LeafConnect;
+use crate::leaf::hub_info::{HubInfo, SubjectRules};
+use crate::leaf::url::RemoteUrl;
+use crate::protocol::leaf::{self as wire, LeafOp};
+use crate::runtime::{self, Stream};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+/// How long the hub has for its first INFO (nats-server: 1 s; a little more for a busy machine).
+const FIRST_INFO_WAIT: Duration = Duration::from_secs(2);
+/// How long the hub has for the INFO answering our CONNECT (nats-server: 2 s).
+const CONNECT_INFO_WAIT: Duration = Duration::from_secs(2);
+/// After a loop, a permissions violation or a refused login (nats-server's 30 s).
+const LONG_BACKOFF: Duration = Duration::from_secs(30);
+/// Reads of the hub's ops.
+const READ_BUF: usize = 64 * 1024;
+
+/// Starts one task per remote; called once on shard 0 at boot.
+pub fn start(shard: &ShardRef) {
+    let n = {
+        let mut sh = shard.borrow_mut();
+        if sh.id != 0 {
+            return;
+        }
+        let links = super::LeafLinks::new(&sh.settings, &sh.auth);
+        sh.leaf = links;
+        sh.leaf.remotes.len()
+    };
+    for i in 0..n {
+        let span = tracing::info_span!("leafnode", remote = i);
+        runtime::spawn(link_task(shard.clone(), i).instrument(span));
+    }
+}
+
+/// Why one attempt ended.
+enum Outcome {
+    /// The link was up and closed.
+    Closed,
+    /// It never came up (the reason is logged).
+    Failed(String),
+    /// The hub refused us in a way worth waiting 30 s for.
+    Backoff(String),
+}
+
+async fn link_task(shard: ShardRef, idx: usize) {
+    let mut attempt = 0usize;
+    loop {
+        if stopping(&shard) {
+            return;
+        }
+        let (url, reconnect) = {
+            let sh = shard.borrow();
+            let spec = &sh.leaf.remotes[idx].spec;
+            (
+                spec.urls[attempt % spec.urls.len()].clone(),
+                sh.settings.leafnodes.reconnect,
+            )
+        };
+        attempt += 1;
+        let jitter = Duration::from_millis(rand::random::<u64>() % 1000);
+        let wait = match run_once(&shard, idx, &url).await {
+            Outcome::Closed => reconnect + jitter,
+            Outcome::Failed(e) => {
+                tracing::error!("Error trying to connect as leafnode to remote server: {e}");
+                reconnect + jitter
+            }
+            Outcome::Backoff(e) => {
+                tracing::error!("{e}");
+                LONG_BACKOFF
+            }
+        };
+        let until = Instant::now() + wait;
+        while Instant::now() < until {
+            if stopping(&shard) {
+                return;
+            }
+            runtime::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn stopping(shard: &ShardRef) -> bool {
+    let sh = shard.borrow();
+    sh.draining || sh.stopped
+}
+
+/// Bytes read from the hub and not parsed yet, with the stream they come from.
+struct HubReader {
+    stream: Stream,
+    pending: Vec<u8>,
+    max_control_line: usize,
+    max_payload: usize,
+}
+
+impl HubReader {
+    /// Reads more bytes; false on EOF or an error.
+    async fn fill(&mut self) -> std::io::Result<bool> {
+        let mut buf = vec![0u8; READ_BUF];
+        let n = self.stream.read(&mut buf).await?;
+        self.pending.extend_from_slice(&buf[..n]);
+        Ok(n > 0)
+    }
+
+    /// The next whole op during the handshake, as an owned copy (control ops only matter there).
+    async fn next_control(&mut self) -> Result<Owned, String> {
+        loop {
+            match wire::parse(&self.pending, self.max_control_line, self.max_payload) {
+                Ok(Some((op, used))) => {
+                    let owned = Owned::from(&op);
+                    self.pending.drain(..used);
+                    return Ok(owned);
+                }
+                Ok(None) => match self.fill().await {
+                    Ok(true) => {}
+                    Ok(false) => return Err("connection closed by the hub".into()),
+                    Err(e) => return Err(e.to_string()),
+                },
+                Err(e) => return Err(format!("parser error: {e}")),
+            }
+        }
+    }
+}
+
+/// A handshake-time op, copied out of the read buffer.
+enum Owned {
+    Info(Vec<u8>),
+    Err(String),
+    Ping,
+    Other,
+}
+
+impl From<&LeafOp<'_>> for Owned {
+    fn from(op: &LeafOp<'_>) -> Owned {
+        match op {
+            LeafOp::Info(j) => Owned::Info(j.to_vec()),
+            LeafOp::Err(t) => Owned::Err(String::from_utf8_lossy(t).into_owned()),
+            LeafOp::Ping => Owned::Ping,
+            _ => Owned::Other,
+        }
+    }
+}
+
+/// Errors after which nats-server's leaf waits 30 s before dialling again.
+fn wants_backoff(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    t.contains("loop detected")
+        || t.contains("permissions violation")
+        || t.contains("authorization violation")
+        || t.contains("same cluster name")
+}
+
+async fn run_once(shard: &ShardRef, idx: usize, url_text: &str) -> Outcome {
+    let url = match RemoteUrl::parse(url_text) {
+        Ok(u) => u,
+        Err(e) => return Outcome::Failed(format!("invalid url {url_text:?}: {e}")),
+    };
+    let addr_text = url.addr();
+    let resolved = {
+        let a = addr_text.clone();
+        runtime::blocking(move || {
+            std::net::ToSocketAddrs::to_socket_addrs(&a).map(|mut it| it.next())
+        })
+        .await
+    };
+    let addr = match resolved {
+        Ok(Some(a)) => a,
+        Ok(None) => return Outcome::Failed(format!("no address for {addr_text}")),
+        Err(e) => return Outcome::Failed(format!("cannot resolve {addr_text}: {e}")),
+    };
+    let dial = {
+        let sh = shard.borrow();
+        let r = &sh.leaf.remotes[idx].spec;
+        r.dial_timeout.unwrap_or(sh.settings.leafnodes.dial_timeout)
+    };
+    let stream = match runtime::connect(addr, dial).await {
+        Ok(s) => s,
+        Err(e) => return Outcome::Failed(format!("dial {addr_text}: {e}")),
+    };
+    let (max_control_line, max_payload) = {
+        let sh = shard.borrow();
+        (
+            sh.settings.max_control_line as usize,
+            sh.settings.max_payload as usize,
+        )
+    };
+    let mut rd = HubReader {
+        stream: stream.clone(),
+        pending: Vec::new(),
+        max_control_line,
+        max_payload,
+    };
+    let info = match handshake(shard, idx, &url, &mut rd).await {
+        Ok(i) => i,
+        Err(o) => {
+            stream.shutdown();
+            return o;
+        }
+    };
+    let (info, perms) = info;
+    let transport = Transport::tcp(stream);
+    let key = {
+        let mut sh = shard.borrow_mut();
+        let acc = sh.leaf.remotes[idx].account;
+        let link = LinkConn {
+            remote: idx,
+            headers: info.headers,
+            perms,
+            sent: HashMap::new(),
+            hub_subs: HashMap::new(),
+            hub_name: if info.server_name.is_empty() {
+                info.server_id.clone()
+            } else {
+                info.server_name.clone()
+            },
+        };
+        let key = sh.new_link_conn(&transport, acc, link);
+        sh.leaf.remotes[idx].conn = Some(key);
+        let name = sh.account_name(acc);
+        tracing::info!(
+            "Leafnode connection created for account: {name} on {addr_text} (hub {:?})",
+            info.server_name
+        );
+        key
+    };
+    let span = shard
+        .borrow()
+        .conns
+        .get(key)
+        .map(|c| c.span.clone())
+        .unwrap_or_else(tracing::Span::none);
+    runtime::spawn(writer_task(shard.clone(), key, transport).instrument(span));
+    {
+        let mut sh = shard.borrow_mut();
+        sh.link_send_all(key, idx);
+        sh.end_batch();
+    }
+    read_ops(shard, key, rd).await
+}
+
+/// Steps 1–3: the hub's INFO, our CONNECT, the hub's `connect_info` INFO. Returns the hub's INFO
+/// and the permissions the link applies.
+async fn handshake(
+    shard: &ShardRef,
+    idx: usize,
+    url: &RemoteUrl,
+    rd: &mut HubReader,
+) -> Result<(HubInfo, Option<Arc<Permissions>>), Outcome> {
+    let failed = Outcome::Failed;
+    let first = runtime::timeout(FIRST_INFO_WAIT, rd.next_control())
+        .await
+        .ok_or_else(|| failed("no INFO from the hub in time".into()))?
+        .map_err(failed)?;
+    let Owned::Info(json) = first else {
+        return Err(Outcome::Failed("attempted to connect to wrong port".into()));
+    };
+    let info = HubInfo::parse(&json).map_err(Outcome::Failed)?;
+    if !info.is_leaf_port() {
+        return Err(Outcome::Failed("attempted to connect to wrong port".into()));
+    }
+    if info.tls_required {
+        return Err(Outcome::Failed(
+            "the hub requires TLS, which corenats's leaf remotes do not support yet".into(),
+        ));
+    }
+    let line = {
+        let sh = shard.borrow();
+        let r = &sh.leaf.remotes[idx];
+        let account = sh.account_name(r.account);
+        let (user, pass, token) = match (&url.user, &url.password) {
+            (Some(u), Some(p)) => (Some(u.as_str()), Some(p.as_str()), None),
+            // A user alone is sent as a token too, as nats-server does.
+            (Some(u), None) => (Some(u.as_str()), None, Some(u.as_str())),
+            _ => (None, None, None),
+        };
+        LeafConnect {
+            version: crate::settings::VERSION,
+            server_id: &sh.settings.server_id,
+            name: &sh.settings.server_name,
+            headers: true,
+            deny_pub: &r.spec.deny_imports,
+            remote_account: &account,
+            protocol: 2,
+            user,
+            pass,
+            auth_token: token,
+        }
+        .line()
+    };
+    rd.stream
+        .write_all(&line)
+        .await
+        .map_err(|e| Outcome::Failed(e.to_string()))?;
+    let mut rules = (None, None);
+    if info.info_on_connect {
+        let deadline = Instant::now() + CONNECT_INFO_WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let op = runtime::timeout(left, rd.next_control())
+                .await
+                .ok_or_else(|| failed("Stale Leaf Node Connection".into()))?
+                .map_err(failed)?;
+            match op {
+                Owned::Info(j) => {
+                    let ci = HubInfo::parse(&j).map_err(Outcome::Failed)?;
+                    if ci.connect_info {
+                        rules = (ci.import, ci.export);
+                        break;
+                    }
+                }
+                Owned::Err(text) if wants_backoff(&text) => return Err(Outcome::Backoff(text)),
+                Owned::Err(text) => return Err(Outcome::Failed(text)),
+                Owned::Ping => {
+                    let _ = rd.stream.write_all(crate::protocol::writer::PONG).await;
+                }
+                Owned::Other => {}
+            }
+        }
+    }
+    let perms = {
+        let sh = shard.borrow();
+        let spec = &sh.leaf.remotes[idx].spec;
+        link_permissions(rules.0, rules.1, &spec.deny_imports, &spec.deny_exports)
+            .map_err(Outcome::Failed)?
+    };
+    Ok((info, perms))
+}
+
+/// The link's rules: the hub's `import` (what the leaf user may subscribe to there: our interest and
+/// what we accept) and `export` (what it may publish there: what we send), each with our own deny
+/// list added. None when nothing is restricted.
+fn link_permissions(
+    import: Option<SubjectRules>,
+    export: Option<SubjectRules>,
+    deny_imports: &[String],
+    deny_exports: &[String],
+) -> Result<Option<Arc<Permissions>>, String> {
+    fn side(rules: Option<SubjectRules>, extra_deny: &[String]) -> Option<SubjectPermSpec> {
+        let mut r = rules.unwrap_or_default();
+        if !extra_deny.is_empty() {
+            r.deny
+                .get_or_insert_with(Vec::new)
+                .extend(extra_deny.iter().cloned());
+        }
+        (r.allow.is_some() || r.deny.as_ref().is_some_and(|d| !d.is_empty())).then_some(
+            SubjectPermSpec {
+                allow: r.allow,
+                deny: r.deny,
+            },
+        )
+    }
+    let spec = PermissionsSpec {
+        publish: side(export, deny_exports),
+        subscribe: side(import, deny_imports),
+        allow_responses: None,
+    };
+    if spec.publish.is_none() && spec.subscribe.is_none() {
+        return Ok(None);
+    }
+    Permissions::compile(&spec)
+        .map(|p| Some(Arc::new(p)))
+        .map_err(|e| format!("invalid permissions from the hub: {}", e.join("; ")))
+}
+
+/// Step 4's reading: the hub's ops until the link closes.
+async fn read_ops(shard: &ShardRef, key: ConnKey, mut rd: HubReader) -> Outcome {
+    let mut outcome = Outcome::Closed;
+    'link: loop {
+        // Whatever is already buffered (the handshake may have read past the `connect_info` INFO).
+        let mut used = 0;
+        {
+            let mut sh = shard.borrow_mut();
+            if sh
+                .conns
+                .get(key)
+                .is_none_or(|c| c.link.is_none() || c.phase == super::super::conn::Phase::Closing)
+            {
+                break 'link;
+            }
+            if let Some(c) = sh.conns.get_mut(key) {
+                c.keepalive.activity(Instant::now());
+            }
+            loop {
+                match wire::parse(&rd.pending[used..], rd.max_control_line, rd.max_payload) {
+                    Ok(Some((op, n))) => {
+                        used += n;
+                        if let Err(text) = sh.link_op(key, op) {
+                            if wants_backoff(&text) {
+                                outcome = Outcome::Backoff(text);
+                            } else {
+                                tracing::error!("Leafnode Error: {text}");
+                            }
+                            sh.close_conn(key, CloseReason::ProtocolViolation);
+                            sh.end_batch();
+                            break 'link;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::error!("Leafnode parser error: {e}");
+                        sh.close_conn(key, CloseReason::ProtocolViolation);
+                        sh.end_batch();
+                        break 'link;
+                    }
+                }
+            }
+            sh.end_batch();
+        }
+        rd.pending.drain(..used);
+        match rd.fill().await {
+            Ok(true) => {}
+            Ok(false) => {
+                shard
+                    .borrow_mut()
+                    .close_conn(key, CloseReason::ClientClosed);
+                shard.borrow_mut().end_batch();
+                break;
+            }
+            Err(e) => {
+                tracing::debug!("Leafnode read error: {e}");
+                shard.borrow_mut().close_conn(key, CloseReason::ReadError);
+                shard.borrow_mut().end_batch();
+                break;
+            }
+        }
+        runtime::yield_if_needed().await;
+    }
+    {
+        let mut sh = shard.borrow_mut();
+        if let Some(c) = sh.conns.get(key) {
+            let reason = c.close_reason.map(CloseReason::text).unwrap_or("closed");
+            tracing::info!("Leafnode connection closed: {reason}");
+        }
+        sh.task_done(key);
+    }
+    outcome
+}
+
+impl super::super::Shard {
+    /// One op from the hub on link `key`. `Err` carries an error that closes the link.
+    fn link_op(&mut self, key: ConnKey, op: LeafOp<'_>) -> Result<(), String> {
+        match op {
+            LeafOp::Ping => self.send_raw(key, crate::protocol::writer::PONG),
+            LeafOp::Pong => {
+                if let Some(c) = self.conns.get_mut(key) {
+                    c.keepalive.pong(Instant::now());
+                }
+            }
+            LeafOp::Ok | LeafOp::Info(_) => {}
+            LeafOp::Err(text) => {
+                let text = String::from_utf8_lossy(text).into_owned();
+                return Err(text);
+            }
+            LeafOp::Sub { subject, queue } => {
+                if let Err(text) = self.link_sub(key, subject, queue.map(|(q, _)| q)) {
+                    self.send_raw(key, format!("-ERR '{text}'\r\n").as_bytes());
+                    return Err(text);
+                }
+            }
+            LeafOp::Unsub { subject, queue } => self.link_unsub(key, subject, queue),
+            LeafOp::Msg {
+                subject,
+                reply,
+                queues,
+                headers,
+                payload,
+            } => {
+                let msg = MsgRef {
+                    subject,
+                    reply,
+                    headers,
+                    payload,
+                };
+                self.link_msg(key, msg, &queues);
+            }
+        }
+        Ok(())
+    }
+}

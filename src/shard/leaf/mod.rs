@@ -1,0 +1,118 @@
+//! Leaf-node links this server dialled (`leafnodes { remotes }`), on shard 0, which owns every link.
+//!
+//! A link is a connection in the shard's slab like a client (`Conn::link` is set): it has an outbound
+//! buffer, a writer task and keep-alive PINGs like any connection; its reader is `link.rs`'s task,
+//! which speaks the leaf protocol (`crate::protocol::leaf`).
+//!
+//! - **The hub's interest** (`LS+`/`LS-`) becomes subscriptions of the link connection in the bound
+//!   account's `local` table, announced to the other shards like a client's, so a publish on any shard
+//!   reaches shard 0 and the link (`interest.rs`).
+//! - **Our interest** (what the bound account's clients on every shard subscribe to) is counted here
+//!   per (subject, queue) from local SUBs and from the other shards' `Interest` announcements, and sent
+//!   to the hub on 0→1 and N→0 (queue groups: every change, with the member count), filtered by the
+//!   hub's `import` permissions and `deny_imports` (`interest.rs`).
+//! - **Messages to the hub**: `write_msg` on a link subscription does not write at once; it notes the
+//!   link, whether a plain subscription matched and which of the hub's queue groups were chosen, and
+//!   the end of the message's delivery writes ONE `LMSG`/`HMSG` per link with that queue list — what a
+//!   nats-server hub expects (it delivers every `LMSG` to its plain subscribers) (`deliver.rs`).
+//! - **Messages from the hub** are published in the bound account with the link as the source: never
+//!   back to the link, plain subscribers always, queue groups only those the hub named (`deliver.rs`).
+//!
+//! Only shard 0 holds links, so every `Interest` shard 0 receives comes from clients: the hub never
+//! hears back its own interest through another link.
+
+pub mod deliver;
+pub mod interest;
+pub mod link;
+
+use super::ConnKey;
+use crate::auth::{AccountId, Permissions};
+use crate::config::RemoteLeafSpec;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// An interest key: (subject, queue).
+pub type Key = (Bytes, Option<Bytes>);
+
+/// One configured remote and its live link, if any.
+pub struct Remote {
+    pub spec: RemoteLeafSpec,
+    /// The local account the link binds.
+    pub account: AccountId,
+    /// The link's connection while it is up.
+    pub conn: Option<ConnKey>,
+    /// `$LDS.<random>`: this account's loop-detection subject, sent to the hub as interest; the same
+    /// subject coming back from a hub means the link loops back to us.
+    pub lds: Bytes,
+}
+
+/// Per-link state kept in the link's `Conn` (`Conn::link`).
+pub struct LinkConn {
+    /// Index in `LeafLinks::remotes`.
+    pub remote: usize,
+    /// The hub takes `HMSG` (else header blocks are dropped).
+    pub headers: bool,
+    /// The leaf user's permissions on the hub, reversed into ours (publish = the hub's `export`,
+    /// subscribe = its `import`) and merged with `deny_exports`/`deny_imports`. None = unrestricted.
+    pub perms: Option<Arc<Permissions>>,
+    /// What we told the hub: key → member count (1 for plain interest). Bound: one entry per distinct
+    /// subscription key of the bound account.
+    pub sent: HashMap<Key, u32>,
+    /// The hub's interest: key → slot in the connection's `subs`.
+    pub hub_subs: HashMap<Key, usize>,
+    /// The hub's name, for logs and `/leafz`.
+    pub hub_name: String,
+}
+
+/// What one message owes one link (collected by `write_msg`, written once by `end_frame`).
+pub struct Target {
+    pub conn: ConnKey,
+    pub plain: bool,
+    pub queues: Vec<Bytes>,
+}
+
+/// Shard 0's leaf-node state (empty on other shards and without remotes).
+#[derive(Default)]
+pub struct LeafLinks {
+    pub remotes: Vec<Remote>,
+    /// Our interest per bound account, counted across all shards: key → subscriptions (plain: local
+    /// subscriptions plus one per other shard with interest; queue: members). Bound: one entry per
+    /// distinct subscription key of a bound account.
+    pub interest: HashMap<AccountId, HashMap<Key, u32>>,
+    /// Links owed a message in the deliveries in progress (nested deliveries — a service reply
+    /// published while a message is delivered — stack their own frames above `frame`).
+    pub targets: Vec<Target>,
+    /// Where the innermost delivery's targets start in `targets`.
+    pub frame: usize,
+}
+
+impl LeafLinks {
+    /// The remotes of `settings`, bound to their accounts in `auth`. Remotes naming an unknown
+    /// account are left out with an error log (the config check refuses them before start).
+    pub fn new(settings: &crate::settings::Settings, auth: &crate::auth::Auth) -> LeafLinks {
+        let mut l = LeafLinks::default();
+        for spec in settings.leafnodes.remotes.iter().filter(|r| !r.disabled) {
+            let name = spec.account.as_deref().unwrap_or("$G");
+            let Some(account) = auth.account_id(name) else {
+                tracing::error!("Leafnode remote account {name:?} does not exist");
+                continue;
+            };
+            l.interest.entry(account).or_default();
+            let lds = format!("$LDS.{}", super::session::new_nonce());
+            l.remotes.push(Remote {
+                spec: spec.clone(),
+                account,
+                conn: None,
+                lds: Bytes::from(lds),
+            });
+        }
+        l
+    }
+
+    /// True when account `acc` is bound to a remote here (its interest is counted).
+    #[inline]
+    pub fn binds(&self, acc: AccountId) -> bool {
+        !self.interest.is_empty() && self.interest.contains_key(&acc)
+    }
+}

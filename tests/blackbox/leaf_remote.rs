@@ -1,0 +1,558 @@
+//! Leaf nodes, the soliciting side: the server under test dials a real nats-server hub (started by
+//! each test) with `leafnodes { remotes }`. Messages, replies, headers and queue groups cross both
+//! ways; the bound account's interest follows its subscribers and comes back after the hub restarts;
+//! the hub's permissions are honoured before anything is sent (a nats-server hub closes the link on
+//! the first violation); credentials travel in the URL; a client port is refused; the hub's
+//! JetStream is reachable through its domain. The same tests pass with nats-server as the leaf
+//! (`CORENATS_TEST_SERVER`).
+//!
+//! Interest from the leaf is seen in the hub's `/leafz?subs=1`; interest from the hub has no such
+//! window on the leaf, so those tests publish probes until one arrives (bounded in time).
+
+use crate::common::hub::{leaf_subs, Hub};
+use crate::common::raw::{Msg, Raw};
+use crate::common::server::{Server, ServerOpts, TIMEOUT};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// The leaf under test on two shards, with `remotes` (and `rest`) in its config.
+fn leaf(remote: &str, rest: &str) -> Server {
+    let mut opts = ServerOpts::conf(&format!(
+        "{rest}\nleafnodes {{ remotes = [ {{ {remote} }} ] }}\n"
+    ));
+    opts.cores = Some(2);
+    Server::start(opts)
+}
+
+fn leaf_to(hub: &Hub) -> Server {
+    leaf(&format!("url: {:?}", hub.leaf_url("")), "")
+}
+
+/// Publishes `subject` probes from `publ` until `sub` receives one (interest has crossed the link);
+/// later probes still in flight are skipped by [`next_real`].
+fn until_delivered(publ: &mut Raw, sub: &mut Raw, subject: &str) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        publ.send(format!("PUB {subject} 5\r\nprobe\r\n").as_bytes());
+        publ.ping_pong();
+        if let Some(m) = sub.try_read_msg(Duration::from_millis(50)) {
+            assert_eq!(m.payload, b"probe", "{m:?}");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "interest in {subject} never crossed the link"
+        );
+    }
+}
+
+/// The next message that is not a probe.
+fn next_real(r: &mut Raw) -> Msg {
+    loop {
+        let m = r.read_msg();
+        if m.payload != b"probe" {
+            return m;
+        }
+    }
+}
+
+#[test]
+fn messages_and_replies_cross_both_ways() {
+    let hub = Hub::plain();
+    let l = leaf_to(&hub);
+    hub.wait_leafs(1);
+    let mut on_leaf = Raw::ready(l.port());
+    let mut on_hub = Raw::ready(hub.server.port());
+
+    // Leaf subscriber, hub publisher: the leaf's interest reaches the hub's /leafz.
+    on_leaf.send(b"SUB foo.> 1\r\n");
+    on_leaf.ping_pong();
+    hub.wait_interest("foo.>", true);
+    on_hub.send(b"PUB foo.x _INBOX.r1 8\r\nfrom-hub\r\n");
+    let m = on_leaf.read_msg();
+    assert_eq!(
+        (m.subject.as_str(), m.reply.as_deref(), &m.payload[..]),
+        ("foo.x", Some("_INBOX.r1"), &b"from-hub"[..])
+    );
+
+    // Hub subscriber, leaf publisher.
+    on_hub.send(b"SUB bar 1\r\n");
+    on_hub.ping_pong();
+    until_delivered(&mut on_leaf, &mut on_hub, "bar");
+    on_leaf.send(b"PUB bar 9\r\nfrom-leaf\r\n");
+    assert_eq!(next_real(&mut on_hub).payload, b"from-leaf");
+
+    // Request on the leaf, responder on the hub: the reply inbox crosses back.
+    on_hub.send(b"SUB svc 2\r\n");
+    on_hub.ping_pong();
+    until_delivered(&mut on_leaf, &mut on_hub, "svc");
+    on_leaf.send(b"SUB _INBOX.me.* 3\r\n");
+    on_leaf.ping_pong();
+    hub.wait_interest("_INBOX.me.*", true);
+    on_leaf.send(b"PUB svc _INBOX.me.1 3\r\nreq\r\n");
+    let req = next_real(&mut on_hub);
+    assert_eq!(req.reply.as_deref(), Some("_INBOX.me.1"));
+    on_hub.send(b"PUB _INBOX.me.1 4\r\nresp\r\n");
+    let resp = on_leaf.read_msg();
+    assert_eq!(
+        (resp.subject.as_str(), &resp.payload[..]),
+        ("_INBOX.me.1", &b"resp"[..])
+    );
+}
+
+#[test]
+fn headers_cross_as_hmsg() {
+    let hub = Hub::plain();
+    let l = leaf_to(&hub);
+    hub.wait_leafs(1);
+    let mut on_leaf = Raw::ready(l.port());
+    let mut on_hub = Raw::ready(hub.server.port());
+    on_leaf.send(b"SUB h 1\r\n");
+    on_leaf.ping_pong();
+    hub.wait_interest("h", true);
+    let hdr = b"NATS/1.0\r\nA: 1\r\n\r\n";
+    on_hub.send(format!("HPUB h {} {}\r\n", hdr.len(), hdr.len() + 2).as_bytes());
+    on_hub.send(hdr);
+    on_hub.send(b"hi\r\n");
+    let m = on_leaf.read_msg();
+    assert_eq!(m.header.as_deref(), Some(&hdr[..]));
+    assert_eq!(m.payload, b"hi");
+
+    on_hub.send(b"SUB g 1\r\n");
+    on_hub.ping_pong();
+    until_delivered(&mut on_leaf, &mut on_hub, "g");
+    on_leaf.send(format!("HPUB g {} {}\r\n", hdr.len(), hdr.len() + 3).as_bytes());
+    on_leaf.send(hdr);
+    on_leaf.send(b"yes\r\n");
+    let m = next_real(&mut on_hub);
+    assert_eq!(m.header.as_deref(), Some(&hdr[..]));
+    assert_eq!(m.payload, b"yes");
+}
+
+/// Subscribes `n` members of `group` on `subject` at `port`.
+fn members(port: u16, n: usize, subject: &str, group: &str) -> Vec<Raw> {
+    (0..n)
+        .map(|_| {
+            let mut r = Raw::ready(port);
+            r.send(format!("SUB {subject} {group} 1\r\n").as_bytes());
+            r.ping_pong();
+            r
+        })
+        .collect()
+}
+
+/// Publishes probes on `subject` from `publ` until one reaches any of `members`.
+fn until_group_reached(publ: &mut Raw, members: &mut [Raw], subject: &str) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        publ.send(format!("PUB {subject} 5\r\nprobe\r\n").as_bytes());
+        publ.ping_pong();
+        for m in members.iter_mut() {
+            if m.try_read_msg(Duration::from_millis(10)).is_some() {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the group on {subject} was never reached"
+        );
+    }
+}
+
+/// Publishes `n` numbered messages on `subject` and checks that `members` get each exactly once.
+fn each_once(publ: &mut Raw, members: &mut [Raw], subject: &str, n: usize) {
+    for i in 0..n {
+        publ.send(format!("PUB {subject} {}\r\n{i}\r\n", i.to_string().len()).as_bytes());
+    }
+    publ.ping_pong();
+    let mut seen = HashSet::new();
+    let deadline = Instant::now() + TIMEOUT;
+    while seen.len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {n} arrived",
+            seen.len()
+        );
+        for m in members.iter_mut() {
+            while let Some(msg) = m.try_read_msg(Duration::from_millis(2)) {
+                if msg.payload != b"probe" {
+                    assert!(seen.insert(msg.payload.clone()), "delivered twice: {msg:?}");
+                }
+            }
+        }
+    }
+    for m in members.iter_mut() {
+        while let Some(msg) = m.try_read_msg(Duration::from_millis(100)) {
+            assert_eq!(msg.payload, b"probe", "extra delivery {msg:?}");
+        }
+    }
+}
+
+/// Queue groups across the link: each message reaches exactly one member; a group with members on
+/// both sides is served by the publisher's side (the other side's members are only a fallback, as
+/// in nats-server).
+#[test]
+fn queue_groups_get_each_message_once_across_the_link() {
+    let hub = Hub::plain();
+    let l = leaf_to(&hub);
+    hub.wait_leafs(1);
+    let mut publ_leaf = Raw::ready(l.port());
+    let mut publ_hub = Raw::ready(hub.server.port());
+
+    // Members on the hub only, publisher on the leaf.
+    let mut on_hub = members(hub.server.port(), 2, "w.*", "workers");
+    until_group_reached(&mut publ_leaf, &mut on_hub, "w.probe");
+    each_once(&mut publ_leaf, &mut on_hub, "w.x", 100);
+
+    // Members on the leaf only, publisher on the hub.
+    let mut on_leaf = members(l.port(), 3, "v.*", "workers");
+    hub.wait_interest("v.*", true);
+    each_once(&mut publ_hub, &mut on_leaf, "v.x", 100);
+
+    // Members on both sides: each side's publisher is served by its own side.
+    let mut both_leaf = members(l.port(), 2, "b.*", "g");
+    let mut both_hub = members(hub.server.port(), 2, "b.*", "g");
+    hub.wait_interest("b.*", true);
+    until_group_reached(&mut publ_leaf, &mut both_leaf, "b.probe");
+    each_once(&mut publ_leaf, &mut both_leaf, "b.x", 50);
+    for m in both_hub.iter_mut() {
+        while let Some(msg) = m.try_read_msg(Duration::from_millis(50)) {
+            assert_eq!(
+                msg.payload, b"probe",
+                "the hub's member got the leaf's message {msg:?}"
+            );
+        }
+    }
+    each_once(&mut publ_hub, &mut both_hub, "b.y", 50);
+    for m in both_leaf.iter_mut() {
+        m.expect_nothing();
+    }
+}
+
+/// A subscriber that goes takes its interest with it; the interest comes back after the hub
+/// restarts (the link dials again and sends everything).
+#[test]
+fn interest_follows_subscribers_and_comes_back_after_the_hub_restarts() {
+    let port = free_port();
+    let mut hub = Hub::start(&format!("leafnodes {{ port: {port} }}\n"));
+    let l = leaf_to(&hub);
+    hub.wait_leafs(1);
+    let mut c = Raw::ready(l.port());
+    c.send(b"SUB a 1\r\nSUB b 2\r\nSUB q x 3\r\nSUB q x 4\r\n");
+    c.ping_pong();
+    hub.wait_interest("a", true);
+    hub.wait_interest("q", true);
+    c.send(b"UNSUB 1\r\n");
+    c.ping_pong();
+    hub.wait_interest("a", false);
+    let v = hub.leafz();
+    assert!(leaf_subs(&v).contains(&"b".to_string()), "{v}");
+
+    hub.restart();
+    hub.wait_leafs(1);
+    hub.wait_interest("b", true);
+    hub.wait_interest("q", true);
+    assert!(!leaf_subs(&hub.leafz()).contains(&"a".to_string()));
+    let mut on_hub = Raw::ready(hub.server.port());
+    on_hub.send(b"PUB b 5\r\nagain\r\n");
+    on_hub.ping_pong();
+    assert_eq!(c.read_msg().payload, b"again");
+}
+
+/// The hub gives the leaf user publish allow [foo, _INBOX.>] and subscribe allow [bar, _INBOX.>]:
+/// the leaf sends no interest and no message outside them, so the hub never closes the link.
+#[test]
+fn the_hubs_permissions_are_honoured_before_sending() {
+    let hub = Hub::start(
+        r#"
+        authorization {
+          users = [ { user: leaf, password: secret,
+                      permissions: { publish: { allow: ["foo", "_INBOX.>"] },
+                                     subscribe: { allow: ["bar", "_INBOX.>"] } } },
+                    { user: app, password: app } ]
+        }
+        leafnodes { port: -1 }
+        "#,
+    );
+    let l = leaf(&format!("url: {:?}", hub.leaf_url("leaf:secret")), "");
+    hub.wait_leafs(1);
+    let mut c = Raw::ready(l.port());
+    c.send(b"SUB notallowed 1\r\nSUB bar 2\r\n");
+    c.ping_pong();
+    hub.wait_interest("bar", true);
+    let app = r#"{"verbose":false,"pedantic":false,"user":"app","pass":"app"}"#;
+    let mut on_hub = Raw::ready_with(hub.server.port(), app);
+    on_hub.send(b"SUB foo 1\r\nSUB other 2\r\n");
+    on_hub.ping_pong();
+    until_delivered(&mut c, &mut on_hub, "foo");
+    c.send(b"PUB other 1\r\nx\r\nPUB foo 2\r\nok\r\n");
+    c.ping_pong();
+    let m = next_real(&mut on_hub);
+    assert_eq!((m.subject.as_str(), &m.payload[..]), ("foo", &b"ok"[..]));
+    on_hub.send(b"PUB bar 2\r\nin\r\n");
+    assert_eq!(c.read_msg().payload, b"in");
+    // Still one link, never refused.
+    let v = hub.wait_leafs(1);
+    assert!(!leaf_subs(&v).contains(&"notallowed".to_string()), "{v}");
+    let log = hub.server.log();
+    assert!(!log.contains("Permissions Violation"), "{log}");
+}
+
+#[test]
+fn credentials_travel_in_the_url_and_a_refused_login_is_logged() {
+    let hub =
+        Hub::start("leafnodes { port: -1, authorization { user: leaf, password: secret } }\n");
+    let good = leaf(&format!("url: {:?}", hub.leaf_url("leaf:secret")), "");
+    hub.wait_leafs(1);
+    let bad = leaf(&format!("url: {:?}", hub.leaf_url("leaf:wrong")), "");
+    assert!(
+        bad.wait_for_log("Authorization Violation", TIMEOUT),
+        "{}",
+        bad.log()
+    );
+    hub.wait_leafs(1);
+    drop(good);
+    hub.wait_leafs(0);
+}
+
+#[test]
+fn a_client_port_is_refused_as_the_wrong_port() {
+    let hub = Hub::plain();
+    let l = leaf(
+        &format!("url: \"nats-leaf://127.0.0.1:{}\"", hub.server.port()),
+        "",
+    );
+    assert!(
+        l.wait_for_log("attempted to connect to wrong port", TIMEOUT),
+        "{}",
+        l.log()
+    );
+    assert_eq!(hub.leafz()["leafnodes"], 0);
+}
+
+/// Only the bound account crosses: the other account's subscribers and publishers never do.
+#[test]
+fn only_the_bound_account_crosses() {
+    let hub = Hub::plain();
+    let l = leaf(
+        &format!("url: {:?}, account: A", hub.leaf_url("")),
+        r#"accounts { A { users = [ { user: a, password: a } ] }
+                      B { users = [ { user: b, password: b } ] } }"#,
+    );
+    hub.wait_leafs(1);
+    let quiet =
+        |u: &str| format!(r#"{{"verbose":false,"pedantic":false,"user":"{u}","pass":"{u}"}}"#);
+    let mut a = Raw::ready_with(l.port(), &quiet("a"));
+    let mut b = Raw::ready_with(l.port(), &quiet("b"));
+    b.send(b"SUB onlyb 1\r\nSUB shared 2\r\n");
+    b.ping_pong();
+    a.send(b"SUB shared 1\r\n");
+    a.ping_pong();
+    hub.wait_interest("shared", true);
+    assert!(!leaf_subs(&hub.leafz()).contains(&"onlyb".to_string()));
+    let mut on_hub = Raw::ready(hub.server.port());
+    on_hub.send(b"PUB shared 3\r\nhub\r\n");
+    on_hub.ping_pong();
+    assert_eq!(a.read_msg().payload, b"hub");
+    b.expect_nothing();
+    on_hub.send(b"SUB fromleaf 1\r\n");
+    on_hub.ping_pong();
+    until_delivered(&mut a, &mut on_hub, "fromleaf");
+    b.send(b"PUB fromleaf 1\r\nb\r\n");
+    b.ping_pong();
+    a.send(b"PUB fromleaf 1\r\na\r\n");
+    let m = next_real(&mut on_hub);
+    assert_eq!(m.payload, b"a", "account B's message crossed: {m:?}");
+}
+
+/// A client of the leaf uses the hub's JetStream through its domain (`$JS.HUB.API`), as with a
+/// nats-server leaf.
+#[test]
+fn the_hubs_jetstream_answers_through_its_domain() {
+    let dir = crate::common::server::TempDir::new();
+    let hub = Hub::start(&format!(
+        "jetstream {{ domain: HUB, store_dir: {:?} }}\nleafnodes {{ port: -1 }}\n",
+        dir.path().join("js")
+    ));
+    let l = leaf_to(&hub);
+    hub.wait_leafs(1);
+    let mut c = Raw::ready(l.port());
+    c.send(b"SUB _INBOX.js.* 1\r\n");
+    c.ping_pong();
+    hub.wait_interest("_INBOX.js.*", true);
+    let deadline = Instant::now() + TIMEOUT;
+    let info = loop {
+        // Until the hub's interest in `$JS.HUB.API.>` has crossed, the request goes nowhere.
+        c.send(b"PUB $JS.HUB.API.INFO _INBOX.js.1 0\r\n\r\n");
+        if let Some(m) = c.try_read_msg(Duration::from_millis(100)) {
+            break m;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no answer from the hub's JetStream"
+        );
+    };
+    let v: serde_json::Value = serde_json::from_slice(&info.payload).unwrap();
+    assert_eq!(
+        v["type"], "io.nats.jetstream.api.v1.account_info_response",
+        "{v}"
+    );
+    assert_eq!(v["domain"], "HUB", "{v}");
+}
+
+/// A port nobody listens on right now (for a hub that must come back on the same one).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// The leaf's own `/leafz` shows the link it dialled, its account, and the hub's interest.
+#[test]
+fn leafz_shows_the_link_and_the_hubs_interest() {
+    let hub = Hub::plain();
+    let mut opts = ServerOpts::conf(&format!(
+        "leafnodes {{ remotes = [ {{ url: {:?} }} ] }}\n",
+        hub.leaf_url("")
+    ));
+    opts.cores = Some(2);
+    let l = crate::common::monitor::Mon::start(opts);
+    hub.wait_leafs(1);
+    let mut on_hub = Raw::ready(hub.server.port());
+    on_hub.send(b"SUB seen.here 1\r\nSUB grp.* workers 2\r\n");
+    on_hub.ping_pong();
+    let deadline = Instant::now() + TIMEOUT;
+    let v = loop {
+        let v = l.json("/leafz?subs=1");
+        let subs = leaf_subs(&v);
+        if subs.iter().any(|s| s == "seen.here") && subs.iter().any(|s| s.starts_with("grp.*")) {
+            break v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the hub's interest never showed: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    };
+    assert_eq!(v["leafnodes"], 1, "{v}");
+    let link = &v["leafs"][0];
+    assert_eq!(link["is_spoke"], true, "{v}");
+    assert_eq!(link["account"], "$G", "{v}");
+    assert_eq!(link["ip"], "127.0.0.1", "{v}");
+    assert_eq!(link["port"], hub.leaf_port, "{v}");
+    // Without subs=1 there is no list.
+    let v = l.json("/leafz");
+    assert!(v["leafs"][0].get("subscriptions_list").is_none(), "{v}");
+}
+
+/// A hub that is not one: a listener in the test that speaks the leaf protocol badly.
+struct FakeHub {
+    listener: std::net::TcpListener,
+}
+
+impl FakeHub {
+    fn new() -> FakeHub {
+        FakeHub {
+            listener: std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "nats-leaf://127.0.0.1:{}",
+            self.listener.local_addr().unwrap().port()
+        )
+    }
+
+    /// Accepts the leaf's next dial (within the test deadline), sends a leaf-port INFO and reads
+    /// the CONNECT line back.
+    fn accept(&self) -> (std::net::TcpStream, std::io::BufReader<std::net::TcpStream>) {
+        use std::io::{BufRead, Write};
+        self.listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + TIMEOUT;
+        let s = loop {
+            match self.listener.accept() {
+                Ok((s, _)) => break s,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Err(e) => panic!("the leaf never dialled: {e}"),
+            }
+        };
+        s.set_nonblocking(false).unwrap();
+        s.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut w = s.try_clone().unwrap();
+        w.write_all(
+            b"INFO {\"server_id\":\"NFAKEHUB\",\"client_id\":7,\"leafnode_urls\":[\"127.0.0.1:1\"],\
+\"headers\":true,\"max_payload\":1048576} \r\n",
+        )
+        .unwrap();
+        let mut r = std::io::BufReader::new(s);
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        assert!(line.starts_with("CONNECT {"), "{line:?}");
+        assert!(!line.contains("\"lang\""), "{line:?}");
+        (w, r)
+    }
+}
+
+/// Reads until the peer closes (bounded); panics if it stays open.
+fn expect_closed_by_leaf(r: &mut std::io::BufReader<std::net::TcpStream>) {
+    use std::io::Read;
+    let deadline = Instant::now() + TIMEOUT;
+    let mut buf = [0u8; 4096];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => assert!(Instant::now() < deadline, "the leaf kept the link open"),
+        }
+    }
+}
+
+/// Garbage, an oversized message and a malformed one each close the link; the leaf dials again and
+/// its clients never notice.
+#[test]
+fn a_hub_that_sends_garbage_is_dropped_and_dialled_again() {
+    use std::io::Write;
+    let fake = FakeHub::new();
+    let l = leaf(&format!("url: {:?}", fake.url()), "");
+    for bad in [
+        &b"GARBAGE here\r\n"[..],
+        b"LMSG foo 100000000\r\n",
+        b"LMSG foo 5\r\nhelloXX",
+        b"LS+ a b\r\n",
+    ] {
+        let (mut w, mut r) = fake.accept();
+        w.write_all(bad).unwrap();
+        expect_closed_by_leaf(&mut r);
+        let mut c = Raw::ready(l.port());
+        c.send(b"SUB x 1\r\nPUB x 2\r\nok\r\n");
+        assert_eq!(c.read_msg().payload, b"ok");
+    }
+}
+
+/// A hub that sends back our own loop-detection subject closes the link with nats-server's words.
+#[test]
+fn a_link_that_loops_back_is_detected() {
+    use std::io::{BufRead, Write};
+    let fake = FakeHub::new();
+    let l = leaf(&format!("url: {:?}", fake.url()), "");
+    let (mut w, mut r) = fake.accept();
+    let mut line = String::new();
+    let lds = loop {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        if let Some(s) = line.trim_end().strip_prefix("LS+ $LDS.") {
+            break format!("$LDS.{s}");
+        }
+        if line.starts_with("PING") {
+            w.write_all(b"PONG\r\n").unwrap();
+        }
+    };
+    w.write_all(format!("LS+ {lds}\r\n").as_bytes()).unwrap();
+    expect_closed_by_leaf(&mut r);
+    assert!(
+        l.wait_for_log("Loop detected for leafnode account=\"$G\"", TIMEOUT),
+        "{}",
+        l.log()
+    );
+}
