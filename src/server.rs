@@ -177,6 +177,13 @@ fn log_tls_mode(tls: &crate::tls::ServerTls, allow_non_tls: bool) {
 
 /// Starts the server and blocks until it stops. Returns the process exit code.
 pub fn run(boot: Boot) -> Result<(), String> {
+    // A write to a socket its peer reset must be an error, never a process-killing SIGPIPE. A Rust
+    // binary's runtime ignores SIGPIPE before `main`; a host embedding `run` (the live fuzz target,
+    // whose `main` is libFuzzer's) may not have.
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
     checks::check_memlock()?;
     checks::check_io_uring()?;
     let cfg = boot.config;

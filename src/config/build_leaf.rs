@@ -2,9 +2,10 @@
 //! implements, read as nats-server's `parseLeafNodes`/`parseRemoteLeafNodes` read it. The accepting
 //! side's keys (`port`, `listen`, `authorization`, …) are known to nats-server but not implemented here:
 //! warned and ignored like other unsupported keys. A remote key corenats cannot honour yet (`tls`,
-//! `credentials`, `nkey`, …) is an error: a link that silently went out without its TLS or its
+//! `hub`, `compression`, …) is an error: a link that silently went out without its TLS or its
 //! credentials would be worse than none.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::build::Ctx;
@@ -33,10 +34,6 @@ const ACCEPT_SIDE: &[&str] = &[
 
 /// Remote keys nats-server knows that corenats does not implement yet (errors).
 const REMOTE_NOT_YET: &[&str] = &[
-    "creds",
-    "credentials",
-    "nkey",
-    "seed",
     "tls",
     "hub",
     "ws_compress",
@@ -155,6 +152,27 @@ fn remote(v: &Value, ctx: &mut Ctx) -> Option<RemoteLeafSpec> {
             "deny_imports" | "deny_import" => r.deny_imports = subjects(e, ctx),
             "deny_exports" | "deny_export" => r.deny_exports = subjects(e, ctx),
             "disabled" => r.disabled = ctx.boolean(e).unwrap_or(false),
+            "nkey" | "seed" => {
+                if let Some(seed) = ctx.string(e) {
+                    match crate::leaf::creds::check_seed(&seed) {
+                        Ok(()) => r.nkey_seed = Some(seed.trim().to_string()),
+                        Err(msg) => ctx.err(&e.value.span, msg),
+                    }
+                }
+            }
+            "creds" | "credentials" => {
+                if let Some(path) = ctx.string(e) {
+                    // Read now so that `-t` and a start with a bad file fail (nats-server only logs
+                    // the error at each dial); read again at each dial, so a renewed file is used.
+                    let checked = std::fs::read_to_string(&path)
+                        .map_err(|err| format!("error reading credentials file {path:?}: {err}"))
+                        .and_then(|text| crate::leaf::creds::parse_creds(&text).map(|_| ()));
+                    match checked {
+                        Ok(()) => r.credentials = Some(PathBuf::from(path)),
+                        Err(msg) => ctx.err(&e.value.span, msg),
+                    }
+                }
+            }
             "dial_timeout" => {
                 if let Some(d) = ctx.positive_duration(e, true) {
                     r.dial_timeout = (d > Duration::ZERO).then_some(d);

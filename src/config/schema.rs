@@ -296,5 +296,9 @@ pub struct RemoteLeafSpec {
     pub disabled: bool,
     /// `dial_timeout` of this remote (else the block's).
     pub dial_timeout: Option<Duration>,
+    /// `nkey`/`seed`: a user nkey seed that signs the hub's nonce.
+    pub nkey_seed: Option<String>,
+    /// `credentials`/`creds`: a user JWT and seed file (read at each dial).
+    pub credentials: Option<PathBuf>,
     pub span: Span,
 }

@@ -25,6 +25,14 @@ pub struct LeafConnect<'a> {
     pub pass: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_token: Option<&'a str>,
+    /// A signed login (`crate::leaf::creds`): the public nkey or the user JWT, and the nonce's
+    /// signature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nkey: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sig: Option<&'a str>,
 }
 
 impl LeafConnect<'_> {
@@ -56,6 +64,9 @@ mod tests {
             user: Some("u"),
             pass: None,
             auth_token: Some("u"),
+            nkey: None,
+            jwt: None,
+            sig: None,
         };
         let line = String::from_utf8(c.line()).unwrap();
         assert_eq!(

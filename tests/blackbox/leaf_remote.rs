@@ -556,3 +556,42 @@ fn a_link_that_loops_back_is_detected() {
         l.log()
     );
 }
+
+/// A remote with a user nkey seed signs the hub's nonce; the hub knows the user by its public key.
+/// A seed the hub does not know is refused (and logged).
+#[test]
+fn an_nkey_seed_signs_the_hubs_nonce() {
+    let user = nkeys::KeyPair::new_user();
+    let stranger = nkeys::KeyPair::new_user();
+    let hub = Hub::start(&format!(
+        "authorization {{ users = [ {{ nkey: {} }} ] }}\nleafnodes {{ port: -1 }}\n",
+        user.public_key()
+    ));
+    let good = leaf(
+        &format!(
+            "url: {:?}, nkey: {:?}",
+            hub.leaf_url(""),
+            user.seed().unwrap()
+        ),
+        "",
+    );
+    hub.wait_leafs(1);
+    let mut c = Raw::ready(good.port());
+    c.send(b"SUB signed 1\r\n");
+    c.ping_pong();
+    hub.wait_interest("signed", true);
+    let bad = leaf(
+        &format!(
+            "url: {:?}, nkey: {:?}",
+            hub.leaf_url(""),
+            stranger.seed().unwrap()
+        ),
+        "",
+    );
+    assert!(
+        bad.wait_for_log("Authorization Violation", TIMEOUT),
+        "{}",
+        bad.log()
+    );
+    assert_eq!(hub.leafz()["leafnodes"], 1);
+}

@@ -48,7 +48,11 @@ fn remote_keys_not_honoured_yet_and_bad_remotes_are_errors() {
         ),
         (
             r#"leafnodes { remotes = [ { url: "nats://h", credentials: "x.creds" } ] }"#,
-            "leafnode remote \"credentials\" is not supported by corenats yet",
+            "error reading credentials file \"x.creds\": No such file or directory (os error 2)",
+        ),
+        (
+            r#"leafnodes { remotes = [ { url: "nats://h", nkey: "SUBOGUS" } ] }"#,
+            "invalid nkey seed: Invalid key length: Bad seed length: 7",
         ),
         (
             r#"leafnodes { remotes = [ { account: A } ] }"#,

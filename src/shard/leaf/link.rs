@@ -287,6 +287,7 @@ async fn handshake(
             "the hub requires TLS, which corenats's leaf remotes do not support yet".into(),
         ));
     }
+    let signature = signed_login(shard, idx, &info)?;
     let line = {
         let sh = shard.borrow();
         let r = &sh.leaf.remotes[idx];
@@ -308,6 +309,9 @@ async fn handshake(
             user,
             pass,
             auth_token: token,
+            nkey: signature.as_ref().and_then(|s| s.nkey.as_deref()),
+            jwt: signature.as_ref().and_then(|s| s.jwt.as_deref()),
+            sig: signature.as_ref().map(|s| s.sig.as_str()),
         }
         .line()
     };
@@ -348,6 +352,36 @@ async fn handshake(
             .map_err(Outcome::Failed)?
     };
     Ok((info, perms))
+}
+
+/// The remote's signed login over the hub's nonce, if it has a seed or a credentials file (the file
+/// is read again at each dial, so a renewed one is used).
+fn signed_login(
+    shard: &ShardRef,
+    idx: usize,
+    info: &HubInfo,
+) -> Result<Option<crate::leaf::creds::Signature>, Outcome> {
+    use crate::leaf::creds::{parse_creds, SignedLogin};
+    let (seed, creds) = {
+        let sh = shard.borrow();
+        let spec = &sh.leaf.remotes[idx].spec;
+        (spec.nkey_seed.clone(), spec.credentials.clone())
+    };
+    let login = match (creds, seed) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                Outcome::Failed(format!(
+                    "Error reading LeafNode Remote Credentials file {:?}: {e}",
+                    path.display()
+                ))
+            })?;
+            parse_creds(&text).map_err(Outcome::Failed)?
+        }
+        (None, Some(seed)) => SignedLogin::Seed(seed),
+        (None, None) => return Ok(None),
+    };
+    let nonce = info.nonce.as_deref().unwrap_or("");
+    login.sign(nonce).map(Some).map_err(Outcome::Failed)
 }
 
 /// The link's rules: the hub's `import` (what the leaf user may subscribe to there: our interest and
