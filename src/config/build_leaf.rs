@@ -1,8 +1,8 @@
 //! Typed build of `leafnodes { ... }` into [`LeafSpec`]: the soliciting side (`remotes`), which corenats
 //! implements, read as nats-server's `parseLeafNodes`/`parseRemoteLeafNodes` read it. The accepting
 //! side's keys (`port`, `listen`, `authorization`, …) are known to nats-server but not implemented here:
-//! warned and ignored like other unsupported keys. A remote key corenats cannot honour yet (`tls`,
-//! `hub`, `compression`, …) is an error: a link that silently went out without its TLS or its
+//! warned and ignored like other unsupported keys. A remote key corenats cannot honour yet (`hub`,
+//! `compression`, `proxy`, …) is an error: a link that silently went out without its TLS or its
 //! credentials would be worse than none.
 
 use std::path::PathBuf;
@@ -34,7 +34,6 @@ const ACCEPT_SIDE: &[&str] = &[
 
 /// Remote keys nats-server knows that corenats does not implement yet (errors).
 const REMOTE_NOT_YET: &[&str] = &[
-    "tls",
     "hub",
     "ws_compress",
     "ws_compression",
@@ -160,6 +159,7 @@ fn remote(v: &Value, ctx: &mut Ctx) -> Option<RemoteLeafSpec> {
                     }
                 }
             }
+            "tls" => r.tls = super::build_tls::tls(e, ctx),
             "creds" | "credentials" => {
                 if let Some(path) = ctx.string(e) {
                     // Read now so that `-t` and a start with a bad file fail (nats-server only logs

@@ -300,5 +300,8 @@ pub struct RemoteLeafSpec {
     pub nkey_seed: Option<String>,
     /// `credentials`/`creds`: a user JWT and seed file (read at each dial).
     pub credentials: Option<PathBuf>,
+    /// `tls { ... }`: TLS to the hub (also used, with the system's roots, when the hub requires TLS
+    /// and the remote has no block).
+    pub tls: Option<TlsSpec>,
     pub span: Span,
 }

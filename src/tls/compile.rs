@@ -11,6 +11,7 @@
 
 mod certs;
 pub mod ciphers;
+mod insecure;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -84,9 +85,45 @@ pub fn compile(spec: &TlsSpec) -> Result<ServerTls, String> {
     })
 }
 
-/// Compiles the configuration's `tls {}` block, if any. The error is placed at the block's `tls` key,
+/// A leaf remote's `tls {}`: the client side of its link to the hub. The hub's certificate is checked
+/// against `ca_file` (else the system's roots) for the URL's host, unless `insecure`; `cert_file` and
+/// `key_file`, when given, are presented as the client certificate (for a hub with `verify`).
+pub fn client(spec: &TlsSpec) -> Result<Arc<rustls::ClientConfig>, String> {
+    let provider = Arc::new(provider(spec)?);
+    let versions = versions(spec.min_version.as_deref())?;
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .map_err(|e| format!("error building the TLS configuration: {e}"))?;
+    let builder = if spec.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(insecure::AnyServer(provider.clone())))
+    } else {
+        let roots = match &spec.ca_file {
+            Some(p) => certs::load_roots(p)?,
+            None => certs::system_roots()?,
+        };
+        builder.with_root_certificates(roots)
+    };
+    let has_cert = spec.cert_file.is_some() || spec.key_file.is_some() || !spec.certs.is_empty();
+    let config = if has_cert {
+        let key = load_certs(spec, &provider)?
+            .first()
+            .ok_or("no client certificate in the TLS configuration")?;
+        builder.with_client_cert_resolver(Arc::new(insecure::OneClientCert(key)))
+    } else {
+        builder.with_no_client_auth()
+    };
+    Ok(Arc::new(config))
+}
+
+/// Compiles the configuration's `tls {}` block, if any (and checks the leaf remotes' blocks). The error is placed at the block's `tls` key,
 /// where nats-server reports it (without a position when the settings came from the command line).
 pub fn for_config(cfg: &Config) -> Result<Option<Arc<ServerTls>>, Diagnostic> {
+    // The leaf remotes' blocks are checked with the server's, so `-t` and the start fail on them too.
+    for spec in cfg.leafnodes.remotes.iter().filter_map(|r| r.tls.as_ref()) {
+        client(spec).map_err(|e| Diagnostic::error(&spec.span, e))?;
+    }
     match &cfg.tls {
         None => Ok(None),
         Some(spec) => compile(spec)

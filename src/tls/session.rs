@@ -22,7 +22,8 @@
 //! certificate chain to check.
 
 use crate::runtime::{self, Stream};
-use rustls::{ServerConfig, ServerConnection};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, Connection, ServerConfig, ServerConnection};
 use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -130,18 +131,67 @@ pub async fn accept(
             return Err(e);
         }
     }
-    Ok(TlsSession {
-        stream: stream.clone(),
-        fd: stream.raw_fd(),
-        state: RefCell::new(State {
-            conn,
-            cipher_in: Vec::new(),
-            backlog: Vec::new(),
-            spare: Vec::new(),
-            in_flight: 0,
-            writing: false,
-        }),
-    })
+    Ok(TlsSession::established(stream, Connection::Server(*conn)))
+}
+
+/// Runs the client side of a TLS handshake on `stream` (a leaf link to its hub, after the hub's INFO
+/// in clear text), checking the server's certificate against `config`'s roots for `name`. The caller
+/// bounds it in time. Runs on the shard: one handshake per dial, not per client.
+pub async fn connect(
+    stream: &Stream,
+    config: Arc<ClientConfig>,
+    name: ServerName<'static>,
+) -> Result<TlsSession, HandshakeError> {
+    let mut conn = ClientConnection::new(config, name).map_err(HandshakeError::Tls)?;
+    let mut scratch = vec![0u8; HANDSHAKE_READ];
+    let mut out = Vec::new();
+    loop {
+        while conn.wants_write() {
+            conn.write_tls(&mut out).map_err(HandshakeError::Io)?;
+        }
+        if !out.is_empty() {
+            stream.write_all(&out).await.map_err(HandshakeError::Io)?;
+            out.clear();
+        }
+        if !conn.is_handshaking() {
+            break;
+        }
+        let n = stream
+            .read(&mut scratch)
+            .await
+            .map_err(HandshakeError::Io)?;
+        if n == 0 {
+            return Err(HandshakeError::Io(io::ErrorKind::UnexpectedEof.into()));
+        }
+        let mut bytes = &scratch[..n];
+        while !bytes.is_empty() {
+            conn.read_tls(&mut bytes).map_err(HandshakeError::Io)?;
+            if let Err(e) = conn.process_new_packets() {
+                // Tell the server why (rustls queued an alert), then give up.
+                while conn.wants_write() && conn.write_tls(&mut out).is_ok() {}
+                let _ = stream.write_all(&out).await;
+                return Err(HandshakeError::Tls(e));
+            }
+        }
+    }
+    Ok(TlsSession::established(stream, Connection::Client(conn)))
+}
+
+impl TlsSession {
+    fn established(stream: &Stream, conn: Connection) -> TlsSession {
+        TlsSession {
+            stream: stream.clone(),
+            fd: stream.raw_fd(),
+            state: RefCell::new(State {
+                conn: Box::new(conn),
+                cipher_in: Vec::new(),
+                backlog: Vec::new(),
+                spare: Vec::new(),
+                in_flight: 0,
+                writing: false,
+            }),
+        }
+    }
 }
 
 /// Hands all of `bytes` to rustls during the handshake (no application data flows yet, so its
@@ -167,7 +217,8 @@ pub struct TlsSession {
 }
 
 struct State {
-    conn: Box<ServerConnection>,
+    /// A client's session on the client port (server side), or a leaf link's to its hub.
+    conn: Box<Connection>,
     /// Ciphertext read from the socket that rustls could not take yet (its plaintext buffer was full
     /// until the reader drained it). At most one socket read.
     cipher_in: Vec<u8>,

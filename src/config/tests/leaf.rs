@@ -43,8 +43,8 @@ fn accept_side_keys_are_warnings() {
 fn remote_keys_not_honoured_yet_and_bad_remotes_are_errors() {
     for (text, want) in [
         (
-            r#"leafnodes { remotes = [ { url: "nats://h", tls: { ca_file: "x" } } ] }"#,
-            "leafnode remote \"tls\" is not supported by corenats yet",
+            r#"leafnodes { remotes = [ { url: "nats://h", hub: true } ] }"#,
+            "leafnode remote \"hub\" is not supported by corenats yet",
         ),
         (
             r#"leafnodes { remotes = [ { url: "nats://h", credentials: "x.creds" } ] }"#,
@@ -79,4 +79,15 @@ fn remote_keys_not_honoured_yet_and_bad_remotes_are_errors() {
         v[0].message,
         "leafnode remote account \"NOPE\" is not defined"
     );
+}
+
+#[test]
+fn a_remotes_tls_block_is_read_and_its_files_checked_with_the_servers() {
+    let l = ok(
+        r#"leafnodes { remotes = [ { url: "nats://h", tls: { ca_file: "/nonexistent/ca.pem", handshake_first: true, timeout: 3 } } ] }"#,
+    );
+    let t = l.config.leafnodes.remotes[0].tls.as_ref().unwrap();
+    assert_eq!(t.timeout, Some(std::time::Duration::from_secs(3)));
+    let d = crate::tls::compile::for_config(&l.config).unwrap_err();
+    assert!(d.message.contains("/nonexistent/ca.pem"), "{}", d.message);
 }

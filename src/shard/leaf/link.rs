@@ -3,6 +3,8 @@
 //!
 //! 1. TCP to the remote's next URL; the hub's INFO within `FIRST_INFO_WAIT`. It must come from a
 //!    leaf-node port (`client_id` and `leafnode_urls`, else "attempted to connect to wrong port").
+//!    TLS after that INFO when the remote has a `tls {}` block or the hub requires it (before it with
+//!    `handshake_first`).
 //! 2. Our CONNECT (`crate::leaf::connect`): no `compress_mode`, so the hub never compresses.
 //! 3. When the hub announced `info_on_connect`, its second INFO (`connect_info: true`) within
 //!    `CONNECT_INFO_WAIT`: the leaf user's `import`/`export` permissions, applied before anything is
@@ -25,7 +27,7 @@ use crate::leaf::connect::LeafConnect;
 use crate::leaf::hub_info::{HubInfo, SubjectRules};
 use crate::leaf::url::RemoteUrl;
 use crate::protocol::leaf::{self as wire, LeafOp};
-use crate::runtime::{self, Stream};
+use crate::runtime;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -109,9 +111,10 @@ fn stopping(shard: &ShardRef) -> bool {
     sh.draining || sh.stopped
 }
 
-/// Bytes read from the hub and not parsed yet, with the stream they come from.
+/// Bytes read from the hub and not parsed yet, with the transport they come from (TCP, then TLS
+/// once the link upgraded).
 struct HubReader {
-    stream: Stream,
+    transport: Transport,
     pending: Vec<u8>,
     max_control_line: usize,
     max_payload: usize,
@@ -121,7 +124,7 @@ impl HubReader {
     /// Reads more bytes; false on EOF or an error.
     async fn fill(&mut self) -> std::io::Result<bool> {
         let mut buf = vec![0u8; READ_BUF];
-        let n = self.stream.read(&mut buf).await?;
+        let n = self.transport.read(&mut buf).await?;
         self.pending.extend_from_slice(&buf[..n]);
         Ok(n > 0)
     }
@@ -209,7 +212,7 @@ async fn run_once(shard: &ShardRef, idx: usize, url_text: &str) -> Outcome {
         )
     };
     let mut rd = HubReader {
-        stream: stream.clone(),
+        transport: Transport::tcp(stream.clone()),
         pending: Vec::new(),
         max_control_line,
         max_payload,
@@ -217,12 +220,12 @@ async fn run_once(shard: &ShardRef, idx: usize, url_text: &str) -> Outcome {
     let info = match handshake(shard, idx, &url, &mut rd).await {
         Ok(i) => i,
         Err(o) => {
-            stream.shutdown();
+            rd.transport.shutdown();
             return o;
         }
     };
     let (info, perms) = info;
-    let transport = Transport::tcp(stream);
+    let transport = rd.transport.clone();
     let key = {
         let mut sh = shard.borrow_mut();
         let acc = sh.leaf.remotes[idx].account;
@@ -271,6 +274,16 @@ async fn handshake(
     rd: &mut HubReader,
 ) -> Result<(HubInfo, Option<Arc<Permissions>>), Outcome> {
     let failed = Outcome::Failed;
+    let tls = shard.borrow().leaf.remotes[idx].tls.clone();
+    // `handshake_first` on the remote (and on the hub's leaf port): TLS before the INFO.
+    let tls_first = shard.borrow().leaf.remotes[idx]
+        .spec
+        .tls
+        .as_ref()
+        .is_some_and(|t| t.handshake_first != crate::tls::HandshakeFirst::Off);
+    if tls_first {
+        secure(shard, idx, url, rd, tls.clone()).await?;
+    }
     let first = runtime::timeout(FIRST_INFO_WAIT, rd.next_control())
         .await
         .ok_or_else(|| failed("no INFO from the hub in time".into()))?
@@ -282,10 +295,8 @@ async fn handshake(
     if !info.is_leaf_port() {
         return Err(Outcome::Failed("attempted to connect to wrong port".into()));
     }
-    if info.tls_required {
-        return Err(Outcome::Failed(
-            "the hub requires TLS, which corenats's leaf remotes do not support yet".into(),
-        ));
+    if !tls_first && (tls.is_some() || info.tls_required) {
+        secure(shard, idx, url, rd, tls).await?;
     }
     let signature = signed_login(shard, idx, &info)?;
     let line = {
@@ -315,7 +326,7 @@ async fn handshake(
         }
         .line()
     };
-    rd.stream
+    rd.transport
         .write_all(&line)
         .await
         .map_err(|e| Outcome::Failed(e.to_string()))?;
@@ -339,7 +350,7 @@ async fn handshake(
                 Owned::Err(text) if wants_backoff(&text) => return Err(Outcome::Backoff(text)),
                 Owned::Err(text) => return Err(Outcome::Failed(text)),
                 Owned::Ping => {
-                    let _ = rd.stream.write_all(crate::protocol::writer::PONG).await;
+                    let _ = rd.transport.write_all(crate::protocol::writer::PONG).await;
                 }
                 Owned::Other => {}
             }
@@ -352,6 +363,45 @@ async fn handshake(
             .map_err(Outcome::Failed)?
     };
     Ok((info, perms))
+}
+
+/// Upgrades the link to TLS after the hub's INFO (in clear text, as nats-server's leaf does): with
+/// the remote's `tls {}`, or — when only the hub asks for TLS — the system's roots. The hub's
+/// certificate must name the URL's host (or IP). Bounded by the block's `timeout` (2 s by default).
+async fn secure(
+    shard: &ShardRef,
+    idx: usize,
+    url: &RemoteUrl,
+    rd: &mut HubReader,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> Result<(), Outcome> {
+    let failed = |e: String| Outcome::Failed(format!("TLS handshake with the hub: {e}"));
+    let config = match tls {
+        Some(c) => c,
+        None => crate::tls::compile::client(&crate::config::TlsSpec::default()).map_err(failed)?,
+    };
+    let within = shard.borrow().leaf.remotes[idx]
+        .spec
+        .tls
+        .as_ref()
+        .and_then(|t| t.timeout)
+        .filter(|t| !t.is_zero())
+        .unwrap_or(crate::tls::compile::DEFAULT_TIMEOUT);
+    let name = rustls::pki_types::ServerName::try_from(url.host.clone())
+        .map_err(|e| failed(format!("invalid server name {:?}: {e}", url.host)))?;
+    let Transport::Tcp { stream, .. } = &rd.transport else {
+        return Err(failed("already secured".into()));
+    };
+    if !rd.pending.is_empty() {
+        // The hub sent more than its INFO in clear text: not a hub we can secure.
+        return Err(failed("unexpected bytes before the TLS handshake".into()));
+    }
+    let session = runtime::timeout(within, crate::tls::session::connect(stream, config, name))
+        .await
+        .ok_or_else(|| failed("timeout".into()))?
+        .map_err(|e| failed(e.to_string()))?;
+    rd.transport = Transport::Tls(std::rc::Rc::new(session));
+    Ok(())
 }
 
 /// The remote's signed login over the hub's nonce, if it has a seed or a credentials file (the file

@@ -42,6 +42,8 @@ pub struct Remote {
     pub account: AccountId,
     /// The link's connection while it is up.
     pub conn: Option<ConnKey>,
+    /// The client side of TLS to the hub (the remote's `tls {}`), when it has a block.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// `$LDS.<random>`: this account's loop-detection subject, sent to the hub as interest; the same
     /// subject coming back from a hub means the link loops back to us.
     pub lds: Bytes,
@@ -98,12 +100,22 @@ impl LeafLinks {
                 tracing::error!("Leafnode remote account {name:?} does not exist");
                 continue;
             };
+            let tls = match spec.tls.as_ref().map(crate::tls::compile::client) {
+                None => None,
+                Some(Ok(c)) => Some(c),
+                Some(Err(e)) => {
+                    // Checked at start (`tls::compile::for_config`): a file changed since.
+                    tracing::error!("Leafnode remote TLS configuration: {e}");
+                    continue;
+                }
+            };
             l.interest.entry(account).or_default();
             let lds = format!("$LDS.{}", super::session::new_nonce());
             l.remotes.push(Remote {
                 spec: spec.clone(),
                 account,
                 conn: None,
+                tls,
                 lds: Bytes::from(lds),
             });
         }

@@ -57,6 +57,13 @@ impl Certs {
     }
 }
 
+impl Certs {
+    /// The first chain and key (a leaf link presents it as its client certificate).
+    pub fn first(&self) -> Option<Arc<CertifiedKey>> {
+        self.entries.first().map(|s| s.key.clone())
+    }
+}
+
 impl ResolvesServerCert for Certs {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         if self.entries.len() <= 1 {
