@@ -314,6 +314,16 @@ class Server:
 # ---------------------------------------------------------------------------- scenarios
 
 TLS_HANDSHAKES = "TLS handshakes, 16 parallel"
+LEAF_TO_HUB = "leaf → nats-server hub, pubsub 1:1"
+HUB_TO_LEAF = "nats-server hub → leaf, pubsub 1:1"
+LEAF_REQREP = "reqrep leaf → hub, in-flight 1"
+
+
+class Endpoint:
+    """Where loadgen's --server points when it is not the measured server itself (the hub)."""
+
+    def __init__(self, port, pid):
+        self.port, self.pid = port, pid
 TLS_SPIN_REQREP = "TLS reqrep in-flight 1, corenats bus_spin 50us"
 
 # The TLS goals (corenats vs nats-server on the same cores), shown next to the TLS rows:
@@ -373,6 +383,13 @@ def groups(quick):
     # The same over TLS, with corenats's latency setting (nats-server has no such knob).
     tls_spin = [(TLS_SPIN_REQREP, ["reqrep", "--inflight", "1"], "128", "latency")]
     cross = [("cross 8:8, 2 cores", ["cross", "--pubs", "8", "--subs", "8"], sizes, "flow")]
+    # Leaf node → a nats-server hub (side A: nats-server as the leaf, B: corenats as the leaf). The
+    # publisher (requester) on one server, the subscriber (responder) on the other.
+    leaf = [
+        (LEAF_TO_HUB, ["pubsub"], "16,1024", "flow"),
+        (HUB_TO_LEAF, ["pubsub"], "16,1024", "flow"),
+        (LEAF_REQREP, ["reqrep", "--inflight", "1"], "128", "latency"),
+    ]
     out = [
         {"name": "main", "cores": 1, "config": None, "runs": main},
         {"name": "perm", "cores": 1, "config": "perm", "runs": perm},
@@ -380,6 +397,7 @@ def groups(quick):
         {"name": "tls", "cores": 1, "config": "tls", "runs": tls},
         {"name": "tlsspin", "cores": 1, "config": "tlsspin", "runs": tls_spin},
         {"name": "cross", "cores": 2, "config": None, "runs": cross},
+        {"name": "leaf", "cores": 2, "config": "leaf", "runs": leaf},
         {"name": "idle1k", "cores": 1, "config": None, "runs": [("idle 1,000", ["idle", "--conns", "1000"], None, "idle")]},
     ]
     if not quick:
@@ -702,7 +720,7 @@ def main():
     ap.add_argument("--baseline", default=os.environ.get("NATS_SERVER_BIN"), help="A's binary (nats-server)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench"), help="output folder")
     ap.add_argument("--groups",
-                    help="comma-separated subset of: main,perm,spin,tls,tlsspin,cross,idle1k,idle10k")
+                    help="comma-separated subset of: main,perm,spin,tls,tlsspin,cross,leaf,idle1k,idle10k")
     ap.add_argument("--no-build", action="store_true", help="use already built binaries")
     args = ap.parse_args()
 
@@ -737,6 +755,10 @@ def main():
                      f"{','.join(g['name'] for g in groups(False))}")
         selected = [g for g in selected if g["name"] in wanted]
     configs = {"perm": perm_conf}
+    if any(g["config"] == "leaf" for g in selected):
+        notes.append("leaf group: each side's leaf on CPU 0 (corenats --cores 1, nats-server "
+                     "GOMAXPROCS=1) dials its own nats-server hub on CPU 1; loadgen unpinned; the "
+                     "publisher (requester) on one server, the subscriber (responder) on the other")
     tls_args, tls_note = [], None
     if any(g["config"] in ("tls", "tlsspin") for g in selected):
         ca, cert, key, tool = make_certs(logdir / "certs")
@@ -757,13 +779,26 @@ def main():
     for rnd in range(1, rounds + 1):
         for g in selected:
             srv_cpus, lg_cpus = (one, lg_one) if g["cores"] == 1 else (two, lg_two)
-            servers = {}
+            servers, hubs = {}, {}
             try:
                 # Both servers run for the whole group (the idle one costs nothing), so every
                 # measurement alternates A B A B at the finest grain: per scenario and size.
                 for side in ("a", "b"):
                     tag = f"r{rnd}-{g['name']}-{side}"
                     try:
+                        if g["config"] == "leaf":
+                            # Each side's leaf dials its own nats-server hub (on the other CPU).
+                            leaf_port = free_port()
+                            hub_conf = logdir / f"{tag}-hub.conf"
+                            hub_conf.write_text(f"leafnodes {{ port: {leaf_port} }}\n")
+                            hubs[side] = Server(nats, "nats-server", two[1:] if two else None, hub_conf,
+                                                logdir, tag + "-hub")
+                            leaf_conf = logdir / f"{tag}-leaf.conf"
+                            leaf_conf.write_text(
+                                f'leafnodes {{ remotes = [ {{ url: "nats-leaf://127.0.0.1:{leaf_port}" }} ] }}\n')
+                            servers[side] = Server(bins[side], flavors[side], two[:1] if two else None,
+                                                   leaf_conf, logdir, tag)
+                            continue
                         config = configs.get(g["config"])
                         if g["config"] == "spin" and flavors[side] == "corenats":
                             config = spin_conf
@@ -777,7 +812,17 @@ def main():
                         for side in ("a", "b"):
                             if side in servers:
                                 extra = tls_args if g["config"] in ("tls", "tlsspin") else []
-                                recs = run_loadgen(loadgen, lg_cpus, servers[side], side, lg_args, size, t,
+                                target = servers[side]
+                                if side in hubs:
+                                    leaf_ep = f"127.0.0.1:{servers[side].port}"
+                                    hub_ep = f"127.0.0.1:{hubs[side].port}"
+                                    if name == HUB_TO_LEAF:
+                                        # Publisher on the hub; the leaf's CPU is still the one measured.
+                                        target = Endpoint(hubs[side].port, servers[side].pid)
+                                        extra = ["--sub-server", leaf_ep]
+                                    else:
+                                        extra = ["--sub-server", hub_ep]
+                                recs = run_loadgen(loadgen, lg_cpus, target, side, lg_args, size, t,
                                                    extra)
                             else:
                                 recs = [{"ok": False, "error": "server did not start", "size": int(size or 0)}]
@@ -788,7 +833,7 @@ def main():
                                 status = "ok" if rec.get("ok") else f"FAILED: {rec.get('error')}"
                                 log(f"round {rnd} {names[side]:>16} {name} size={rec.get('size')} {status}")
             finally:
-                for server in servers.values():
+                for server in list(servers.values()) + list(hubs.values()):
                     server.stop()
     raw.close()
     info = machine_info(names, versions, notes, args, rounds, t, pins)

@@ -29,6 +29,10 @@ pub struct Cli {
     /// Server address (host:port or nats://host:port).
     #[arg(long, global = true, default_value = "127.0.0.1:4222")]
     pub server: String,
+    /// Where subscribers and responders connect (another server of the same cluster or leaf
+    /// setup); publishers and requesters use --server. Default: --server. Plain text only.
+    #[arg(long, global = true)]
+    pub sub_server: Option<String>,
     /// User name for CONNECT.
     #[arg(long, global = true)]
     pub user: Option<String>,
@@ -209,8 +213,13 @@ fn run_scenarios(cli: &Cli) -> Result<Vec<Outcome>, String> {
         };
         endpoint.tls = Some(TlsClient::new(&opts, server_host(&cli.server))?);
     }
+    let sub_endpoint = match &cli.sub_server {
+        Some(s) => Some(Endpoint::new(s, cli.user.clone(), cli.pass.clone()).map_err(|e| e.0)?),
+        None => None,
+    };
     let common = Common {
         endpoint,
+        sub_endpoint,
         label: cli.label.clone(),
         smoke: cli.smoke,
         timeout: secs(

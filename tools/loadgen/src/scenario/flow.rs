@@ -9,7 +9,7 @@
 //! consumer. Verification: plain subscribers must see every publisher's messages complete and
 //! in order; queue members together must see every message exactly once.
 
-use super::{collect, first_error, join, run_prefix, Common};
+use super::{collect, first_error, join, run_prefix, warm_across, Common};
 use crate::payload;
 use crate::report::{Outcome, ThreadClock};
 use crate::scan::Msg;
@@ -105,7 +105,12 @@ fn run_inner(c: &Common, spec: &FlowSpec, out: &mut Outcome) -> Result<f64, Erro
     let read_buf = (spec.size * 4).max(256 * 1024);
     let mut subs = Vec::with_capacity(spec.subs);
     for i in 0..spec.subs {
-        let mut conn = Conn::connect(&c.endpoint, &format!("loadgen-sub-{i}"), &ctl, read_buf)?;
+        let mut conn = Conn::connect(
+            c.sub_endpoint(),
+            &format!("loadgen-sub-{i}"),
+            &ctl,
+            read_buf,
+        )?;
         conn.sub(&sub_subject, spec.queue.then_some("q"), 1);
         conn.sync(|_, _| fail("message before publishing started"))?;
         subs.push(conn);
@@ -118,6 +123,12 @@ fn run_inner(c: &Common, spec: &FlowSpec, out: &mut Outcome) -> Result<f64, Erro
             &ctl,
             64 * 1024,
         )?);
+    }
+    if c.sub_endpoint.is_some() {
+        // Subscribers on another server: their interest must have crossed before publishing.
+        for sub in subs.iter_mut() {
+            warm_across(&mut pubs[0], sub, &format!("{prefix}w"))?;
+        }
     }
     let shared = Shared {
         received: (0..spec.subs).map(|_| AtomicU64::new(0)).collect(),

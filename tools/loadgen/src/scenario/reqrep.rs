@@ -5,7 +5,7 @@
 //! requests outstanding, stamps each with its send time and records the round trip in an
 //! HDR histogram. Verification: every request answered exactly once.
 
-use super::{first_error, join, run_prefix, Common};
+use super::{first_error, join, run_prefix, warm_across, Common};
 use crate::payload;
 use crate::report::{new_histogram, record, Latency, Outcome, ThreadClock};
 use crate::wire::{fail, Conn, Ctl, Error};
@@ -40,12 +40,17 @@ fn run_inner(c: &Common, spec: &ReqRepSpec, out: &mut Outcome) -> Result<f64, Er
     let ctl = Ctl::new(c.timeout);
     let prefix = run_prefix();
     let read_buf = (spec.size * 4).max(256 * 1024);
-    let mut responder = Conn::connect(&c.endpoint, "loadgen-responder", &ctl, read_buf)?;
+    let mut responder = Conn::connect(c.sub_endpoint(), "loadgen-responder", &ctl, read_buf)?;
     responder.sub(&format!("{prefix}.svc"), None, 1);
     responder.sync(|_, _| fail("message before start"))?;
     let mut requester = Conn::connect(&c.endpoint, "loadgen-requester", &ctl, read_buf)?;
     requester.sub(&format!("{prefix}.inbox"), None, 1);
     requester.sync(|_, _| fail("message before start"))?;
+    if c.sub_endpoint.is_some() {
+        // Responder on another server: each side's interest must have crossed to the other.
+        warm_across(&mut requester, &mut responder, &format!("{prefix}w1"))?;
+        warm_across(&mut responder, &mut requester, &format!("{prefix}w2"))?;
+    }
     let done = AtomicBool::new(false);
     let start = Instant::now();
     let (req, resp) = std::thread::scope(|s| {
