@@ -77,6 +77,7 @@ impl Exposition {
 pub fn handle(m: &Monitor) -> Response {
     let want = Want {
         accounts: true,
+        leafs: Some(false),
         ..Want::default()
     };
     let snaps = match m.gather(want) {
@@ -261,7 +262,56 @@ pub fn handle(m: &Monitor) -> Response {
             t.stats.sub_violations as f64,
         );
     }
+    leaf_links(&mut e, &snaps);
     Response::new(200, CONTENT_TYPE, e.out.into_bytes())
+}
+
+/// Per leaf-node link (labelled by the hub's name and the bound account): whether it is up, its
+/// round trip and its traffic.
+fn leaf_links(e: &mut Exposition, snaps: &[crate::bus::ShardSnapshot]) {
+    let links: Vec<_> = snaps.iter().flat_map(|s| s.leafs.iter()).collect();
+    e.single(
+        "corenats_leafnodes",
+        "gauge",
+        "Leaf-node links up (dialled by this server).",
+        links.len() as f64,
+    );
+    type PickLeaf = fn(&crate::bus::snapshot::LeafFigures) -> f64;
+    let per_link: [(&str, &str, &str, PickLeaf); 5] = [
+        ("rtt_seconds", "gauge", "Round trip to the hub.", |l| {
+            l.rtt_ns as f64 / 1e9
+        }),
+        ("in_msgs_total", "counter", "Messages from the hub.", |l| {
+            l.in_msgs as f64
+        }),
+        (
+            "in_bytes_total",
+            "counter",
+            "Payload bytes from the hub.",
+            |l| l.in_bytes as f64,
+        ),
+        ("out_msgs_total", "counter", "Messages to the hub.", |l| {
+            l.out_msgs as f64
+        }),
+        (
+            "out_bytes_total",
+            "counter",
+            "Payload bytes to the hub.",
+            |l| l.out_bytes as f64,
+        ),
+    ];
+    for (name, kind, help, pick) in per_link {
+        let fam = format!("corenats_leaf_{name}");
+        e.family(&fam, kind, help);
+        for l in &links {
+            let cid = l.cid.to_string();
+            e.sample(
+                &fam,
+                &[("hub", &l.name), ("account", &l.account), ("cid", &cid)],
+                pick(l),
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,9 +11,40 @@ use crate::bus::snapshot::{unix_now_ns, Want};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Sections corenats does not have (cluster, gateway, leaf, mqtt, websocket, jetstream): `{}`.
+/// Sections corenats does not have (cluster, gateway, mqtt, websocket, jetstream): `{}`.
 #[derive(Serialize, Default)]
 pub struct Empty {}
+
+/// nats-server's `leaf` section: the remotes this server dials (no accepting side here).
+#[derive(Serialize, Default)]
+pub struct LeafVarz {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remotes: Vec<RemoteVarz>,
+}
+
+#[derive(Serialize, Default)]
+pub struct RemoteVarz {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub local_account: String,
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub tls_timeout: f64,
+    /// `host:port` of each URL (never the credentials).
+    pub urls: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deny: Option<DenyRules>,
+}
+
+#[derive(Serialize, Default)]
+pub struct DenyRules {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exports: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<String>,
+}
+
+fn is_zero_f64(v: &f64) -> bool {
+    *v == 0.0
+}
 
 #[derive(Serialize, Default)]
 pub struct ByKind {
@@ -57,7 +88,7 @@ pub struct Varz {
     pub max_pending: u64,
     pub cluster: Empty,
     pub gateway: Empty,
-    pub leaf: Empty,
+    pub leaf: LeafVarz,
     pub mqtt: Empty,
     pub websocket: Empty,
     pub jetstream: Empty,
@@ -99,6 +130,34 @@ pub struct Varz {
     pub stale_connection_stats: ByKind,
 }
 
+/// The `leaf` section from the configured remotes (nats-server's `varzLeafNodeRemotes`).
+fn leaf_varz(settings: &crate::settings::Settings) -> LeafVarz {
+    let remotes = settings
+        .leafnodes
+        .remotes
+        .iter()
+        .map(|r| RemoteVarz {
+            local_account: r.account.clone().unwrap_or_default(),
+            tls_timeout: r
+                .tls
+                .as_ref()
+                .and_then(|t| t.timeout)
+                .map_or(0.0, |t| t.as_secs_f64()),
+            urls: r
+                .urls
+                .iter()
+                .filter_map(|u| crate::leaf::url::RemoteUrl::parse(u).ok())
+                .map(|u| u.addr())
+                .collect(),
+            deny: (!r.deny_imports.is_empty() || !r.deny_exports.is_empty()).then(|| DenyRules {
+                exports: r.deny_exports.clone(),
+                imports: r.deny_imports.clone(),
+            }),
+        })
+        .collect();
+    LeafVarz { remotes }
+}
+
 fn is_zero(v: &u64) -> bool {
     *v == 0
 }
@@ -112,7 +171,10 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
 
 /// Gathers the shards' totals and builds the `/varz` object.
 pub fn build(m: &Monitor) -> Result<Varz, String> {
-    let snaps = m.gather(Want::default())?;
+    let snaps = m.gather(Want {
+        leafs: Some(false),
+        ..Want::default()
+    })?;
     let first = snaps.first().ok_or("no shards")?;
     let settings = first.settings.clone();
     let auth = first.auth.clone();
@@ -161,6 +223,7 @@ pub fn build(m: &Monitor) -> Result<Varz, String> {
             .iter()
             .find(|a| a.is_system)
             .map(|a| a.name.clone()),
+        leaf: leaf_varz(&settings),
         ..Varz::default()
     };
     for s in &snaps {
@@ -174,11 +237,22 @@ pub fn build(m: &Monitor) -> Result<Varz, String> {
         v.stale_connections += s.stats.stale_connections;
         v.subscriptions += s.subscriptions;
     }
-    // Every connection is a client connection (no routes, gateways or leafnodes).
-    v.in_client_msgs = v.in_msgs;
-    v.in_client_bytes = v.in_bytes;
-    v.out_client_msgs = v.out_msgs;
-    v.out_client_bytes = v.out_bytes;
+    // Client figures: the totals without the leaf-node links' traffic (no routes or gateways).
+    let links = snaps.iter().flat_map(|s| s.leafs.iter());
+    let (mut li, mut lib, mut lo, mut lob) = (0, 0, 0, 0);
+    for l in links {
+        v.leafnodes += 1;
+        (li, lib, lo, lob) = (
+            li + l.in_msgs,
+            lib + l.in_bytes,
+            lo + l.out_msgs,
+            lob + l.out_bytes,
+        );
+    }
+    v.in_client_msgs = v.in_msgs.saturating_sub(li);
+    v.in_client_bytes = v.in_bytes.saturating_sub(lib);
+    v.out_client_msgs = v.out_msgs.saturating_sub(lo);
+    v.out_client_bytes = v.out_bytes.saturating_sub(lob);
     v.slow_consumer_stats.clients = v.slow_consumers;
     v.stale_connection_stats.clients = v.stale_connections;
     Ok(v)

@@ -442,6 +442,21 @@ fn leafz_shows_the_link_and_the_hubs_interest() {
     // Without subs=1 there is no list.
     let v = l.json("/leafz");
     assert!(v["leafs"][0].get("subscriptions_list").is_none(), "{v}");
+    // /varz: the link counted, the remote listed by host:port.
+    let v = l.json("/varz");
+    assert_eq!(v["leafnodes"], 1, "{v}");
+    let want = format!("127.0.0.1:{}", hub.leaf_port);
+    assert_eq!(
+        v["leaf"]["remotes"][0]["urls"][0],
+        want.as_str(),
+        "{}",
+        v["leaf"]
+    );
+    if crate::common::server::is_corenats() {
+        let m = l.get("/metrics").body;
+        assert!(m.contains("\ncorenats_leafnodes 1\n"), "{m}");
+        assert!(m.contains("corenats_leaf_out_msgs_total{hub="), "{m}");
+    }
 }
 
 /// A hub that is not one: a listener in the test that speaks the leaf protocol badly.
