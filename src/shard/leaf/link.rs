@@ -39,6 +39,8 @@ const FIRST_INFO_WAIT: Duration = Duration::from_secs(2);
 const CONNECT_INFO_WAIT: Duration = Duration::from_secs(2);
 /// After a loop, a permissions violation or a refused login (nats-server's 30 s).
 const LONG_BACKOFF: Duration = Duration::from_secs(30);
+/// nats-server's `reconnect_error_reports` default: how often a failing dial is logged as an error.
+const ERROR_REPORTS: u64 = 3600;
 /// Reads of the hub's ops.
 const READ_BUF: usize = 64 * 1024;
 
@@ -70,7 +72,9 @@ enum Outcome {
 }
 
 async fn link_task(shard: ShardRef, idx: usize) {
-    let mut attempt = 0usize;
+    let mut next_url = 0usize;
+    // Failed attempts in a row (nats-server's count, for its log lines).
+    let mut attempts = 0u64;
     loop {
         if stopping(&shard) {
             return;
@@ -79,20 +83,37 @@ async fn link_task(shard: ShardRef, idx: usize) {
             let sh = shard.borrow();
             let spec = &sh.leaf.remotes[idx].spec;
             (
-                spec.urls[attempt % spec.urls.len()].clone(),
+                spec.urls[next_url % spec.urls.len()].clone(),
                 sh.settings.leafnodes.reconnect,
             )
         };
-        attempt += 1;
+        next_url += 1;
         let jitter = Duration::from_millis(rand::random::<u64>() % 1000);
         let wait = match run_once(&shard, idx, &url).await {
-            Outcome::Closed => reconnect + jitter,
+            Outcome::Closed => {
+                attempts = 0;
+                reconnect + jitter
+            }
             Outcome::Failed(e) => {
-                tracing::error!("Error trying to connect as leafnode to remote server: {e}");
+                attempts += 1;
+                let host = RemoteUrl::parse(&url).map(|u| u.addr()).unwrap_or_default();
+                // As nats-server: an error on the first attempt and every `ERROR_REPORTS`th, the
+                // others at debug level, so a hub that is down does not flood the log.
+                if attempts == 1 || attempts % ERROR_REPORTS == 0 {
+                    tracing::error!(
+                        "Error trying to connect as leafnode to remote server {host:?} (attempt {attempts}): {e}"
+                    );
+                } else {
+                    tracing::debug!(
+                        "Error trying to connect as leafnode to remote server {host:?} (attempt {attempts}): {e}"
+                    );
+                }
                 reconnect + jitter
             }
             Outcome::Backoff(e) => {
-                tracing::error!("{e}");
+                attempts += 1;
+                // The hub's words (a loop's already say how long the pause is).
+                tracing::error!("Leafnode Error '{e}'");
                 LONG_BACKOFF
             }
         };
@@ -496,7 +517,7 @@ async fn read_ops(shard: &ShardRef, key: ConnKey, mut rd: HubReader) -> Outcome 
                             if wants_backoff(&text) {
                                 outcome = Outcome::Backoff(text);
                             } else {
-                                tracing::error!("Leafnode Error: {text}");
+                                tracing::error!("Leafnode Error '{text}'");
                             }
                             sh.close_conn(key, CloseReason::ProtocolViolation);
                             sh.end_batch();
