@@ -99,7 +99,7 @@ async fn link_task(shard: ShardRef, idx: usize) {
                 let host = RemoteUrl::parse(&url).map(|u| u.addr()).unwrap_or_default();
                 // As nats-server: an error on the first attempt and every `ERROR_REPORTS`th, the
                 // others at debug level, so a hub that is down does not flood the log.
-                if attempts == 1 || attempts % ERROR_REPORTS == 0 {
+                if attempts == 1 || attempts.is_multiple_of(ERROR_REPORTS) {
                     tracing::error!(
                         "Error trying to connect as leafnode to remote server {host:?} (attempt {attempts}): {e}"
                     );
