@@ -169,6 +169,9 @@ impl Shard {
             };
             let _ = self.tables(exporter).local.insert(&pattern, None, r);
             self.add_interest(exporter, &pattern, None);
+            // A leaf hub bound to the exporter may hold the responder: it must route the response
+            // back here (other shards' installs reach shard 0 as `Interest`).
+            self.leaf_interest(exporter, &pattern, None, true);
         }
         let threshold = if threshold.is_zero() {
             Duration::from_secs(120)

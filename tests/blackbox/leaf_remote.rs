@@ -723,3 +723,47 @@ fn tls_first_to_a_hub_that_wants_it() {
     on_hub.send(b"PUB first 2\r\nok\r\n");
     assert_eq!(c.read_msg().payload, b"ok");
 }
+
+/// A service import whose responder is on the hub: the request crosses with its `_R_.` reply, and
+/// the leaf's interest in its reply prefix brings the response back to the importing account.
+#[test]
+fn a_service_import_answered_on_the_hub() {
+    let hub = Hub::plain();
+    let l = leaf(
+        &format!("url: {:?}, account: A", hub.leaf_url("")),
+        r#"accounts {
+             A { users = [ { user: a, password: a } ], exports = [ { service: "svc.>" } ] }
+             B { users = [ { user: b, password: b } ],
+                 imports = [ { service: { account: A, subject: "svc.>" } } ] }
+           }"#,
+    );
+    hub.wait_leafs(1);
+    let mut responder = Raw::ready(hub.server.port());
+    responder.send(b"SUB svc.> 1\r\n");
+    responder.ping_pong();
+    let b = r#"{"verbose":false,"pedantic":false,"user":"b","pass":"b"}"#;
+    let mut requester = Raw::ready_with(l.port(), b);
+    requester.send(b"SUB _INBOX.b.* 1\r\n");
+    requester.ping_pong();
+    // Until the hub's interest in svc.> has reached the leaf, a request goes nowhere: retry.
+    let deadline = Instant::now() + TIMEOUT;
+    let req = loop {
+        requester.send(b"PUB svc.time _INBOX.b.1 3\r\nreq\r\n");
+        requester.ping_pong();
+        if let Some(m) = responder.try_read_msg(Duration::from_millis(50)) {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "the request never crossed");
+    };
+    let reply = req.reply.expect("a reply subject");
+    assert!(reply.starts_with("_R_."), "{reply}");
+    // The response crosses back once the leaf's `_R_` interest is at the hub.
+    let prefix = reply.rsplitn(2, '.').nth(1).unwrap().to_string();
+    hub.wait_interest(&format!("{prefix}.>"), true);
+    responder.send(format!("PUB {reply} 4\r\nresp\r\n").as_bytes());
+    let m = requester.read_msg();
+    assert_eq!(
+        (m.subject.as_str(), &m.payload[..]),
+        ("_INBOX.b.1", &b"resp"[..])
+    );
+}
