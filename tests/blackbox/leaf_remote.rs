@@ -758,7 +758,7 @@ fn a_service_import_answered_on_the_hub() {
     let reply = req.reply.expect("a reply subject");
     assert!(reply.starts_with("_R_."), "{reply}");
     // The response crosses back once the leaf's `_R_` interest is at the hub.
-    let prefix = reply.rsplitn(2, '.').nth(1).unwrap().to_string();
+    let prefix = reply.rsplit_once('.').unwrap().0.to_string();
     hub.wait_interest(&format!("{prefix}.>"), true);
     responder.send(format!("PUB {reply} 4\r\nresp\r\n").as_bytes());
     let m = requester.read_msg();
