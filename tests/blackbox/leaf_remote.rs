@@ -767,3 +767,54 @@ fn a_service_import_answered_on_the_hub() {
         ("_INBOX.b.1", &b"resp"[..])
     );
 }
+
+/// A hub that sends its messages a byte at a time: each arrives whole, in order.
+#[test]
+fn messages_split_across_reads_arrive_whole() {
+    use std::io::{BufRead, Write};
+    let fake = FakeHub::new();
+    let l = leaf(&format!("url: {:?}", fake.url()), "");
+    let (mut w, mut r) = fake.accept();
+    let mut c = Raw::ready(l.port());
+    c.send(b"SUB split.* 1\r\n");
+    c.ping_pong();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        if line.trim_end() == "LS+ split.*" {
+            break;
+        }
+    }
+    w.set_nodelay(true).unwrap();
+    let hdr = b"NATS/1.0\r\nK: v\r\n\r\n";
+    let mut stream = Vec::new();
+    for i in 0..20 {
+        stream.extend_from_slice(
+            format!("LMSG split.{i} _INBOX.r {}\r\nmsg-{i:02}\r\n", 6).as_bytes(),
+        );
+    }
+    stream
+        .extend_from_slice(format!("HMSG split.h {} {}\r\n", hdr.len(), hdr.len() + 2).as_bytes());
+    stream.extend_from_slice(hdr);
+    stream.extend_from_slice(b"hh\r\n");
+    for b in &stream {
+        w.write_all(std::slice::from_ref(b)).unwrap();
+    }
+    for i in 0..20 {
+        let m = c.read_msg();
+        assert_eq!(
+            (m.subject, m.reply.as_deref(), m.payload),
+            (
+                format!("split.{i}"),
+                Some("_INBOX.r"),
+                format!("msg-{i:02}").into_bytes()
+            )
+        );
+    }
+    let m = c.read_msg();
+    assert_eq!(
+        (m.header.as_deref(), &m.payload[..]),
+        (Some(&hdr[..]), &b"hh"[..])
+    );
+}

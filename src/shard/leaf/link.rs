@@ -137,6 +137,8 @@ fn stopping(shard: &ShardRef) -> bool {
 struct HubReader {
     transport: Transport,
     pending: Vec<u8>,
+    /// The read buffer, reused across reads.
+    buf: Vec<u8>,
     max_control_line: usize,
     max_payload: usize,
 }
@@ -144,9 +146,8 @@ struct HubReader {
 impl HubReader {
     /// Reads more bytes; false on EOF or an error.
     async fn fill(&mut self) -> std::io::Result<bool> {
-        let mut buf = vec![0u8; READ_BUF];
-        let n = self.transport.read(&mut buf).await?;
-        self.pending.extend_from_slice(&buf[..n]);
+        let n = self.transport.read(&mut self.buf).await?;
+        self.pending.extend_from_slice(&self.buf[..n]);
         Ok(n > 0)
     }
 
@@ -235,6 +236,7 @@ async fn run_once(shard: &ShardRef, idx: usize, url_text: &str) -> Outcome {
     let mut rd = HubReader {
         transport: Transport::tcp(stream.clone()),
         pending: Vec::new(),
+        buf: vec![0u8; READ_BUF],
         max_control_line,
         max_payload,
     };
@@ -494,8 +496,20 @@ fn link_permissions(
 /// Step 4's reading: the hub's ops until the link closes.
 async fn read_ops(shard: &ShardRef, key: ConnKey, mut rd: HubReader) -> Outcome {
     let mut outcome = Outcome::Closed;
+    // Bytes of the last read still in `rd.buf`. Ops are parsed straight from it when nothing is
+    // left over from before; only the tail of a split op is copied to `rd.pending`.
+    let mut fresh = 0usize;
     'link: loop {
-        // Whatever is already buffered (the handshake may have read past the `connect_info` INFO).
+        // First round: whatever the handshake read past the `connect_info` INFO.
+        let direct = rd.pending.is_empty();
+        if !direct {
+            rd.pending.extend_from_slice(&rd.buf[..fresh]);
+        }
+        let data: &[u8] = if direct {
+            &rd.buf[..fresh]
+        } else {
+            &rd.pending
+        };
         let mut used = 0;
         {
             let mut sh = shard.borrow_mut();
@@ -510,7 +524,7 @@ async fn read_ops(shard: &ShardRef, key: ConnKey, mut rd: HubReader) -> Outcome 
                 c.keepalive.activity(Instant::now());
             }
             loop {
-                match wire::parse(&rd.pending[used..], rd.max_control_line, rd.max_payload) {
+                match wire::parse(&data[used..], rd.max_control_line, rd.max_payload) {
                     Ok(Some((op, n))) => {
                         used += n;
                         if let Err(text) = sh.link_op(key, op) {
@@ -535,10 +549,14 @@ async fn read_ops(shard: &ShardRef, key: ConnKey, mut rd: HubReader) -> Outcome 
             }
             sh.end_batch();
         }
-        rd.pending.drain(..used);
-        match rd.fill().await {
-            Ok(true) => {}
-            Ok(false) => {
+        if direct {
+            rd.pending.extend_from_slice(&rd.buf[used..fresh]);
+        } else {
+            rd.pending.drain(..used);
+        }
+        match rd.transport.read(&mut rd.buf).await {
+            Ok(n) if n > 0 => fresh = n,
+            Ok(_) => {
                 shard
                     .borrow_mut()
                     .close_conn(key, CloseReason::ClientClosed);

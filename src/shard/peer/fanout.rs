@@ -116,14 +116,11 @@ impl Shard {
                 links_here && conns.get(r.conn as usize).is_some_and(|c| c.link.is_some())
             };
             let remote_g = remote.as_ref().and_then(|rm| rm.queue(&g.name));
-            let normal_local = g
-                .members
-                .iter()
-                .filter(|r| !skip(r) && !is_link(r))
-                .count();
+            let normal_local = g.members.iter().filter(|r| !skip(r) && !is_link(r)).count();
             let all_remote = remote_g.map_or(0, |rg| rg.members.len());
-            let normal_remote =
-                remote_g.map_or(0, |rg| rg.members.iter().filter(|s| **s & FALLBACK == 0).count());
+            let normal_remote = remote_g.map_or(0, |rg| {
+                rg.members.iter().filter(|s| **s & FALLBACK == 0).count()
+            });
             let fallback = normal_local + normal_remote == 0;
             // Remote entries are one per member on that shard, so one draw over local and remote
             // members picks a shard weighted by its member count, then the member.
