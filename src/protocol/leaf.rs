@@ -15,10 +15,6 @@
 //! ```
 //! Ops are case-insensitive and fields split on spaces and tabs, as in the client protocol.
 
-/// Most queue names one message may carry (nats-server's args limit leaves room for a few; more is
-/// malformed).
-pub const MAX_QUEUES: usize = 32;
-
 /// One op from the hub; slices borrow the parser's input.
 #[derive(Debug, PartialEq, Eq)]
 pub enum LeafOp<'a> {
@@ -189,9 +185,6 @@ pub fn parse(
         [m, qs @ ..] if *m == b"|" && !qs.is_empty() => (None, qs.to_vec()),
         _ => return Err(LeafParseError::BadArgs(name)),
     };
-    if queues.len() > MAX_QUEUES {
-        return Err(LeafParseError::BadArgs(name));
-    }
     let end = after_line + total;
     if buf.len() < end + 2 {
         return Ok(None);

@@ -217,10 +217,11 @@ impl Shard {
     }
 
     fn shed_over_account_limits(&mut self) {
+        // Leaf links count against no client limit (they never took an account slot).
         let open: Vec<(usize, AccountId)> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.phase == Phase::Open)
+            .filter(|(_, c)| c.phase == Phase::Open && c.link.is_none())
             .map(|(k, c)| (k, c.account))
             .collect();
         for (k, acc) in open {

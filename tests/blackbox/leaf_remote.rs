@@ -818,3 +818,61 @@ fn messages_split_across_reads_arrive_whole() {
         (Some(&hdr[..]), &b"hh"[..])
     );
 }
+
+/// Imports and exports of the bound account work across the link: a stream another account imports
+/// from it reaches that account's subscribers from the hub, and a service it imports answers the
+/// hub's requests.
+#[test]
+fn imports_of_the_bound_account_work_across_the_link() {
+    let hub = Hub::plain();
+    let l = leaf(
+        &format!("url: {:?}, account: X", hub.leaf_url("")),
+        r#"accounts {
+             X { users = [ { user: x, password: x } ],
+                 exports = [ { stream: "news.>" } ],
+                 imports = [ { service: { account: S, subject: "svc.>" } } ] }
+             Y { users = [ { user: y, password: y } ],
+                 imports = [ { stream: { account: X, subject: "news.>" } } ] }
+             S { users = [ { user: s, password: s } ], exports = [ { service: "svc.>" } ] }
+           }"#,
+    );
+    hub.wait_leafs(1);
+    let login =
+        |u: &str| format!(r#"{{"verbose":false,"pedantic":false,"user":"{u}","pass":"{u}"}}"#);
+    // A stream from the hub to the importing account Y.
+    let mut y = Raw::ready_with(l.port(), &login("y"));
+    y.send(b"SUB news.today 1\r\n");
+    y.ping_pong();
+    // corenats announces the imported pattern, nats-server the importer's own subscription.
+    hub.wait_leafz("interest in news", |v| {
+        leaf_subs(v)
+            .iter()
+            .any(|s| s == "news.>" || s == "news.today")
+    });
+    let mut on_hub = Raw::ready(hub.server.port());
+    on_hub.send(b"PUB news.today 5\r\nfresh\r\n");
+    assert_eq!(next_real(&mut y).payload, b"fresh");
+    // A request from the hub to X's service import, answered in S.
+    let mut s = Raw::ready_with(l.port(), &login("s"));
+    s.send(b"SUB svc.> 1\r\n");
+    s.ping_pong();
+    hub.wait_interest("svc.>", true);
+    on_hub.send(b"SUB _INBOX.h.* 9\r\n");
+    on_hub.ping_pong();
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        on_hub.send(b"PUB svc.time _INBOX.h.1 1\r\n?\r\n");
+        on_hub.ping_pong();
+        if let Some(req) = s.try_read_msg(Duration::from_millis(50)) {
+            let reply = req.reply.expect("reply");
+            s.send(format!("PUB {reply} 4\r\nnoon\r\n").as_bytes());
+            break;
+        }
+        assert!(Instant::now() < deadline, "the request never crossed");
+    }
+    let m = on_hub.read_msg();
+    assert_eq!(
+        (m.subject.as_str(), &m.payload[..]),
+        ("_INBOX.h.1", &b"noon"[..])
+    );
+}

@@ -91,6 +91,9 @@ impl Shard {
             let Some(c) = self.conns.get_mut(t.conn) else {
                 continue;
             };
+            if c.phase == super::super::conn::Phase::Closing {
+                continue;
+            }
             let Some(link) = c.link.as_ref() else {
                 continue;
             };

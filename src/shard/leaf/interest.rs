@@ -139,7 +139,7 @@ impl Shard {
             return Ok(());
         };
         let remote = &self.leaf.remotes[link.remote];
-        if subject == &remote.lds[..] {
+        if self.leaf.is_own_lds(remote.account, subject) {
             let name = self.account_name(remote.account);
             return Err(format!(
                 "Loop detected for leafnode account={name:?}. Delaying attempt to reconnect for 30s"
@@ -147,6 +147,16 @@ impl Shard {
         }
         if !crate::subject::is_valid_subject(subject) {
             return Ok(());
+        }
+        // A literal subject we may not send to the hub (its `export` rules, our `deny_exports`) is no
+        // interest of ours: nats-server's spoke skips it too, so a request to it gets no-responders.
+        let exempt = [&b"$LDS."[..], b"$GR.", b"_GR_."]
+            .iter()
+            .any(|p| subject.starts_with(p));
+        if let Some(p) = &link.perms {
+            if !exempt && !crate::subject::has_wildcard(subject) && !p.can_publish(subject) {
+                return Ok(());
+            }
         }
         let k: Key = (
             Bytes::copy_from_slice(subject),

@@ -249,6 +249,11 @@ async fn run_once(shard: &ShardRef, idx: usize, url_text: &str) -> Outcome {
     };
     let (info, perms) = info;
     let transport = rd.transport.clone();
+    if stopping(shard) {
+        // Lame duck or shutdown began during the handshake: no new link.
+        transport.shutdown();
+        return Outcome::Closed;
+    }
     let key = {
         let mut sh = shard.borrow_mut();
         let acc = sh.leaf.remotes[idx].account;
@@ -553,6 +558,10 @@ async fn read_ops(shard: &ShardRef, key: ConnKey, mut rd: HubReader) -> Outcome 
             rd.pending.extend_from_slice(&rd.buf[used..fresh]);
         } else {
             rd.pending.drain(..used);
+        }
+        // Backpressure, as for a client: while another shard's inbox is full, stop reading the hub.
+        while !shard.borrow_mut().outbox.drain_backlog() {
+            runtime::sleep(Duration::from_micros(50)).await;
         }
         match rd.transport.read(&mut rd.buf).await {
             Ok(n) if n > 0 => fresh = n,

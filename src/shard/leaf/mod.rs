@@ -44,8 +44,9 @@ pub struct Remote {
     pub conn: Option<ConnKey>,
     /// The client side of TLS to the hub (the remote's `tls {}`), when it has a block.
     pub tls: Option<Arc<rustls::ClientConfig>>,
-    /// `$LDS.<random>`: this account's loop-detection subject, sent to the hub as interest; the same
-    /// subject coming back from a hub means the link loops back to us.
+    /// `$LDS.<random>`: the bound account's loop-detection subject (one per account, shared by every
+    /// remote bound to it), sent to the hub as interest; the same subject coming back from any hub
+    /// means a link loops back to us.
     pub lds: Bytes,
 }
 
@@ -109,22 +110,97 @@ impl LeafLinks {
                     continue;
                 }
             };
-            l.interest.entry(account).or_default();
-            let lds = format!("$LDS.{}", super::session::new_nonce());
+            l.interest
+                .entry(account)
+                .or_insert_with(|| standing_interest(auth, account));
+            let lds = match l.remotes.iter().find(|r| r.account == account) {
+                Some(r) => r.lds.clone(),
+                None => Bytes::from(format!("$LDS.{}", super::session::new_nonce())),
+            };
             l.remotes.push(Remote {
                 spec: spec.clone(),
                 account,
                 conn: None,
                 tls,
-                lds: Bytes::from(lds),
+                lds,
             });
         }
         l
+    }
+
+    /// True when `subject` is the loop-detection subject of account `acc`.
+    pub fn is_own_lds(&self, acc: AccountId, subject: &[u8]) -> bool {
+        self.remotes
+            .iter()
+            .any(|r| r.account == acc && r.lds[..] == *subject)
     }
 
     /// True when account `acc` is bound to a remote here (its interest is counted).
     #[inline]
     pub fn binds(&self, acc: AccountId) -> bool {
         !self.interest.is_empty() && self.interest.contains_key(&acc)
+    }
+}
+
+/// Interest a bound account has whatever its clients subscribe to, counted once from the start (as
+/// nats-server's leaf announces them): the subjects other accounts import from it as streams (their
+/// subscribers are reached through this account), its own service imports (a hub client's request
+/// must reach the import) and its mapping sources (a hub message is mapped here). Taken from the
+/// configuration at start (imports changed by a reload are not re-announced).
+fn standing_interest(auth: &crate::auth::Auth, account: AccountId) -> HashMap<Key, u32> {
+    let mut out = HashMap::new();
+    let mut add = |subject: &str| {
+        out.insert((Bytes::copy_from_slice(subject.as_bytes()), None), 1);
+    };
+    if let Some(a) = auth.accounts.get(account as usize) {
+        for r in &a.stream_route_list {
+            add(&r.subject);
+        }
+        for i in &a.service_import_list {
+            add(&i.local);
+        }
+        for m in &a.mapping_list {
+            add(&m.source);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn links(text: &str) -> LeafLinks {
+        let loaded = crate::config::parse_str(text, std::path::Path::new("t.conf"), false).unwrap();
+        let auth = crate::auth::Auth::compile(&loaded.config, None).unwrap();
+        let settings = crate::settings::Settings::from_config(&loaded.config, "NID", 4222);
+        LeafLinks::new(&settings, &auth)
+    }
+
+    #[test]
+    fn one_loop_detection_subject_per_account_and_standing_interest() {
+        let l = links(
+            r#"accounts {
+                 X { users = [ {user: x, password: x} ], exports = [ {stream: "news.>"} ],
+                     mappings = { "old.*": "new.$1" } }
+                 Y { users = [ {user: y, password: y} ],
+                     imports = [ {stream: {account: X, subject: "news.>"}} ] }
+               }
+               leafnodes { remotes = [ {url: "nats://a", account: X}, {url: "nats://b", account: X},
+                                       {url: "nats://c", account: Y} ] }"#,
+        );
+        assert_eq!(l.remotes.len(), 3);
+        // Both of X's remotes share its subject; Y has its own.
+        assert_eq!(l.remotes[0].lds, l.remotes[1].lds);
+        assert_ne!(l.remotes[0].lds, l.remotes[2].lds);
+        let x = l.remotes[0].account;
+        assert!(l.is_own_lds(x, &l.remotes[1].lds));
+        assert!(!l.is_own_lds(x, &l.remotes[2].lds));
+        // X's standing interest: the stream Y imports from it and its mapping source.
+        let keys: Vec<&[u8]> = l.interest[&x].keys().map(|k| &k.0[..]).collect();
+        assert!(
+            keys.contains(&&b"news.>"[..]) && keys.contains(&&b"old.*"[..]),
+            "{keys:?}"
+        );
     }
 }

@@ -68,6 +68,25 @@ impl Fanout {
     }
 }
 
+/// The `nth` remote-table entry of the kind asked for (a leaf hub's group member when `fallback`,
+/// else any other), as a shard id. Without leaf remotes anywhere there is only one kind.
+#[inline]
+fn nth_member(
+    members: &[ShardId],
+    nth: usize,
+    fallback: bool,
+    links_anywhere: bool,
+) -> Option<ShardId> {
+    if !links_anywhere {
+        return members.get(nth).copied();
+    }
+    members
+        .iter()
+        .filter(|s| (**s & FALLBACK != 0) == fallback)
+        .nth(nth)
+        .map(|s| *s & !FALLBACK)
+}
+
 impl Shard {
     /// The part of a publish that concerns other shards and queue groups: chooses each group's member
     /// (here or on another shard), and sends one `Delivery` per interested shard. `local` is this
@@ -106,6 +125,9 @@ impl Shard {
         // Queue groups: exactly one member of each group, across all shards. A leaf hub's member
         // (a link's subscription here, a `FALLBACK` entry for another shard's) is chosen only when
         // the group has no other member anywhere, as nats-server does for a client's message.
+        // Without leaf remotes (the usual case) there are no `FALLBACK` entries and no link members:
+        // every count below is then the plain one and every pick a plain index.
+        let links_anywhere = !self.settings.leafnodes.remotes.is_empty();
         let links_here = !self.leaf.remotes.is_empty();
         for g in local.queues.iter() {
             if !scope.allows(&g.name) {
@@ -118,9 +140,12 @@ impl Shard {
             let remote_g = remote.as_ref().and_then(|rm| rm.queue(&g.name));
             let normal_local = g.members.iter().filter(|r| !skip(r) && !is_link(r)).count();
             let all_remote = remote_g.map_or(0, |rg| rg.members.len());
-            let normal_remote = remote_g.map_or(0, |rg| {
-                rg.members.iter().filter(|s| **s & FALLBACK == 0).count()
-            });
+            let normal_remote = match remote_g {
+                Some(rg) if links_anywhere => {
+                    rg.members.iter().filter(|s| **s & FALLBACK == 0).count()
+                }
+                _ => all_remote,
+            };
             let fallback = normal_local + normal_remote == 0;
             // Remote entries are one per member on that shard, so one draw over local and remote
             // members picks a shard weighted by its member count, then the member.
@@ -165,13 +190,8 @@ impl Shard {
                 } else {
                     fan.pick(nr_remote)
                 };
-                let dst = remote_g.and_then(|rg| {
-                    rg.members
-                        .iter()
-                        .filter(|s| (**s & FALLBACK != 0) == fallback)
-                        .nth(nth)
-                        .map(|s| *s & !FALLBACK)
-                });
+                let dst =
+                    remote_g.and_then(|rg| nth_member(&rg.members, nth, fallback, links_anywhere));
                 if let Some(dst) = dst {
                     fan.mark(dst);
                     fan.queues[dst as usize].push(g.name.clone());
@@ -186,17 +206,15 @@ impl Shard {
                 {
                     continue;
                 }
-                let normal = rg.members.iter().filter(|s| **s & FALLBACK == 0).count();
+                let normal = if links_anywhere {
+                    rg.members.iter().filter(|s| **s & FALLBACK == 0).count()
+                } else {
+                    rg.members.len()
+                };
                 let fallback = normal == 0;
                 let n = if fallback { rg.members.len() } else { normal };
                 let pick = fan.pick(n);
-                let Some(dst) = rg
-                    .members
-                    .iter()
-                    .filter(|s| (**s & FALLBACK != 0) == fallback)
-                    .nth(pick)
-                    .map(|s| *s & !FALLBACK)
-                else {
+                let Some(dst) = nth_member(&rg.members, pick, fallback, links_anywhere) else {
                     continue;
                 };
                 fan.mark(dst);
@@ -294,7 +312,18 @@ impl Shard {
             let s = *s & !FALLBACK;
             s != me && !d.tried.contains(&s)
         };
-        let n = g.members.iter().filter(|s| untried(s)).count();
+        // A shard with a member of its own before one whose only member is a leaf hub's.
+        let regular = g
+            .members
+            .iter()
+            .filter(|s| untried(s) && **s & FALLBACK == 0)
+            .count();
+        let fallback = regular == 0;
+        let n = if fallback {
+            g.members.iter().filter(|s| untried(s)).count()
+        } else {
+            regular
+        };
         if n == 0 {
             return false;
         }
@@ -302,7 +331,7 @@ impl Shard {
         let Some(dst) = g
             .members
             .iter()
-            .filter(|s| untried(s))
+            .filter(|s| untried(s) && (fallback || **s & FALLBACK == 0))
             .nth(pick)
             .map(|s| *s & !FALLBACK)
         else {
