@@ -47,6 +47,8 @@ pub struct Settings {
     pub allow_non_tls: bool,
     /// `leafnodes { remotes }`: the hubs shard 0 dials (fixed for the process's life).
     pub leafnodes: crate::config::schema::LeafSpec,
+    /// `cluster {}`: routes, owned by shard 0 (fixed for the process's life).
+    pub cluster: crate::config::schema::ClusterSpec,
 }
 
 impl Settings {
@@ -78,6 +80,7 @@ impl Settings {
             tls: None,
             allow_non_tls: cfg.allow_non_tls,
             leafnodes: cfg.leafnodes.clone(),
+            cluster: cfg.cluster.clone(),
         }
     }
 }

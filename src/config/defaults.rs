@@ -89,6 +89,7 @@ impl Default for Config {
             bus_spin: Duration::ZERO,
             max_closed_clients: 10_000,
             leafnodes: super::schema::LeafSpec::default(),
+            cluster: super::schema::ClusterSpec::default(),
             max_sub_tokens: 0,
             tls: None,
             allow_non_tls: false,

@@ -76,6 +76,8 @@ pub struct Config {
     pub max_closed_clients: usize,
     /// `leafnodes { remotes = [...] }`: links this server dials to leaf-node hubs.
     pub leafnodes: LeafSpec,
+    /// `cluster { ... }` (and `--cluster`, `--routes`, ...): this server's routes (see `build_cluster.rs`).
+    pub cluster: ClusterSpec,
     /// `max_sub_tokens`/`max_subscription_tokens`: most tokens a subscription subject may have
     /// (1..=255). 0 = unlimited (the default). [added by src/config]
     pub max_sub_tokens: u8,
@@ -258,6 +260,50 @@ impl Config {
                 .authorization
                 .as_ref()
                 .is_some_and(|a| a.user.as_deref() == Some(name))
+    }
+}
+
+/// `cluster { ... }`: routes to the other servers of a cluster (see `build_cluster.rs`). Without a
+/// listener port there is no cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterSpec {
+    /// `name`. None = a random name made at start and announced as dynamic (`cluster_dynamic`).
+    pub name: Option<String>,
+    /// `host`/`listen`/`net`: the route listener's interface. Default `0.0.0.0`.
+    pub host: String,
+    /// `port`/`listen`: the route listener's port. None = no cluster at all; Some(0) = a random port
+    /// (`-1` in the file or on the command line).
+    pub port: Option<u16>,
+    /// `advertise`/`cluster_advertise`: `host:port` told to peers instead of the listener's address.
+    pub advertise: Option<String>,
+    /// `no_advertise`: clients are not told the other servers' URLs, and ours are not offered.
+    pub no_advertise: bool,
+    /// `routes`: route URLs as written (`nats://` or `nats-route://`, optional `user:pass@`).
+    pub routes: Vec<String>,
+    /// `authorization { user, password }`: what a peer's CONNECT must carry.
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// `authorization { timeout }`: how long a peer has for its CONNECT. None = 2 s.
+    pub auth_timeout: Option<Duration>,
+    /// `connect_retries`: attempts for an implicit (gossiped) route, and for an explicit one before it
+    /// is only retried every second... 0 = explicit routes retried forever (nats-server's default).
+    pub connect_retries: u32,
+}
+
+impl Default for ClusterSpec {
+    fn default() -> Self {
+        ClusterSpec {
+            name: None,
+            host: "0.0.0.0".into(),
+            port: None,
+            advertise: None,
+            no_advertise: false,
+            routes: Vec::new(),
+            user: None,
+            password: None,
+            auth_timeout: None,
+            connect_retries: 0,
+        }
     }
 }
 
