@@ -31,6 +31,7 @@ pub mod leaf;
 pub(crate) mod logging;
 pub(crate) mod monitor;
 pub mod protocol;
+pub mod route;
 pub(crate) mod runtime;
 pub(crate) mod server;
 pub mod settings;

@@ -160,6 +160,25 @@ fn bind_shard_socket(addr: SocketAddr) -> Result<socket2::Socket, String> {
     Ok(s)
 }
 
+/// The route listener's socket: one, on shard 0 (no `SO_REUSEPORT`: a second server on the same
+/// port must fail to start).
+fn bind_cluster_socket(addr: SocketAddr) -> Result<socket2::Socket, String> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let domain = if addr.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
+    let s = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))
+        .map_err(|e| format!("socket: {e}"))?;
+    s.set_reuse_address(true).map_err(|e| e.to_string())?;
+    s.set_nonblocking(true).map_err(|e| e.to_string())?;
+    s.bind(&addr.into())
+        .map_err(|e| format!("Error listening on router port: {addr}, \"bind: {e}\""))?;
+    s.listen(1024).map_err(|e| format!("listen: {e}"))?;
+    Ok(s)
+}
+
 /// nats-server's start-up lines about TLS on the client port.
 fn log_tls_mode(tls: &crate::tls::ServerTls, allow_non_tls: bool) {
     let first_only = tls.handshake_first == crate::tls::HandshakeFirst::On;
@@ -231,6 +250,24 @@ pub fn run(boot: Boot) -> Result<(), String> {
             .map_err(|e| format!("Could not write pidfile: {e}"))?;
     }
 
+    // The route listener (shard 0 owns every route), bound before anything starts: a busy port
+    // fails the start.
+    let mut cluster_sock = match cfg.cluster.port {
+        Some(p) => {
+            let host = &cfg.cluster.host;
+            let addr = resolve_listen(host, i32::from(p))?;
+            let sock = bind_cluster_socket(addr)?;
+            let port = sock
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_socket())
+                .map_or(p, |a| a.port());
+            tracing::info!("Listening for route connections on {host}:{port}");
+            Some(sock)
+        }
+        None => None,
+    };
+
     let (bus, inboxes) = Bus::new(nr_shards);
     let (ready_tx, ready_rx) = crossbeam_channel::bounded::<()>(nr_shards);
     let mut handles = Vec::with_capacity(nr_shards);
@@ -240,6 +277,7 @@ pub fn run(boot: Boot) -> Result<(), String> {
         let auth = auth.clone();
         let globals = globals.clone();
         let ready = ready_tx.clone();
+        let routes = if i == 0 { cluster_sock.take() } else { None };
         let h = runtime::start_executor(
             format!("shard-{i}"),
             cpu,
@@ -253,6 +291,9 @@ pub fn run(boot: Boot) -> Result<(), String> {
                 runtime::spawn(shard::sweeper::sweeper_task(sh.clone()));
                 runtime::spawn(shard::logins::logins_task(sh.clone()));
                 shard::leaf::link::start(&sh);
+                if let Some(sock) = routes {
+                    shard::route::link::start(&sh, sock);
+                }
                 let _ = ready.send(());
                 shard::inbox::inbox_task(sh.clone(), inbox).await;
                 // Give writers a moment to send what is buffered before the executor ends.

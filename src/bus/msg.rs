@@ -100,6 +100,9 @@ pub struct Delivery {
     /// An `echo:false` publisher (its shard and connection slot): a queue copy that comes back to that
     /// shard must not go to the publisher itself.
     pub no_echo: Option<(ShardId, u32)>,
+    /// Not for route links: the message came from a route or a leaf hub, or through a stream import
+    /// (see `shard::leaf`).
+    pub local_only: bool,
 }
 
 impl Delivery {
@@ -124,6 +127,7 @@ impl Delivery {
             tried: Vec::new(),
             ask: None,
             no_echo: None,
+            local_only: false,
         }
     }
 
@@ -176,6 +180,9 @@ pub enum Control {
     Shutdown,
     /// The monitor asks for this shard's figures; the shard answers on the request's channel.
     Snapshot(super::snapshot::SnapshotRequest),
+    /// The cluster's client URLs changed (a route came or went; sent by shard 0): clients are told
+    /// in their INFO, and those that understand async INFO (`protocol >= 1`) get one now.
+    ConnectUrls(Arc<Vec<String>>),
 }
 
 #[cfg(test)]

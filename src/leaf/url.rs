@@ -21,7 +21,10 @@ impl RemoteUrl {
         let rest = match s.split_once("://") {
             Some((scheme, rest)) => {
                 let scheme = scheme.to_ascii_lowercase();
-                if !matches!(scheme.as_str(), "nats-leaf" | "nats" | "tls" | "leaf") {
+                if !matches!(
+                    scheme.as_str(),
+                    "nats-leaf" | "nats" | "tls" | "leaf" | "nats-route" | "route"
+                ) {
                     return Err(format!("unsupported scheme {scheme:?}"));
                 }
                 rest

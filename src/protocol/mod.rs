@@ -5,7 +5,7 @@
 //! * [`ops`]: the operations and parse errors it yields;
 //! * [`connect`]: decoding and checking the `CONNECT` JSON ([`json_object`]: the lenient reader);
 //! * [`info`]: the server's `INFO` line;
-//! * [`leaf`]: the leaf-node protocol a soliciting leaf speaks with its hub;
+//! * [`link`]: the server-to-server protocols (a leaf node with its hub, routes in a cluster);
 //! * [`writer`]: `MSG`/`HMSG`/`PING`/`PONG`/`+OK`/`-ERR`/`INFO` frames appended to a buffer;
 //! * [`errors`]: the table of client-visible `-ERR` texts and Go-style subject quoting;
 //! * [`redact`]: secrets out of a traced `CONNECT`.
@@ -14,7 +14,7 @@ pub mod connect;
 pub mod errors;
 pub mod info;
 pub mod json_object;
-pub mod leaf;
+pub mod link;
 pub mod ops;
 pub mod parser;
 pub mod redact;

@@ -115,12 +115,7 @@ impl Shard {
         if src.is_some() {
             self.barrier_for = src;
         }
-        for r in a.stream_routes_for(msg.subject) {
-            let mut s = Vec::new();
-            if r.transform.apply(msg.subject, &mut s) {
-                reached |= self.match_and_deliver(None, r.importer, msg.with_subject(&s));
-            }
-        }
+        reached |= self.import_streams(a, msg);
         if depth < MAX_IMPORT_DEPTH {
             for si in a.service_imports_for(msg.subject) {
                 let mut s = Vec::new();
@@ -145,6 +140,21 @@ impl Shard {
             }
         }
         self.barrier_for = outer;
+        reached
+    }
+
+    /// Delivers `msg`, published in exporter `a`, to the accounts that import it as a stream. These
+    /// deliveries never reach routes: a peer gets the exporter's message and imports it itself.
+    pub(crate) fn import_streams(&mut self, a: &crate::auth::Account, msg: MsgRef<'_>) -> bool {
+        let mut reached = false;
+        let outer = std::mem::replace(&mut self.leaf.import_hop, true);
+        for r in a.stream_routes_for(msg.subject) {
+            let mut s = Vec::new();
+            if r.transform.apply(msg.subject, &mut s) {
+                reached |= self.match_and_deliver(None, r.importer, msg.with_subject(&s));
+            }
+        }
+        self.leaf.import_hop = outer;
         reached
     }
 

@@ -139,6 +139,10 @@ impl Shard {
                 }
             }
             Control::Snapshot(req) => self.snapshot(req),
+            Control::ConnectUrls(urls) => {
+                self.set_connect_urls(urls);
+                self.end_batch();
+            }
             Control::Shutdown => {
                 self.draining = true;
                 self.mark_stopped();

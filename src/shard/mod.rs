@@ -16,6 +16,7 @@ pub mod logins;
 pub mod peer;
 pub mod publish;
 pub mod reader;
+pub mod route;
 pub mod secure;
 pub mod service_replies;
 pub mod session;
@@ -118,6 +119,11 @@ pub struct Shard {
     pub(crate) no_responders: peer::no_responders::NoResponders,
     /// Leaf-node links (shard 0 only; empty elsewhere) and their interest (`leaf/`).
     pub(crate) leaf: leaf::LeafLinks,
+    /// The cluster's routes and peers (shard 0 only; empty elsewhere) (`route/`).
+    pub(crate) cluster: route::Cluster,
+    /// The cluster's client URLs, ours first (empty on a lone server): every client INFO's
+    /// `connect_urls`. Set from shard 0 (`Control::ConnectUrls`).
+    pub(crate) connect_urls: Arc<Vec<String>>,
 }
 
 pub type ShardRef = Rc<RefCell<Shard>>;
@@ -158,6 +164,8 @@ impl Shard {
             fanout: Some(peer::fanout::Fanout::new(nr_shards)),
             no_responders: peer::no_responders::NoResponders::new(nr_shards),
             leaf: leaf::LeafLinks::default(),
+            cluster: route::Cluster::default(),
+            connect_urls: Arc::new(Vec::new()),
         };
         s.ensure_accounts();
         s

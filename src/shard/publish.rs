@@ -120,7 +120,7 @@ impl Shard {
             .and_then(|k| self.conns.get(k))
             .is_some_and(|c| !c.session.echo);
         let local = self.local_matches(acc, msg.subject);
-        let frame = self.leaf_frame_begin();
+        let frame = self.leaf_frame_begin(acc, src);
         let mut taken = false;
         for r in local.plain.iter() {
             if !(no_echo && Some(r.conn as usize) == src) {

@@ -86,12 +86,15 @@ impl Shard {
         let now = Instant::now();
         let cid = self.globals.next_cid();
         let peer = transport.peer_addr();
-        let span = tracing::info_span!(
-            "leaf",
-            shard = self.id,
-            cid,
-            peer = %peer.map(|p| p.to_string()).unwrap_or_default(),
-        );
+        let peer_text = peer.map(|p| p.to_string()).unwrap_or_default();
+        let span = match link.kind {
+            super::leaf::LinkKind::Hub => {
+                tracing::info_span!("leaf", shard = self.id, cid, peer = %peer_text)
+            }
+            super::leaf::LinkKind::Route => {
+                tracing::info_span!("route", shard = self.id, cid, peer = %peer_text)
+            }
+        };
         let keepalive = KeepAlive::new(
             now,
             first_ping_delay(self.settings.ping_interval, cid),
@@ -101,7 +104,7 @@ impl Shard {
         let session = Session {
             echo: false,
             headers: link.headers,
-            name: Some(link.hub_name.clone()),
+            name: Some(link.peer_name.clone()),
             ..Session::default()
         };
         let mut conn = self.conn_parts(cid, span, transport, keepalive, now);
@@ -182,6 +185,22 @@ impl Shard {
         self.kick_timers(due);
     }
 
+    /// The cluster's client URLs changed: keep them for new clients' INFO and send an async INFO to
+    /// every open client that understands one (`protocol >= 1`, as nats-server).
+    pub(crate) fn set_connect_urls(&mut self, urls: std::sync::Arc<Vec<String>>) {
+        self.connect_urls = urls;
+        let keys: Vec<ConnKey> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.phase == Phase::Open && c.link.is_none() && c.session.protocol >= 1)
+            .map(|(k, _)| k)
+            .collect();
+        for k in keys {
+            let info = self.info_json(k, false);
+            self.send_raw(k, &info);
+        }
+    }
+
     /// The INFO line for `key`: the accept-time one, or the post-CONNECT one (`connect_info`).
     pub fn info_json(&self, key: ConnKey, connect_info: bool) -> Vec<u8> {
         let c = &self.conns[key];
@@ -203,6 +222,7 @@ impl Shard {
         info.client_ip = c.peer.map(|p| p.ip().to_string());
         info.nonce = c.login.nonce().map(str::to_string);
         info.ldm = self.draining;
+        info.connect_urls = (*self.connect_urls).clone();
         if let Some(tls) = &self.settings.tls {
             // nats-server: required unless plain text is allowed too; a TLS-first INFO says
             // required whatever the port allows (the client is already speaking TLS).

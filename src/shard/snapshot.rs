@@ -185,9 +185,10 @@ impl Shard {
             .iter()
             .filter(|(_, c)| c.phase != Phase::Closing)
             .filter_map(|(_, c)| c.link.as_ref().map(|l| (c, l)))
+            .filter(|(_, l)| l.kind == super::leaf::LinkKind::Hub)
             .map(|(c, l)| LeafFigures {
                 cid: c.cid,
-                name: l.hub_name.clone(),
+                name: l.peer_name.clone(),
                 account: self.account_name(c.account),
                 ip: c.peer.map(|p| p.ip()),
                 port: c.peer.map_or(0, |p| p.port()),

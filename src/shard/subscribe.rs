@@ -127,9 +127,17 @@ impl Shard {
         }
         let sub = c.subs.remove(idx);
         c.sids.remove(&sub.sid);
-        let acc = c.account;
+        let acc = match c.link.as_mut() {
+            Some(l) => l.sub_accounts.remove(&idx).unwrap_or(c.account),
+            None => c.account,
+        };
         let is_link = c.link.is_some();
-        // A link's subscriptions are the hub's interest, never ours to tell it.
+        // A hub's queue members were announced as fallback members.
+        let hub = c
+            .link
+            .as_ref()
+            .is_some_and(|l| l.kind == super::leaf::LinkKind::Hub);
+        // A link's subscriptions are the peer's interest, never ours to tell a link.
         if !is_link {
             self.leaf_interest(acc, &sub.subject, sub.queue.as_deref(), false);
         }
@@ -143,7 +151,7 @@ impl Shard {
         // The last queue member leaving this shard: the next PONG waits until no other shard routes the
         // group's messages here any more (they would find no member and be lost).
         let queue = sub.queue.as_deref();
-        if self.drop_interest_as(acc, &sub.subject, queue, is_link) && queue.is_some() {
+        if self.drop_interest_as(acc, &sub.subject, queue, hub) && queue.is_some() {
             if let Some(c) = self.conns.get_mut(key) {
                 c.needs_barrier = true;
             }

@@ -114,6 +114,7 @@ impl Shard {
             for r in self.leaf.remotes.iter_mut().filter(|r| r.conn == Some(key)) {
                 r.conn = None;
             }
+            self.route_closed(key);
         } else {
             self.record_closed(key);
         }

@@ -1,9 +1,11 @@
-//! Messages across a leaf link, both directions.
+//! Messages across a link, both directions.
 //!
-//! To the hub: a delivery (a publish on this shard, `match_and_deliver`, or another shard's
+//! To the peer: a delivery (a publish on this shard, `match_and_deliver`, or another shard's
 //! `Delivery`, `on_delivery`) opens a frame; `write_msg` on a link's subscription only notes the link
-//! in it (`link_target`), with the queue group when the subscription is the hub's group member; the
-//! frame's end writes one `LMSG`/`HMSG` per noted link, naming the chosen groups. Subjects the hub's
+//! in it (`link_target`), with the queue group when the subscription is the peer's group member; the
+//! frame's end writes one `LMSG`/`RMSG`/`HMSG` per noted link, naming the chosen groups. A frame
+//! that may not reach routes (`LeafLinks::no_routes`) refuses a route's subscription, so a queue
+//! group's choice moves on to another member. Subjects the hub's
 //! `export` permissions or our `deny_exports` refuse are not sent (`_R_.` and `$JS.ACK.` replies pass,
 //! as the hub lets them in).
 //!
@@ -12,9 +14,10 @@
 //! when the hub chose this side for them (`QueueScope::Only`).
 
 use super::super::{ConnKey, Shard};
-use super::Target;
+use super::{Frame, LinkKind, Target};
+use crate::auth::AccountId;
 use crate::bus::MsgRef;
-use crate::protocol::leaf as wire;
+use crate::protocol::link as wire;
 use bytes::Bytes;
 
 /// Which queue groups a delivery may choose a member for.
@@ -42,25 +45,58 @@ fn always_allowed(subject: &[u8]) -> bool {
 }
 
 impl Shard {
-    /// Opens a delivery frame; returns what `leaf_frame_end` restores.
+    /// Opens a delivery frame for a message in `acc` from `src` (a link's messages never reach
+    /// routes, nor does a stream import's delivery); returns what `leaf_frame_end` restores.
+    /// Nothing to do on a shard without links.
     #[inline]
-    pub(crate) fn leaf_frame_begin(&mut self) -> usize {
-        let saved = self.leaf.frame;
+    pub(crate) fn leaf_frame_begin(
+        &mut self,
+        acc: AccountId,
+        src: Option<ConnKey>,
+    ) -> Option<Frame> {
+        if !self.leaf.active {
+            return None;
+        }
+        let from_link = src
+            .and_then(|k| self.conns.get(k))
+            .is_some_and(|c| c.link.is_some());
+        let saved = Frame {
+            start: self.leaf.frame,
+            acc: self.leaf.frame_acc,
+            no_routes: self.leaf.no_routes,
+        };
         self.leaf.frame = self.leaf.targets.len();
-        saved
+        self.leaf.frame_acc = acc;
+        self.leaf.no_routes = self.leaf.import_hop || from_link;
+        Some(saved)
     }
 
     /// Closes the frame: one message to each link noted in it.
     #[inline]
-    pub(crate) fn leaf_frame_end(&mut self, saved: usize, msg: MsgRef<'_>) {
+    pub(crate) fn leaf_frame_end(&mut self, saved: Option<Frame>, msg: MsgRef<'_>) {
+        let Some(saved) = saved else {
+            return;
+        };
         if self.leaf.targets.len() > self.leaf.frame {
             self.write_link_targets(msg);
         }
-        self.leaf.frame = saved;
+        self.leaf.frame = saved.start;
+        self.leaf.frame_acc = saved.acc;
+        self.leaf.no_routes = saved.no_routes;
     }
 
-    /// `write_msg` on subscription `sub` of link `key`: note it for the frame's end.
+    /// `write_msg` on subscription `sub` of link `key`: note it for the frame's end. False when
+    /// this delivery may not reach the link (a route, for a message that may not go to routes).
     pub(crate) fn link_target(&mut self, key: ConnKey, queue: Option<&[u8]>) -> bool {
+        if self.leaf.no_routes
+            && self
+                .conns
+                .get(key)
+                .and_then(|c| c.link.as_ref())
+                .is_some_and(|l| l.kind == LinkKind::Route)
+        {
+            return false;
+        }
         let frame = self.leaf.frame;
         let t = match self.leaf.targets[frame..]
             .iter_mut()
@@ -87,6 +123,12 @@ impl Shard {
     fn write_link_targets(&mut self, msg: MsgRef<'_>) {
         let frame = self.leaf.frame;
         let targets: Vec<Target> = self.leaf.targets.drain(frame..).collect();
+        // A route's RMSG names the account (borrowed from this `Auth`, so nothing is copied).
+        let auth = self.auth.clone();
+        let account_name = auth
+            .accounts
+            .get(self.leaf.frame_acc as usize)
+            .map_or("$G", |a| a.name.as_str());
         for t in targets {
             let Some(c) = self.conns.get_mut(t.conn) else {
                 continue;
@@ -103,9 +145,11 @@ impl Shard {
                 }
             }
             let headers = msg.headers.filter(|_| link.headers);
+            let is_route = link.kind == LinkKind::Route;
             let queues: Vec<&[u8]> = t.queues.iter().map(|q| &q[..]).collect();
             wire::write_msg(
                 &mut c.out.buf,
+                is_route.then_some(account_name.as_bytes()),
                 msg.subject,
                 msg.reply,
                 &queues,
@@ -114,6 +158,52 @@ impl Shard {
             );
             self.count_out(t.conn, msg.size());
             self.check_pending(t.conn);
+        }
+    }
+
+    /// True when the delivery in progress may not reach routes (told to other shards with it).
+    #[inline]
+    pub(crate) fn routes_barred(&self) -> bool {
+        self.leaf.no_routes || self.leaf.import_hop
+    }
+
+    /// An `RMSG`/`HMSG` from the route peer on link `key`, in the account it names: to this server's
+    /// subscribers (the queue groups the peer chose for us), and through this server's stream
+    /// imports. An account we do not have is dropped (as nats-server's static accounts do).
+    pub(crate) fn route_msg(
+        &mut self,
+        key: ConnKey,
+        account: &[u8],
+        msg: MsgRef<'_>,
+        queues: &[&[u8]],
+    ) {
+        let size = msg.size() as u64;
+        if let Some(c) = self.conns.get_mut(key) {
+            c.stats.in_msgs += 1;
+            c.stats.in_bytes += size;
+        }
+        let Some(acc) = std::str::from_utf8(account)
+            .ok()
+            .and_then(|a| self.auth.account_id(a))
+        else {
+            return;
+        };
+        self.stats.in_msgs += 1;
+        self.stats.in_bytes += size;
+        let t = self.tables(acc);
+        t.stats.in_msgs += 1;
+        t.stats.in_bytes += size;
+        self.match_and_deliver_scoped(Some(key), acc, msg, QueueScope::Only(queues));
+        if self
+            .account_flags
+            .get(acc as usize)
+            .copied()
+            .unwrap_or(false)
+        {
+            let auth = self.auth.clone();
+            if let Some(a) = auth.accounts.get(acc as usize) {
+                self.import_streams(a, msg);
+            }
         }
     }
 

@@ -1,25 +1,26 @@
-//! Interest across a leaf link, both directions.
+//! Interest across a link, both directions.
 //!
-//! Ours → the hub: `leaf_interest` counts the bound account's subscriptions on every shard (local SUBs
-//! and UNSUBs, other shards' `Interest`), and `announce_to_link` brings the hub's view of a key to the
-//! count: plain interest as `LS+` on 0→1 and `LS-` on 1→0; a queue group as `LS+ <subject> <queue>
-//! <members>` on every change and `LS-` when none is left. Keys the hub's `import` permissions (or
-//! our `deny_imports`) refuse are never sent: a nats-server hub closes the link on the first one.
+//! Ours → the peer: `leaf_interest` counts the subscriptions of every account a link carries (local
+//! SUBs and UNSUBs, other shards' `Interest`), and `announce_to_link` brings the peer's view of a key
+//! to the count: plain interest as `LS+`/`RS+` on 0→1 and `LS-`/`RS-` on 1→0; a queue group as
+//! `LS+ <subject> <queue> <members>` on every change and `LS-` when none is left (a route's ops name
+//! the account first). Keys a hub's `import` permissions (or our `deny_imports`) refuse are never
+//! sent: a nats-server hub closes the link on the first one.
 //!
-//! The hub's → ours: `LS+`/`LS-` become subscriptions of the link connection in the bound account's
+//! The peer's → ours: `LS+`/`RS+` become subscriptions of the link connection in the account's
 //! `local` table, announced to the other shards like a client's (`add_interest`), but never counted
-//! as our interest.
+//! as our interest (so never announced on another link).
 
 use super::super::conn::{Sub, SubRef};
 use super::super::{ConnKey, Shard};
-use super::Key;
+use super::{Key, LinkKind};
 use crate::auth::{AccountId, SubVerdict};
-use crate::protocol::leaf as wire;
+use crate::protocol::link as wire;
 use bytes::Bytes;
 
 impl Shard {
     /// A client subscription here, or another shard's announcement, changed the interest of account
-    /// `acc` in (`subj`, `queue`) by one. Does nothing unless the account is bound to a remote.
+    /// `acc` in (`subj`, `queue`) by one. Does nothing unless a link carries the account.
     pub(crate) fn leaf_interest(
         &mut self,
         acc: AccountId,
@@ -34,9 +35,7 @@ impl Shard {
             Bytes::copy_from_slice(subj),
             queue.map(Bytes::copy_from_slice),
         );
-        let Some(map) = self.leaf.interest.get_mut(&acc) else {
-            return;
-        };
+        let map = self.leaf.interest.entry(acc).or_default();
         let n = if add {
             let n = map.entry(k.clone()).or_insert(0);
             *n += 1;
@@ -60,14 +59,16 @@ impl Shard {
             .iter()
             .filter(|r| r.account == acc)
             .filter_map(|r| r.conn)
+            .chain(self.leaf.routes.iter().copied())
             .collect();
         for key in links {
-            self.announce_to_link(key, &k, n);
+            self.announce_to_link(key, acc, &k, n);
         }
     }
 
-    /// Brings the hub's view of `k` on link `key` to `n` subscriptions.
-    fn announce_to_link(&mut self, key: ConnKey, k: &Key, n: u32) {
+    /// Brings the peer's view of `k` in account `acc` on link `key` to `n` subscriptions.
+    fn announce_to_link(&mut self, key: ConnKey, acc: AccountId, k: &Key, n: u32) {
+        let auth = self.auth.clone();
         let Some(c) = self.conns.get_mut(key) else {
             return;
         };
@@ -79,31 +80,41 @@ impl Shard {
                 return;
             }
         }
-        let before = link.sent.get(k).copied().unwrap_or(0);
+        // A route names the account.
+        let account = match link.kind {
+            LinkKind::Hub => None,
+            LinkKind::Route => Some(
+                auth.accounts
+                    .get(acc as usize)
+                    .map_or(&b"$G"[..], |a| a.name.as_bytes()),
+            ),
+        };
+        let sk = (acc, k.clone());
+        let before = link.sent.get(&sk).copied().unwrap_or(0);
         let buf = &mut c.out.buf;
         match &k.1 {
             None if before == 0 && n > 0 => {
-                wire::write_sub(buf, &k.0, None);
-                link.sent.insert(k.clone(), 1);
+                wire::write_sub(buf, account, &k.0, None);
+                link.sent.insert(sk, 1);
             }
             None if before > 0 && n == 0 => {
-                wire::write_unsub(buf, &k.0, None);
-                link.sent.remove(k);
+                wire::write_unsub(buf, account, &k.0, None);
+                link.sent.remove(&sk);
             }
             Some(q) if n > 0 && n != before => {
-                wire::write_sub(buf, &k.0, Some((q, n)));
-                link.sent.insert(k.clone(), n);
+                wire::write_sub(buf, account, &k.0, Some((q, n)));
+                link.sent.insert(sk, n);
             }
             Some(q) if n == 0 && before > 0 => {
-                wire::write_unsub(buf, &k.0, Some(q));
-                link.sent.remove(k);
+                wire::write_unsub(buf, account, &k.0, Some(q));
+                link.sent.remove(&sk);
             }
             _ => return,
         }
         self.touch(key);
     }
 
-    /// Right after the link's handshake: the loop-detection subject, then everything the account
+    /// Right after a hub link's handshake: the loop-detection subject, then everything the account
     /// wants.
     pub(crate) fn link_send_all(&mut self, key: ConnKey, remote: usize) {
         let Some(r) = self.leaf.remotes.get(remote) else {
@@ -111,8 +122,21 @@ impl Shard {
         };
         let (acc, lds) = (r.account, r.lds.clone());
         if let Some(c) = self.conns.get_mut(key) {
-            wire::write_sub(&mut c.out.buf, &lds, None);
+            wire::write_sub(&mut c.out.buf, None, &lds, None);
         }
+        self.send_account_interest(key, acc);
+    }
+
+    /// Right after a route registered: every account's interest.
+    pub(crate) fn route_send_all(&mut self, key: ConnKey) {
+        let mut accs: Vec<AccountId> = self.leaf.interest.keys().copied().collect();
+        accs.sort_unstable();
+        for acc in accs {
+            self.send_account_interest(key, acc);
+        }
+    }
+
+    fn send_account_interest(&mut self, key: ConnKey, acc: AccountId) {
         let all: Vec<(Key, u32)> = self
             .leaf
             .interest
@@ -120,7 +144,7 @@ impl Shard {
             .map(|m| m.iter().map(|(k, n)| (k.clone(), *n)).collect())
             .unwrap_or_default();
         for (k, n) in all {
-            self.announce_to_link(key, &k, n);
+            self.announce_to_link(key, acc, &k, n);
         }
         self.touch(key);
     }
@@ -158,18 +182,55 @@ impl Shard {
                 return Ok(());
             }
         }
-        let k: Key = (
-            Bytes::copy_from_slice(subject),
-            queue.map(Bytes::copy_from_slice),
-        );
-        if link.hub_subs.contains_key(&k) {
-            // A queue group's new member count: one entry stands for the hub's whole group.
-            return Ok(());
-        }
         let acc = c.account;
-        let Some(c) = self.conns.get_mut(key) else {
-            return Ok(());
+        self.peer_sub(key, acc, subject, queue);
+        Ok(())
+    }
+
+    /// A route's `RS+` in the account it names (an account we do not have is ignored, as
+    /// nats-server's static accounts do).
+    pub(crate) fn route_sub(
+        &mut self,
+        key: ConnKey,
+        account: &[u8],
+        subject: &[u8],
+        queue: Option<&[u8]>,
+    ) {
+        let Some(acc) = std::str::from_utf8(account)
+            .ok()
+            .and_then(|a| self.auth.account_id(a))
+        else {
+            tracing::debug!(
+                "Route subscription for unknown account {:?} ignored",
+                String::from_utf8_lossy(account)
+            );
+            return;
         };
+        if crate::subject::is_valid_subject(subject) {
+            self.peer_sub(key, acc, subject, queue);
+        }
+    }
+
+    /// The peer's interest in (`subject`, `queue`) of account `acc` becomes a subscription of link
+    /// `key` (once per key: a queue group's new member count changes nothing here).
+    fn peer_sub(&mut self, key: ConnKey, acc: AccountId, subject: &[u8], queue: Option<&[u8]>) {
+        let k = (
+            acc,
+            (
+                Bytes::copy_from_slice(subject),
+                queue.map(Bytes::copy_from_slice),
+            ),
+        );
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        let Some(link) = c.link.as_ref() else {
+            return;
+        };
+        if link.peer_subs.contains_key(&k) {
+            return;
+        }
+        let kind = link.kind;
         let idx = c.subs.insert(Sub {
             sid: Box::default(),
             subject: subject.into(),
@@ -179,28 +240,53 @@ impl Shard {
             filtered: false,
         });
         if let Some(link) = c.link.as_mut() {
-            link.hub_subs.insert(k, idx);
+            link.peer_subs.insert(k, idx);
+            if kind == LinkKind::Route {
+                link.sub_accounts.insert(idx, acc);
+            }
         }
         let r = SubRef {
             conn: key as u32,
             sub: idx as u32,
         };
         let _ = self.tables(acc).local.insert(subject, queue, r);
-        self.add_interest_as(acc, subject, queue, true);
-        Ok(())
+        // A hub's queue member is chosen only when no other member exists; a route's is ordinary.
+        self.add_interest_as(acc, subject, queue, kind == LinkKind::Hub);
     }
 
-    /// The hub's `LS-`.
-    pub(crate) fn link_unsub(&mut self, key: ConnKey, subject: &[u8], queue: Option<&[u8]>) {
-        let k: Key = (
-            Bytes::copy_from_slice(subject),
-            queue.map(Bytes::copy_from_slice),
+    /// The peer's `LS-`/`RS-` (`account`: a route's account field).
+    pub(crate) fn link_unsub(
+        &mut self,
+        key: ConnKey,
+        account: Option<&[u8]>,
+        subject: &[u8],
+        queue: Option<&[u8]>,
+    ) {
+        let acc = match account {
+            None => match self.conns.get(key) {
+                Some(c) => c.account,
+                None => return,
+            },
+            Some(a) => match std::str::from_utf8(a)
+                .ok()
+                .and_then(|a| self.auth.account_id(a))
+            {
+                Some(acc) => acc,
+                None => return,
+            },
+        };
+        let k = (
+            acc,
+            (
+                Bytes::copy_from_slice(subject),
+                queue.map(Bytes::copy_from_slice),
+            ),
         );
         let idx = self
             .conns
             .get_mut(key)
             .and_then(|c| c.link.as_mut())
-            .and_then(|l| l.hub_subs.remove(&k));
+            .and_then(|l| l.peer_subs.remove(&k));
         if let Some(idx) = idx {
             self.remove_sub(key, idx);
         }

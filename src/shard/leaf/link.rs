@@ -19,16 +19,15 @@
 use super::super::transport::Transport;
 use super::super::writer::writer_task;
 use super::super::{ConnKey, ShardRef};
-use super::LinkConn;
+use super::{LinkConn, LinkKind};
 use crate::auth::Permissions;
 use crate::bus::{CloseReason, MsgRef};
 use crate::config::{PermissionsSpec, SubjectPermSpec};
 use crate::leaf::connect::LeafConnect;
 use crate::leaf::hub_info::{HubInfo, SubjectRules};
 use crate::leaf::url::RemoteUrl;
-use crate::protocol::leaf::{self as wire, LeafOp};
+use crate::protocol::link::{self as wire, Dialect, LinkOp};
 use crate::runtime;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
@@ -62,7 +61,7 @@ pub fn start(shard: &ShardRef) {
 }
 
 /// Why one attempt ended.
-enum Outcome {
+pub(crate) enum Outcome {
     /// The link was up and closed.
     Closed,
     /// It never came up (the reason is logged).
@@ -132,18 +131,32 @@ fn stopping(shard: &ShardRef) -> bool {
     sh.draining || sh.stopped
 }
 
-/// Bytes read from the hub and not parsed yet, with the transport they come from (TCP, then TLS
-/// once the link upgraded).
-struct HubReader {
-    transport: Transport,
-    pending: Vec<u8>,
+/// Bytes read from a link's peer and not parsed yet, with the transport they come from (TCP, then
+/// TLS once the link upgraded). Shared by hub links and routes (`dialect`).
+pub(crate) struct LinkReader {
+    pub(crate) transport: Transport,
+    pub(crate) pending: Vec<u8>,
     /// The read buffer, reused across reads.
     buf: Vec<u8>,
+    dialect: Dialect,
     max_control_line: usize,
     max_payload: usize,
 }
 
-impl HubReader {
+impl LinkReader {
+    /// A reader of `transport` for a link speaking `dialect`, with the server's limits.
+    pub(crate) fn new(shard: &ShardRef, transport: Transport, dialect: Dialect) -> LinkReader {
+        let sh = shard.borrow();
+        LinkReader {
+            transport,
+            pending: Vec::new(),
+            buf: vec![0u8; READ_BUF],
+            dialect,
+            max_control_line: sh.settings.max_control_line as usize,
+            max_payload: sh.settings.max_payload as usize,
+        }
+    }
+
     /// Reads more bytes; false on EOF or an error.
     async fn fill(&mut self) -> std::io::Result<bool> {
         let n = self.transport.read(&mut self.buf).await?;
@@ -152,9 +165,14 @@ impl HubReader {
     }
 
     /// The next whole op during the handshake, as an owned copy (control ops only matter there).
-    async fn next_control(&mut self) -> Result<Owned, String> {
+    pub(crate) async fn next_control(&mut self) -> Result<Owned, String> {
         loop {
-            match wire::parse(&self.pending, self.max_control_line, self.max_payload) {
+            match wire::parse(
+                &self.pending,
+                self.dialect,
+                self.max_control_line,
+                self.max_payload,
+            ) {
                 Ok(Some((op, used))) => {
                     let owned = Owned::from(&op);
                     self.pending.drain(..used);
@@ -162,7 +180,7 @@ impl HubReader {
                 }
                 Ok(None) => match self.fill().await {
                     Ok(true) => {}
-                    Ok(false) => return Err("connection closed by the hub".into()),
+                    Ok(false) => return Err("connection closed by the peer".into()),
                     Err(e) => return Err(e.to_string()),
                 },
                 Err(e) => return Err(format!("parser error: {e}")),
@@ -172,19 +190,21 @@ impl HubReader {
 }
 
 /// A handshake-time op, copied out of the read buffer.
-enum Owned {
+pub(crate) enum Owned {
     Info(Vec<u8>),
+    Connect(Vec<u8>),
     Err(String),
     Ping,
     Other,
 }
 
-impl From<&LeafOp<'_>> for Owned {
-    fn from(op: &LeafOp<'_>) -> Owned {
+impl From<&LinkOp<'_>> for Owned {
+    fn from(op: &LinkOp<'_>) -> Owned {
         match op {
-            LeafOp::Info(j) => Owned::Info(j.to_vec()),
-            LeafOp::Err(t) => Owned::Err(String::from_utf8_lossy(t).into_owned()),
-            LeafOp::Ping => Owned::Ping,
+            LinkOp::Info(j) => Owned::Info(j.to_vec()),
+            LinkOp::Connect(j) => Owned::Connect(j.to_vec()),
+            LinkOp::Err(t) => Owned::Err(String::from_utf8_lossy(t).into_owned()),
+            LinkOp::Ping => Owned::Ping,
             _ => Owned::Other,
         }
     }
@@ -226,20 +246,7 @@ async fn run_once(shard: &ShardRef, idx: usize, url_text: &str) -> Outcome {
         Ok(s) => s,
         Err(e) => return Outcome::Failed(format!("dial {addr_text}: {e}")),
     };
-    let (max_control_line, max_payload) = {
-        let sh = shard.borrow();
-        (
-            sh.settings.max_control_line as usize,
-            sh.settings.max_payload as usize,
-        )
-    };
-    let mut rd = HubReader {
-        transport: Transport::tcp(stream.clone()),
-        pending: Vec::new(),
-        buf: vec![0u8; READ_BUF],
-        max_control_line,
-        max_payload,
-    };
+    let mut rd = LinkReader::new(shard, Transport::tcp(stream.clone()), Dialect::Leaf);
     let info = match handshake(shard, idx, &url, &mut rd).await {
         Ok(i) => i,
         Err(o) => {
@@ -257,18 +264,13 @@ async fn run_once(shard: &ShardRef, idx: usize, url_text: &str) -> Outcome {
     let key = {
         let mut sh = shard.borrow_mut();
         let acc = sh.leaf.remotes[idx].account;
-        let link = LinkConn {
-            remote: idx,
-            headers: info.headers,
-            perms,
-            sent: HashMap::new(),
-            hub_subs: HashMap::new(),
-            hub_name: if info.server_name.is_empty() {
-                info.server_id.clone()
-            } else {
-                info.server_name.clone()
-            },
+        let name = if info.server_name.is_empty() {
+            info.server_id.clone()
+        } else {
+            info.server_name.clone()
         };
+        let mut link = LinkConn::new(LinkKind::Hub, idx, info.headers, name);
+        link.perms = perms;
         let key = sh.new_link_conn(&transport, acc, link);
         sh.leaf.remotes[idx].conn = Some(key);
         let name = sh.account_name(acc);
@@ -299,7 +301,7 @@ async fn handshake(
     shard: &ShardRef,
     idx: usize,
     url: &RemoteUrl,
-    rd: &mut HubReader,
+    rd: &mut LinkReader,
 ) -> Result<(HubInfo, Option<Arc<Permissions>>), Outcome> {
     let failed = Outcome::Failed;
     let tls = shard.borrow().leaf.remotes[idx].tls.clone();
@@ -380,7 +382,7 @@ async fn handshake(
                 Owned::Ping => {
                     let _ = rd.transport.write_all(crate::protocol::writer::PONG).await;
                 }
-                Owned::Other => {}
+                Owned::Other | Owned::Connect(_) => {}
             }
         }
     }
@@ -400,7 +402,7 @@ async fn secure(
     shard: &ShardRef,
     idx: usize,
     url: &RemoteUrl,
-    rd: &mut HubReader,
+    rd: &mut LinkReader,
     tls: Option<Arc<rustls::ClientConfig>>,
 ) -> Result<(), Outcome> {
     let failed = |e: String| Outcome::Failed(format!("TLS handshake with the hub: {e}"));
@@ -498,8 +500,16 @@ fn link_permissions(
         .map_err(|e| format!("invalid permissions from the hub: {}", e.join("; ")))
 }
 
-/// Step 4's reading: the hub's ops until the link closes.
-async fn read_ops(shard: &ShardRef, key: ConnKey, mut rd: HubReader) -> Outcome {
+/// Step 4's reading: the peer's ops until the link closes (a hub link's or a route's).
+pub(crate) async fn read_ops(shard: &ShardRef, key: ConnKey, rd: LinkReader) -> Outcome {
+    let label = match rd.dialect {
+        Dialect::Leaf => "Leafnode",
+        Dialect::Route => "Route",
+    };
+    read_loop(shard, key, rd, label).await
+}
+
+async fn read_loop(shard: &ShardRef, key: ConnKey, mut rd: LinkReader, label: &str) -> Outcome {
     let mut outcome = Outcome::Closed;
     // Bytes of the last read still in `rd.buf`. Ops are parsed straight from it when nothing is
     // left over from before; only the tail of a split op is copied to `rd.pending`.
@@ -529,14 +539,19 @@ async fn read_ops(shard: &ShardRef, key: ConnKey, mut rd: HubReader) -> Outcome 
                 c.keepalive.activity(Instant::now());
             }
             loop {
-                match wire::parse(&data[used..], rd.max_control_line, rd.max_payload) {
+                match wire::parse(
+                    &data[used..],
+                    rd.dialect,
+                    rd.max_control_line,
+                    rd.max_payload,
+                ) {
                     Ok(Some((op, n))) => {
                         used += n;
                         if let Err(text) = sh.link_op(key, op) {
-                            if wants_backoff(&text) {
+                            if rd.dialect == Dialect::Leaf && wants_backoff(&text) {
                                 outcome = Outcome::Backoff(text);
                             } else {
-                                tracing::error!("Leafnode Error '{text}'");
+                                tracing::error!("{label} Error '{text}'");
                             }
                             sh.close_conn(key, CloseReason::ProtocolViolation);
                             sh.end_batch();
@@ -545,7 +560,7 @@ async fn read_ops(shard: &ShardRef, key: ConnKey, mut rd: HubReader) -> Outcome 
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        tracing::error!("Leafnode parser error: {e}");
+                        tracing::error!("{label} parser error: {e}");
                         sh.close_conn(key, CloseReason::ProtocolViolation);
                         sh.end_batch();
                         break 'link;
@@ -553,6 +568,9 @@ async fn read_ops(shard: &ShardRef, key: ConnKey, mut rd: HubReader) -> Outcome 
                 }
             }
             sh.end_batch();
+        }
+        if rd.dialect == Dialect::Route {
+            super::super::route::link::spawn_pending_dials(shard);
         }
         if direct {
             rd.pending.extend_from_slice(&rd.buf[used..fresh]);
@@ -573,7 +591,7 @@ async fn read_ops(shard: &ShardRef, key: ConnKey, mut rd: HubReader) -> Outcome 
                 break;
             }
             Err(e) => {
-                tracing::debug!("Leafnode read error: {e}");
+                tracing::debug!("{label} read error: {e}");
                 shard.borrow_mut().close_conn(key, CloseReason::ReadError);
                 shard.borrow_mut().end_batch();
                 break;
@@ -585,7 +603,7 @@ async fn read_ops(shard: &ShardRef, key: ConnKey, mut rd: HubReader) -> Outcome 
         let mut sh = shard.borrow_mut();
         if let Some(c) = sh.conns.get(key) {
             let reason = c.close_reason.map(CloseReason::text).unwrap_or("closed");
-            tracing::info!("Leafnode connection closed: {reason}");
+            tracing::info!("{label} connection closed: {reason}");
         }
         sh.task_done(key);
     }
@@ -593,28 +611,43 @@ async fn read_ops(shard: &ShardRef, key: ConnKey, mut rd: HubReader) -> Outcome 
 }
 
 impl super::super::Shard {
-    /// One op from the hub on link `key`. `Err` carries an error that closes the link.
-    fn link_op(&mut self, key: ConnKey, op: LeafOp<'_>) -> Result<(), String> {
+    /// One op from the peer on link `key`. `Err` carries an error that closes the link.
+    fn link_op(&mut self, key: ConnKey, op: LinkOp<'_>) -> Result<(), String> {
         match op {
-            LeafOp::Ping => self.send_raw(key, crate::protocol::writer::PONG),
-            LeafOp::Pong => {
+            LinkOp::Ping => self.send_raw(key, crate::protocol::writer::PONG),
+            LinkOp::Pong => {
                 if let Some(c) = self.conns.get_mut(key) {
                     c.keepalive.pong(Instant::now());
                 }
             }
-            LeafOp::Ok | LeafOp::Info(_) => {}
-            LeafOp::Err(text) => {
+            LinkOp::Ok | LinkOp::Connect(_) => {}
+            LinkOp::Info(json) => self.link_info(key, json),
+            LinkOp::Err(text) => {
                 let text = String::from_utf8_lossy(text).into_owned();
                 return Err(text);
             }
-            LeafOp::Sub { subject, queue } => {
+            LinkOp::Sub {
+                account: Some(account),
+                subject,
+                queue,
+            } => self.route_sub(key, account, subject, queue.map(|(q, _)| q)),
+            LinkOp::Sub {
+                account: None,
+                subject,
+                queue,
+            } => {
                 if let Err(text) = self.link_sub(key, subject, queue.map(|(q, _)| q)) {
                     self.send_raw(key, format!("-ERR '{text}'\r\n").as_bytes());
                     return Err(text);
                 }
             }
-            LeafOp::Unsub { subject, queue } => self.link_unsub(key, subject, queue),
-            LeafOp::Msg {
+            LinkOp::Unsub {
+                account,
+                subject,
+                queue,
+            } => self.link_unsub(key, account, subject, queue),
+            LinkOp::Msg {
+                account,
                 subject,
                 reply,
                 queues,
@@ -627,7 +660,10 @@ impl super::super::Shard {
                     headers,
                     payload,
                 };
-                self.link_msg(key, msg, &queues);
+                match account {
+                    Some(a) => self.route_msg(key, a, msg, &queues),
+                    None => self.link_msg(key, msg, &queues),
+                }
             }
         }
         Ok(())

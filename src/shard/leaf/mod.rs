@@ -2,7 +2,7 @@
 //!
 //! A link is a connection in the shard's slab like a client (`Conn::link` is set): it has an outbound
 //! buffer, a writer task and keep-alive PINGs like any connection; its reader is `link.rs`'s task,
-//! which speaks the leaf protocol (`crate::protocol::leaf`).
+//! which speaks the leaf protocol (`crate::protocol::link`).
 //!
 //! - **The hub's interest** (`LS+`/`LS-`) becomes subscriptions of the link connection in the bound
 //!   account's `local` table, announced to the other shards like a client's, so a publish on any shard
@@ -18,8 +18,10 @@
 //! - **Messages from the hub** are published in the bound account with the link as the source: never
 //!   back to the link, plain subscribers always, queue groups only those the hub named (`deliver.rs`).
 //!
-//! Only shard 0 holds links, so every `Interest` shard 0 receives comes from clients: the hub never
-//! hears back its own interest through another link.
+//! Only shard 0 holds links, so every `Interest` shard 0 receives comes from clients: a peer never
+//! hears back its own interest through another link, and interest learned from one link is never
+//! announced on another (nats-server sends routes only its local interest, and a spoke sends its hub
+//! only its clients').
 
 pub mod deliver;
 pub mod interest;
@@ -50,39 +52,90 @@ pub struct Remote {
     pub lds: Bytes,
 }
 
+/// What kind of server-to-server link a connection is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    /// We dialled a leaf-node hub (`leafnodes { remotes }`): one bound account.
+    Hub,
+    /// A route to another server of our cluster (either side dialled): every account.
+    Route,
+}
+
 /// Per-link state kept in the link's `Conn` (`Conn::link`).
 pub struct LinkConn {
-    /// Index in `LeafLinks::remotes`.
+    pub kind: LinkKind,
+    /// Index in `LeafLinks::remotes` (a hub link; 0 for a route).
     pub remote: usize,
     /// The hub takes `HMSG` (else header blocks are dropped).
     pub headers: bool,
     /// The leaf user's permissions on the hub, reversed into ours (publish = the hub's `export`,
     /// subscribe = its `import`) and merged with `deny_exports`/`deny_imports`. None = unrestricted.
     pub perms: Option<Arc<Permissions>>,
-    /// What we told the hub: key → member count (1 for plain interest). Bound: one entry per distinct
-    /// subscription key of the bound account.
-    pub sent: HashMap<Key, u32>,
-    /// The hub's interest: key → slot in the connection's `subs`.
-    pub hub_subs: HashMap<Key, usize>,
-    /// The hub's name, for logs and `/leafz`.
-    pub hub_name: String,
+    /// What we told the peer: (account, key) → member count (1 for plain interest). Bound: one entry
+    /// per distinct subscription key of the accounts the link carries.
+    pub sent: HashMap<(AccountId, Key), u32>,
+    /// The peer's interest: (account, key) → slot in the connection's `subs` (one entry stands for a
+    /// peer's whole queue group). Bound: what the peer announced, at most one per key.
+    pub peer_subs: HashMap<(AccountId, Key), usize>,
+    /// A route's subscriptions live in several accounts: slot → account (empty on a hub link, whose
+    /// subscriptions are all in the connection's account).
+    pub sub_accounts: HashMap<usize, AccountId>,
+    /// The peer's name (its `server_name`, else its id), for logs and `/leafz`/`/routez`.
+    pub peer_name: String,
 }
 
-/// What one message owes one link (collected by `write_msg`, written once by `end_frame`).
+impl LinkConn {
+    /// A link's state before any interest crossed it.
+    pub fn new(kind: LinkKind, remote: usize, headers: bool, peer_name: String) -> LinkConn {
+        LinkConn {
+            kind,
+            remote,
+            headers,
+            perms: None,
+            sent: HashMap::new(),
+            peer_subs: HashMap::new(),
+            sub_accounts: HashMap::new(),
+            peer_name,
+        }
+    }
+}
+
+/// What one message owes one link (collected by `write_msg`, written once at the frame's end).
 pub struct Target {
     pub conn: ConnKey,
     pub plain: bool,
     pub queues: Vec<Bytes>,
 }
 
-/// Shard 0's leaf-node state (empty on other shards and without remotes).
+/// The delivery in progress, saved by `leaf_frame_begin` and restored by `leaf_frame_end`.
+pub struct Frame {
+    start: usize,
+    acc: AccountId,
+    no_routes: bool,
+}
+
+/// Shard 0's link state (empty on other shards and without remotes or a cluster).
 #[derive(Default)]
 pub struct LeafLinks {
+    /// This shard has links or may get some (shard 0 with remotes or a cluster): deliveries open
+    /// frames. False everywhere else, so a delivery costs nothing extra.
+    pub active: bool,
     pub remotes: Vec<Remote>,
-    /// Our interest per bound account, counted across all shards: key → subscriptions (plain: local
-    /// subscriptions plus one per other shard with interest; queue: members). Bound: one entry per
-    /// distinct subscription key of a bound account.
+    /// Live routes (their connections); at most one per peer server.
+    pub routes: Vec<super::ConnKey>,
+    /// Count every account's interest (a cluster: routes carry every account), not only bound ones.
+    pub all_accounts: bool,
+    /// Our interest per account carried by a link, counted across all shards: key → subscriptions
+    /// (plain: local subscriptions plus one per other shard with interest; queue: members). Bound:
+    /// one entry per distinct subscription key of such an account.
     pub interest: HashMap<AccountId, HashMap<Key, u32>>,
+    /// The delivery in progress may not reach routes (it came from a route or a hub, or through a
+    /// stream import). Read on every shard: a `Delivery` carries it (`local_only`).
+    pub no_routes: bool,
+    /// A stream import's delivery is in progress (on any shard): it may not reach routes.
+    pub import_hop: bool,
+    /// The account of the delivery in progress (a route's `RMSG` names it).
+    pub frame_acc: AccountId,
     /// Links owed a message in the deliveries in progress (nested deliveries — a service reply
     /// published while a message is delivered — stack their own frames above `frame`).
     pub targets: Vec<Target>,
@@ -94,7 +147,10 @@ impl LeafLinks {
     /// The remotes of `settings`, bound to their accounts in `auth`. Remotes naming an unknown
     /// account are left out with an error log (the config check refuses them before start).
     pub fn new(settings: &crate::settings::Settings, auth: &crate::auth::Auth) -> LeafLinks {
-        let mut l = LeafLinks::default();
+        let mut l = LeafLinks {
+            active: !settings.leafnodes.remotes.is_empty(),
+            ..LeafLinks::default()
+        };
         for spec in settings.leafnodes.remotes.iter().filter(|r| !r.disabled) {
             let name = spec.account.as_deref().unwrap_or("$G");
             let Some(account) = auth.account_id(name) else {
@@ -135,10 +191,23 @@ impl LeafLinks {
             .any(|r| r.account == acc && r.lds[..] == *subject)
     }
 
-    /// True when account `acc` is bound to a remote here (its interest is counted).
+    /// True when account `acc`'s interest is counted here (bound to a remote, or a cluster).
     #[inline]
     pub fn binds(&self, acc: AccountId) -> bool {
-        !self.interest.is_empty() && self.interest.contains_key(&acc)
+        self.all_accounts || (!self.interest.is_empty() && self.interest.contains_key(&acc))
+    }
+
+    /// Adds the cluster's side: every account's interest is counted, starting from the subjects
+    /// other accounts import from it as streams (a peer's importer is reached through them).
+    pub fn enable_routes(&mut self, auth: &crate::auth::Auth) {
+        self.active = true;
+        self.all_accounts = true;
+        for acc in 0..auth.accounts.len() {
+            let m = self.interest.entry(acc as AccountId).or_default();
+            for (k, n) in stream_interest(auth, acc as AccountId) {
+                m.entry(k).or_insert(n);
+            }
+        }
     }
 }
 
@@ -148,19 +217,30 @@ impl LeafLinks {
 /// must reach the import) and its mapping sources (a hub message is mapped here). Taken from the
 /// configuration at start (imports changed by a reload are not re-announced).
 fn standing_interest(auth: &crate::auth::Auth, account: AccountId) -> HashMap<Key, u32> {
-    let mut out = HashMap::new();
+    let mut out = stream_interest(auth, account);
     let mut add = |subject: &str| {
         out.insert((Bytes::copy_from_slice(subject.as_bytes()), None), 1);
     };
     if let Some(a) = auth.accounts.get(account as usize) {
-        for r in &a.stream_route_list {
-            add(&r.subject);
-        }
         for i in &a.service_import_list {
             add(&i.local);
         }
         for m in &a.mapping_list {
             add(&m.source);
+        }
+    }
+    out
+}
+
+/// The subjects other accounts import from `account` as streams: a route announces them for every
+/// account (nats-server announces each importer's subscription in the exporter; a peer that gets the
+/// exporter's message imports it itself). Service imports and mappings are the publisher's server's
+/// business and cross a route already applied.
+fn stream_interest(auth: &crate::auth::Auth, account: AccountId) -> HashMap<Key, u32> {
+    let mut out = HashMap::new();
+    if let Some(a) = auth.accounts.get(account as usize) {
+        for r in &a.stream_route_list {
+            out.insert((Bytes::copy_from_slice(r.subject.as_bytes()), None), 1);
         }
     }
     out

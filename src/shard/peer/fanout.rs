@@ -18,6 +18,7 @@
 
 use super::super::conn::SubRef;
 use super::super::leaf::deliver::QueueScope;
+use super::super::leaf::LinkKind;
 use super::super::{ConnKey, Shard};
 use super::interest::FALLBACK;
 use crate::auth::AccountId;
@@ -135,7 +136,11 @@ impl Shard {
             }
             let conns = &self.conns;
             let is_link = |r: &SubRef| {
-                links_here && conns.get(r.conn as usize).is_some_and(|c| c.link.is_some())
+                links_here
+                    && conns
+                        .get(r.conn as usize)
+                        .and_then(|c| c.link.as_ref())
+                        .is_some_and(|l| l.kind == LinkKind::Hub)
             };
             let remote_g = remote.as_ref().and_then(|rm| rm.queue(&g.name));
             let normal_local = g.members.iter().filter(|r| !skip(r) && !is_link(r)).count();
@@ -167,7 +172,11 @@ impl Shard {
                     let nth = (choice + k) % nr_local;
                     let conns = &self.conns;
                     let is_link = |r: &SubRef| {
-                        links_here && conns.get(r.conn as usize).is_some_and(|c| c.link.is_some())
+                        links_here
+                            && conns
+                                .get(r.conn as usize)
+                                .and_then(|c| c.link.as_ref())
+                                .is_some_and(|l| l.kind == LinkKind::Hub)
                     };
                     let pick = g
                         .members
@@ -240,6 +249,7 @@ impl Shard {
                 del.no_echo = src.map(|k| (self.id, k as u32));
             }
             del.ask = self.ask_for(dst);
+            del.local_only = self.routes_barred();
             self.outbox.push(dst, BusMsg::Deliver(del));
             reached = true;
         }
@@ -252,7 +262,8 @@ impl Shard {
         let msg = d.msg();
         let local = self.local_matches(d.account, msg.subject);
         let relay = self.relay_token(d.ask);
-        let frame = self.leaf_frame_begin();
+        let outer_hop = std::mem::replace(&mut self.leaf.import_hop, d.local_only);
+        let frame = self.leaf_frame_begin(d.account, None);
         let (mut taken, mut forwarded) = (false, 0);
         // The publisher itself, when it is on this shard and asked not to get its own messages.
         let me = self.id;
@@ -276,7 +287,8 @@ impl Shard {
                                 && self
                                     .conns
                                     .get(m.conn as usize)
-                                    .is_some_and(|c| c.link.is_some());
+                                    .and_then(|c| c.link.as_ref())
+                                    .is_some_and(|l| l.kind == LinkKind::Hub);
                             is_link == links && !skip(&m) && self.write_msg(m, msg)
                         })
                     });
@@ -295,6 +307,7 @@ impl Shard {
             }
         }
         self.leaf_frame_end(frame, msg);
+        self.leaf.import_hop = outer_hop;
         self.finish_relay(src, d.ask, relay, taken, forwarded);
     }
 
@@ -350,6 +363,7 @@ impl Shard {
             tried,
             ask,
             no_echo: d.no_echo,
+            local_only: d.local_only,
         };
         self.outbox.push(dst, BusMsg::Deliver(fwd));
         true
