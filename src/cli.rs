@@ -91,6 +91,28 @@ struct Cli {
     /// JetStream storage directory (not supported yet: accepted with a warning)
     #[arg(long = "store_dir")]
     store_dir: Option<String>,
+    /// Routes to solicit and connect (comma-separated URLs; needs a cluster listener)
+    #[arg(long = "routes", value_name = "URLS")]
+    routes: Option<String>,
+    /// Cluster URL for solicited routes: nats://[user:pass@]host:port (-1 for a random port)
+    #[arg(long = "cluster", visible_aliases = ["cluster_listen"], value_name = "URL")]
+    cluster: Option<String>,
+    /// Cluster name (default: a dynamically generated one)
+    #[arg(long = "cluster_name", value_name = "NAME")]
+    cluster_name: Option<String>,
+    /// Do not advertise known cluster information to clients
+    #[arg(long = "no_advertise", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    no_advertise: Option<bool>,
+    /// Cluster address to advertise to other servers (host:port)
+    #[arg(long = "cluster_advertise", value_name = "HOST:PORT")]
+    cluster_advertise: Option<String>,
+    /// For implicit routes, number of connect retries
+    #[arg(
+        long = "connect_retries",
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    connect_retries: Option<i64>,
     /// Number of shards (cores) to use (default: every CPU the process may run on)
     #[arg(long = "cores")]
     cores: Option<usize>,
@@ -128,6 +150,13 @@ const LONG: &[&str] = &[
     "jetstream",
     "store_dir",
     "cores",
+    "routes",
+    "cluster",
+    "cluster_listen",
+    "cluster_name",
+    "no_advertise",
+    "cluster_advertise",
+    "connect_retries",
     "pedantic",
     "version",
     "help",
@@ -184,6 +213,12 @@ fn source(cli: &Cli) -> config::Source {
             tls_key: cli.tlskey.clone(),
             tls_ca_cert: cli.tlscacert.clone(),
             tls_verify: cli.tlsverify,
+            cluster: cli.cluster.clone(),
+            cluster_name: cli.cluster_name.clone(),
+            cluster_advertise: cli.cluster_advertise.clone(),
+            routes: cli.routes.clone(),
+            no_advertise: cli.no_advertise,
+            connect_retries: cli.connect_retries,
         },
     }
 }
@@ -352,6 +387,77 @@ mod tests {
         assert_eq!(cli.user.as_deref(), Some("x"));
         assert_eq!(cli.port, Some(-1));
         assert!(cli.debug && cli.trace && cli.jetstream);
+    }
+
+    #[test]
+    fn cluster_flags() {
+        let args = [
+            "corenats",
+            "-cluster",
+            "nats://ru:rp@127.0.0.1:-1",
+            "-routes=nats://127.0.0.1:6223,nats-route://h:6224",
+            "-cluster_name",
+            "C1",
+            "--cluster_advertise=10.0.0.1:16222",
+            "-no_advertise",
+            "-connect_retries",
+            "4",
+        ];
+        let v = normalize_args(args.iter().map(|s| s.to_string()));
+        let cli = Cli::try_parse_from(v).unwrap();
+        let o = source(&cli).overrides;
+        assert_eq!(o.cluster.as_deref(), Some("nats://ru:rp@127.0.0.1:-1"));
+        assert_eq!(
+            o.routes.as_deref(),
+            Some("nats://127.0.0.1:6223,nats-route://h:6224")
+        );
+        assert_eq!(o.cluster_name.as_deref(), Some("C1"));
+        assert_eq!(o.cluster_advertise.as_deref(), Some("10.0.0.1:16222"));
+        assert_eq!((o.no_advertise, o.connect_retries), (Some(true), Some(4)));
+        assert!(o.check().is_empty());
+        let mut cfg = Config::default();
+        o.apply(&mut cfg);
+        let c = &cfg.cluster;
+        assert_eq!((c.host.as_str(), c.port), ("127.0.0.1", Some(0)));
+        assert_eq!(
+            (c.user.as_deref(), c.password.as_deref()),
+            (Some("ru"), Some("rp"))
+        );
+        assert_eq!(c.routes, ["nats://127.0.0.1:6223", "nats-route://h:6224"]);
+        assert_eq!(c.name.as_deref(), Some("C1"));
+        assert!(c.no_advertise);
+        assert_eq!(c.connect_retries, 4);
+        assert!(cfg.validate().is_empty());
+        // `--cluster_listen` is the same flag; `--no_advertise=false` and an empty `--routes=` parse.
+        let v = normalize_args(
+            [
+                "corenats",
+                "-cluster_listen=nats://h:6222",
+                "--no_advertise=false",
+                "--routes=",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        let cli = Cli::try_parse_from(v).unwrap();
+        assert_eq!(cli.cluster.as_deref(), Some("nats://h:6222"));
+        assert_eq!(cli.no_advertise, Some(false));
+        assert_eq!(cli.routes.as_deref(), Some(""));
+        // `--routes` without a listener: nats-server's error, from the same load path as `-t`.
+        let v = normalize_args(
+            ["corenats", "-routes", "nats://127.0.0.1:6223"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        let cli = Cli::try_parse_from(v).unwrap();
+        let e = source(&cli)
+            .load(config::Strictness::Start)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "solicited routes require cluster capabilities, e.g. --cluster"
+        );
     }
 
     #[test]

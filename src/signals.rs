@@ -124,6 +124,7 @@ fn not_reloadable(old: &config::Config, new: &config::Config) -> Result<(), Stri
             format!("{} remotes", new.leafnodes.remotes.len()),
         ));
     }
+    cluster_not_reloadable(&old.cluster, &new.cluster)?;
     if old.host != new.host {
         return Err(refuse("Host", &old.host, &new.host));
     }
@@ -224,6 +225,75 @@ fn not_reloadable(old: &config::Config, new: &config::Config) -> Result<(), Stri
     Ok(())
 }
 
+/// The `cluster` block (and its flags) is set up once at start. A change of the listener is refused with
+/// nats-server's own text (`validateClusterOpts`); nats-server applies the other changes at run time,
+/// corenats refuses them too, naming the setting (the password is never printed).
+fn cluster_not_reloadable(
+    old: &config::ClusterSpec,
+    new: &config::ClusterSpec,
+) -> Result<(), String> {
+    fn refuse(name: &str, old: impl std::fmt::Display, new: impl std::fmt::Display) -> String {
+        format!("config reload not supported for cluster {name}: old={old}, new={new}")
+    }
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    // nats-server's port as configured: 0 = no cluster, -1 = random.
+    let port = |p: Option<u16>| match p {
+        None => 0,
+        Some(0) => -1,
+        Some(p) => i32::from(p),
+    };
+    if old.host != new.host {
+        return Err(refuse("host", &old.host, &new.host));
+    }
+    if old.port != new.port {
+        return Err(refuse("port", port(old.port), port(new.port)));
+    }
+    if old.name != new.name {
+        return Err(refuse("name", text(&old.name), text(&new.name)));
+    }
+    if old.advertise != new.advertise {
+        return Err(refuse(
+            "advertise",
+            text(&old.advertise),
+            text(&new.advertise),
+        ));
+    }
+    if old.no_advertise != new.no_advertise {
+        return Err(refuse("no_advertise", old.no_advertise, new.no_advertise));
+    }
+    if old.routes != new.routes {
+        // The URLs may hold passwords: counted, not printed.
+        return Err(refuse(
+            "routes",
+            format!("{} routes", old.routes.len()),
+            format!("{} routes", new.routes.len()),
+        ));
+    }
+    if old.user != new.user || old.password != new.password {
+        let who = |c: &config::ClusterSpec| match (&c.user, &c.password) {
+            (None, None) => "none".to_string(),
+            (u, _) => format!("user {:?}", text(u)),
+        };
+        return Err(refuse("authorization", who(old), who(new)));
+    }
+    if old.auth_timeout != new.auth_timeout {
+        let t = |d: Option<std::time::Duration>| d.map(config::go_duration).unwrap_or_default();
+        return Err(refuse(
+            "authorization timeout",
+            t(old.auth_timeout),
+            t(new.auth_timeout),
+        ));
+    }
+    if old.connect_retries != new.connect_retries {
+        return Err(refuse(
+            "connect_retries",
+            old.connect_retries,
+            new.connect_retries,
+        ));
+    }
+    Ok(())
+}
+
 /// `--signal CMD[=PID|PIDFILE]`: sends the matching signal to a running server.
 pub fn send(cmd: &str) -> Result<(), String> {
     let (name, target) = match cmd.split_once('=') {
@@ -265,6 +335,55 @@ pub fn send(cmd: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::config::{Config, TlsSpec};
+
+    /// A changed `cluster` block refuses the reload, the listener with nats-server's own text.
+    #[test]
+    fn cluster_changes_do_not_reload() {
+        let with = |f: fn(&mut config::ClusterSpec)| {
+            let mut c = Config::default();
+            f(&mut c.cluster);
+            c
+        };
+        let old = with(|c| {
+            c.port = Some(6222);
+            c.routes = vec!["nats-route://u:secret@h:6222".into()];
+            c.user = Some("u".into());
+            c.password = Some("p".into());
+        });
+        assert_eq!(not_reloadable(&old, &old.clone()), Ok(()));
+        // Where the block is written does not matter.
+        let mut moved = old.clone();
+        moved.cluster_routes_span.line = 7;
+        assert_eq!(not_reloadable(&old, &moved), Ok(()));
+        let refused = |f: fn(&mut config::ClusterSpec)| {
+            let mut new = old.clone();
+            f(&mut new.cluster);
+            not_reloadable(&old, &new).unwrap_err()
+        };
+        assert_eq!(
+            refused(|c| c.port = Some(0)),
+            "config reload not supported for cluster port: old=6222, new=-1"
+        );
+        assert_eq!(
+            not_reloadable(&Config::default(), &old).unwrap_err(),
+            "config reload not supported for cluster port: old=0, new=6222"
+        );
+        assert_eq!(
+            refused(|c| c.host = "127.0.0.1".into()),
+            "config reload not supported for cluster host: old=0.0.0.0, new=127.0.0.1"
+        );
+        assert_eq!(
+            refused(|c| c.routes.clear()),
+            "config reload not supported for cluster routes: old=1 routes, new=0 routes"
+        );
+        let text = refused(|c| c.password = Some("other".into()));
+        assert_eq!(
+            text,
+            "config reload not supported for cluster authorization: old=user \"u\", new=user \"u\""
+        );
+        assert!(refused(|c| c.name = Some("C".into())).contains("cluster name: old=, new=C"));
+        assert!(refused(|c| c.connect_retries = 3).contains("connect_retries: old=0, new=3"));
+    }
 
     /// nats-server reloads the TLS configuration, its timeout, pinned certificates and handshake-first
     /// mode, and refuses the rest with its option names.

@@ -16,7 +16,9 @@ use super::duration::{self, SignedDuration};
 use super::nonstandard::Recorder;
 use super::schema::{Config, Span};
 use super::value::{Entry, Kind, Map, Value};
-use super::{build_accounts, build_auth, build_leaf, build_tls, Diagnostic, Severity};
+use super::{
+    build_accounts, build_auth, build_cluster, build_leaf, build_tls, Diagnostic, Severity,
+};
 
 /// What one build found, sorted by position.
 pub struct Findings {
@@ -261,7 +263,6 @@ const UNSUPPORTED: &[&str] = &[
     "max_traced_msg_len",
     "ocsp",
     "ocsp_cache",
-    "cluster",
     "gateway",
     "websocket",
     "ws",
@@ -482,6 +483,12 @@ pub fn build(root: &Map, ctx: &mut Ctx) -> Config {
                     c.leafnodes = l;
                 }
             }
+            "cluster" => {
+                if let Some(b) = build_cluster::cluster(entry, ctx) {
+                    c.cluster = b.spec;
+                    c.cluster_routes_span = b.routes_span;
+                }
+            }
             k if UNSUPPORTED.contains(&k) => ctx.unsupported(entry),
             _ => ctx.unknown(entry),
         }
@@ -526,7 +533,7 @@ fn set<T>(slot: &mut T, value: Option<T>) {
 }
 
 /// `listen`/`http`: a port number, or `host:port` (IPv6 in brackets).
-fn listen(entry: &Entry, ctx: &mut Ctx) -> Option<(Option<String>, i32)> {
+pub(super) fn listen(entry: &Entry, ctx: &mut Ctx) -> Option<(Option<String>, i32)> {
     match &entry.value.kind {
         Kind::Int(p) => match i32::try_from(*p) {
             Ok(p) => Some((None, p)),

@@ -69,7 +69,7 @@ pub fn authorization(entry: &Entry, ctx: &mut Ctx) -> Option<AuthorizationSpec> 
 
 /// `timeout`: integer or float seconds, or a duration string. Over a minute is nats-server's warning
 /// (an error under `-t`); over Go's longest duration an error.
-fn auth_timeout(e: &Entry, ctx: &mut Ctx) -> Option<std::time::Duration> {
+pub(super) fn auth_timeout(e: &Entry, ctx: &mut Ctx) -> Option<std::time::Duration> {
     let secs = match &e.value.kind {
         Kind::Int(i) => *i as f64,
         Kind::Float(f) => *f,

@@ -90,6 +90,7 @@ impl Default for Config {
             max_closed_clients: 10_000,
             leafnodes: super::schema::LeafSpec::default(),
             cluster: super::schema::ClusterSpec::default(),
+            cluster_routes_span: Span::default(),
             max_sub_tokens: 0,
             tls: None,
             allow_non_tls: false,

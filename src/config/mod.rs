@@ -10,12 +10,14 @@
 mod build;
 mod build_accounts;
 mod build_auth;
+mod build_cluster;
 mod build_leaf;
 mod build_tls;
 mod de;
 pub mod defaults;
 mod digest;
 mod duration;
+pub(crate) mod go_url;
 mod hcl;
 mod lexer;
 mod lexer_scalars;

@@ -78,6 +78,10 @@ pub struct Config {
     pub leafnodes: LeafSpec,
     /// `cluster { ... }` (and `--cluster`, `--routes`, ...): this server's routes (see `build_cluster.rs`).
     pub cluster: ClusterSpec,
+    /// Where `cluster { routes }` was written (line 0 when not from a file, or replaced by `--routes`),
+    /// for the error about routes without a listener. Kept out of [`ClusterSpec`] so that a reload
+    /// compares what the block means, not where it is.
+    pub cluster_routes_span: Span,
     /// `max_sub_tokens`/`max_subscription_tokens`: most tokens a subscription subject may have
     /// (1..=255). 0 = unlimited (the default). [added by src/config]
     pub max_sub_tokens: u8,
@@ -278,15 +282,18 @@ pub struct ClusterSpec {
     pub advertise: Option<String>,
     /// `no_advertise`: clients are not told the other servers' URLs, and ours are not offered.
     pub no_advertise: bool,
-    /// `routes`: route URLs as written (`nats://` or `nats-route://`, optional `user:pass@`).
+    /// `routes`: route URLs as written, trimmed (`nats-route://` or `nats://`, optional `user:pass@`);
+    /// each has a host, a port 1..=65535 and a scheme `crate::leaf::url::RemoteUrl` reads (checked by
+    /// `build_cluster::check_route_url`). Non-empty only with a listener `port`.
     pub routes: Vec<String>,
     /// `authorization { user, password }`: what a peer's CONNECT must carry.
     pub user: Option<String>,
     pub password: Option<String>,
     /// `authorization { timeout }`: how long a peer has for its CONNECT. None = 2 s.
     pub auth_timeout: Option<Duration>,
-    /// `connect_retries`: attempts for an implicit (gossiped) route, and for an explicit one before it
-    /// is only retried every second... 0 = explicit routes retried forever (nats-server's default).
+    /// `connect_retries`: how many times a failed dial of an implicit (gossiped) route is retried, one
+    /// second apart, before it is given up; 0 (the default) = one attempt only. Explicit routes
+    /// (`routes`) are retried forever whatever it says (nats-server's `connectToRoute`).
     pub connect_retries: u32,
 }
 

@@ -2,7 +2,8 @@
 //! over it, which win, as in nats-server. Start-up, `-t` and every reload load through
 //! [`Source::load`], so the three can never disagree about what the configuration is.
 
-use super::schema::{AuthorizationSpec, TlsSpec};
+use super::build_cluster;
+use super::schema::{AuthorizationSpec, Span, TlsSpec};
 use super::{load_file, Config, ConfigError, Diagnostic, Loaded, Severity, Strictness};
 use std::path::PathBuf;
 
@@ -35,6 +36,19 @@ pub struct Overrides {
     pub tls_key: Option<PathBuf>,
     pub tls_ca_cert: Option<PathBuf>,
     pub tls_verify: Option<bool>,
+    /// `--cluster URL` / `--cluster_listen URL`: the route listener (`nats://[user:pass@]host:port`, port
+    /// -1 random). `Some("")` turns the file's cluster off.
+    pub cluster: Option<String>,
+    /// `--cluster_name` (`Some("")`: a dynamic name).
+    pub cluster_name: Option<String>,
+    /// `--cluster_advertise HOST[:PORT]` (`Some("")`: none).
+    pub cluster_advertise: Option<String>,
+    /// `--routes url1,url2`: replaces the file's routes (`Some("")`: none).
+    pub routes: Option<String>,
+    /// `--no_advertise[=BOOL]`.
+    pub no_advertise: Option<bool>,
+    /// `--connect_retries N` (a negative N is 0, as in nats-server).
+    pub connect_retries: Option<i64>,
 }
 
 /// What the TLS flags ask for.
@@ -66,9 +80,36 @@ impl Overrides {
     }
 
     /// What is wrong with the flags on their own: TLS flags without a certificate and key
-    /// (nats-server's `overrideTLS` texts).
+    /// (nats-server's `overrideTLS` texts); a `--cluster` URL, `--routes` URL, `--cluster_name` or
+    /// `--cluster_advertise` nats-server would refuse.
     pub fn check(&self) -> Vec<Diagnostic> {
         let mut out = Vec::new();
+        if let Some(l) = self.cluster.as_deref().filter(|l| !l.is_empty()) {
+            if let Err(e) = build_cluster::listen_flag(l) {
+                out.push(Diagnostic::unplaced(e));
+            }
+        }
+        if self
+            .cluster_name
+            .as_deref()
+            .is_some_and(|n| n.contains(' '))
+        {
+            out.push(Diagnostic::unplaced(build_cluster::NAME_HAS_SPACES));
+        }
+        if let Some(a) = &self.cluster_advertise {
+            if let Err(e) = build_cluster::check_advertise(a) {
+                out.push(Diagnostic::unplaced(e));
+            }
+        }
+        for url in self
+            .routes
+            .iter()
+            .flat_map(|r| build_cluster::routes_flag(r))
+        {
+            if let Err(e) = build_cluster::check_route_url(&url) {
+                out.push(Diagnostic::unplaced(e));
+            }
+        }
         if self.tls_flags() == TlsFlags::Replace {
             if self.tls_cert.is_none() {
                 out.push(Diagnostic::unplaced(
@@ -144,6 +185,7 @@ impl Overrides {
             cfg.cores = Some(c);
         }
         cfg.jetstream |= self.jetstream;
+        self.apply_cluster(cfg);
         if self.user.is_some() || self.pass.is_some() || self.token.is_some() {
             let a = cfg
                 .authorization
@@ -157,6 +199,44 @@ impl Overrides {
             if let Some(t) = &self.token {
                 a.token = Some(t.clone());
             }
+        }
+    }
+}
+
+impl Overrides {
+    /// The cluster flags, as nats-server applies them over the file: each given flag replaces the
+    /// file's setting. `--cluster URL` sets the listener's host and port and the cluster user and
+    /// password from the URL (without a `user:pass@`, the file's user and password are dropped);
+    /// `--cluster ""` turns the listener off. A flag [`Overrides::check`] refuses changes nothing.
+    fn apply_cluster(&self, cfg: &mut Config) {
+        let c = &mut cfg.cluster;
+        match self.cluster.as_deref() {
+            Some("") => c.port = None,
+            Some(l) => {
+                if let Ok(f) = build_cluster::listen_flag(l) {
+                    c.host = f.host;
+                    c.port = f.port;
+                    c.user = f.user;
+                    c.password = f.password;
+                }
+            }
+            None => {}
+        }
+        if let Some(n) = &self.cluster_name {
+            c.name = (!n.is_empty()).then(|| n.clone());
+        }
+        if let Some(a) = &self.cluster_advertise {
+            c.advertise = (!a.is_empty()).then(|| a.clone());
+        }
+        if let Some(b) = self.no_advertise {
+            c.no_advertise = b;
+        }
+        if let Some(n) = self.connect_retries {
+            c.connect_retries = build_cluster::connect_retries(n);
+        }
+        if let Some(r) = &self.routes {
+            c.routes = build_cluster::routes_flag(r);
+            cfg.cluster_routes_span = Span::default();
         }
     }
 }
@@ -223,6 +303,13 @@ impl Config {
             )));
         } else if https.is_some() && self.tls.is_none() {
             out.push(Diagnostic::unplaced("TLS cert and key required for HTTPS"));
+        }
+        // nats-server refuses `--routes` without a listener, and never dials a file's routes without one.
+        if !self.cluster.routes.is_empty() && self.cluster.port.is_none() {
+            out.push(Diagnostic::error(
+                &self.cluster_routes_span,
+                build_cluster::ROUTES_WITHOUT_LISTENER,
+            ));
         }
         // nats-server retries such a remote forever ("Unable to lookup account"); with accounts from
         // the config file it can never succeed, so it is an error here.

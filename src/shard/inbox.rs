@@ -128,6 +128,7 @@ impl Shard {
             }
             Control::LameDuck => {
                 self.start_lame_duck();
+                self.routes_lame_duck();
                 let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
                 for k in keys {
                     let proto1 =

@@ -74,6 +74,48 @@ fn check_still_fails_on_unknown_and_unsupported_keys() {
 }
 
 #[test]
+fn check_accepts_a_cluster_block() {
+    let (code, out) = check_config(
+        r#"
+port: 4222
+cluster {
+  name: "C1"
+  listen: "127.0.0.1:-1"
+  advertise: "10.0.0.1:16222"
+  no_advertise: true
+  connect_retries: 3
+  routes: [ "nats-route://ruser:T0p@127.0.0.1:6223", "nats://127.0.0.1:6224" ]
+  authorization { user: ruser, password: T0p, timeout: 2 }
+}
+"#,
+    );
+    assert_eq!(code, Some(0), "{out}");
+    if is_corenats() {
+        // Keys corenats ignores fail `-t`, as every ignored key does; `tls` is an error.
+        let (code, out) = check_config("cluster { port: 6222, pool_size: 3 }\n");
+        assert_eq!(code, Some(1), "{out}");
+        assert!(
+            out.contains("check.conf:1:22: cluster \"pool_size\" is not supported"),
+            "{out}"
+        );
+        let (code, out) = check_config("cluster {\n  port: 6222\n  tls {}\n}\n");
+        assert_eq!(code, Some(1), "{out}");
+        assert!(
+            out.contains("check.conf:3:3: cluster \"tls\" is not supported by corenats yet"),
+            "{out}"
+        );
+        let (code, out) = check_config("cluster {\n  routes: [\"nats://h:1\"]\n}\n");
+        assert_eq!(code, Some(1), "{out}");
+        assert!(
+            out.contains(
+                "check.conf:2:3: solicited routes require cluster capabilities, e.g. --cluster"
+            ),
+            "{out}"
+        );
+    }
+}
+
+#[test]
 fn real_server_refuses_seed_config_corenats_accepts_it() {
     let seed = include_str!("../../nats-server.conf");
     let r = Server::try_start(ServerOpts::conf(seed));

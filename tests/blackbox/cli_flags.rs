@@ -1,7 +1,8 @@
 //! The command line beyond config checks: `-l` log file, `-D`/`-V`/`-DV` log levels, `-T=false`, `-n`,
 //! nats-server's single-dash long options and `=value` forms (`-port=N`, `-user x -pass y`, `-auth t`),
-//! `-js`/`--store_dir` (accepted; corenats warns), `-v`, `-p -1` and `port: -1`, and a busy port (the second
-//! server fails with a clear error, the first keeps serving). Runs unchanged against nats-server.
+//! `-js`/`--store_dir` (accepted; corenats warns), `-v`, `-p -1` and `port: -1`, the cluster flags nats-server
+//! refuses before it starts (`--routes` without a listener, ...), and a busy port (the second server fails
+//! with a clear error, the first keeps serving). Runs unchanged against nats-server.
 use crate::common::process::*;
 use crate::common::*;
 
@@ -195,6 +196,49 @@ fn random_port_from_flag_and_config() {
     let p = Proc::start(&args, None);
     assert_ne!(p.port, 4222);
     Raw::ready(p.port).expect_nothing();
+}
+
+#[test]
+fn cluster_flags_nats_server_refuses_at_start() {
+    // Refused before anything listens, with nats-server's texts (no route code involved).
+    let dir = TempDir::new();
+    for (args, want) in [
+        (
+            &["-routes", "nats://127.0.0.1:6223"][..],
+            "solicited routes require cluster capabilities, e.g. --cluster",
+        ),
+        (
+            &["--routes=nats://127.0.0.1:6223", "--cluster="],
+            "solicited routes require cluster capabilities, e.g. --cluster",
+        ),
+        (
+            &["-cluster", "nats://ruser@127.0.0.1:-1"],
+            "expected cluster password to be set",
+        ),
+        (
+            &["--cluster_listen", "nats://127.0.0.1"],
+            "address 127.0.0.1: missing port in address",
+        ),
+        (
+            &["--cluster", "nats://127.0.0.1:-1", "--cluster_name", "a b"],
+            "cluster name cannot contain spaces",
+        ),
+    ] {
+        let mut all = strings(&["-a", "127.0.0.1", "-p", "-1"]);
+        all.extend(strings(args));
+        let (code, out) = run_binary(&all, &dir);
+        assert_eq!(code, Some(1), "{args:?}: {out}");
+        assert!(out.contains(want), "{args:?}: {out}");
+    }
+    // The routes of a file without a listener, with the flag's `--routes` too.
+    let mut all = strings(&["-p", "-1", "--routes", "nats://127.0.0.1:6223"]);
+    all.extend(conf_args(&dir, "cluster { name: C }\n"));
+    let (code, out) = run_binary(&all, &dir);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("solicited routes require cluster capabilities"),
+        "{out}"
+    );
 }
 
 #[test]

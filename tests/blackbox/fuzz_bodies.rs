@@ -10,6 +10,8 @@
 mod config;
 #[path = "../../fuzz/bodies/connect.rs"]
 mod connect;
+#[path = "../../fuzz/bodies/link.rs"]
+mod link;
 #[path = "../../fuzz/bodies/parser.rs"]
 mod parser;
 #[path = "../../fuzz/bodies/sublist.rs"]
@@ -122,4 +124,9 @@ fn config_body() {
 #[test]
 fn connect_body() {
     run("connect", connect::check);
+}
+
+#[test]
+fn link_body() {
+    run("link", link::check);
 }

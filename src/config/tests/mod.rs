@@ -3,6 +3,7 @@
 mod accounts;
 mod auth;
 mod bad_files;
+mod cluster;
 mod docs;
 mod hcl_files;
 mod leaf;

@@ -216,7 +216,7 @@ fn environment_variables() {
 
 #[test]
 fn jetstream_and_unsupported_keys_warn() {
-    let l = ok("jetstream: enabled\nstore_dir: \"/data\"\ncluster { port: 6222 }\n");
+    let l = ok("jetstream: enabled\nstore_dir: \"/data\"\ngateway { port: 7222 }\n");
     assert!(l.config.jetstream);
     let s = short(&l.warnings);
     assert!(s[0].starts_with("1:0 jetstream is not supported"), "{s:?}");
@@ -225,7 +225,7 @@ fn jetstream_and_unsupported_keys_warn() {
         "{s:?}"
     );
     assert!(
-        s[2].starts_with("3:1 \"cluster\" is not supported by corenats"),
+        s[2].starts_with("3:1 \"gateway\" is not supported by corenats"),
         "{s:?}"
     );
     assert!(!ok("jetstream { enabled: false }\n").config.jetstream);

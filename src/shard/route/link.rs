@@ -129,8 +129,7 @@ async fn accept_task(shard: ShardRef, sock: socket2::Socket, stop: runtime::Noti
 }
 
 /// Our route INFO.
-fn our_info(shard: &ShardRef) -> RouteInfo {
-    let sh = shard.borrow();
+fn our_info(sh: &super::super::Shard) -> RouteInfo {
     let s = &sh.settings;
     let spec = &s.cluster;
     let (host, port) = match spec.advertise.as_deref().and_then(split_host_port) {
@@ -242,12 +241,8 @@ async fn accepted(shard: ShardRef, transport: Transport) {
         return;
     }
     let mut rd = LinkReader::new(&shard, transport, Dialect::Route);
-    if rd
-        .transport
-        .write_all(&our_info(&shard).line())
-        .await
-        .is_err()
-    {
+    let info_line = our_info(&shard.borrow()).line();
+    if rd.transport.write_all(&info_line).await.is_err() {
         rd.transport.shutdown();
         return;
     }
@@ -322,7 +317,7 @@ async fn accepted(shard: ShardRef, transport: Transport) {
             return;
         }
     };
-    let _ = register(&shard, rd, info, false).await;
+    let _ = register(&shard, rd, info, false, false).await;
 }
 
 /// Reads ops until the peer's INFO (answering PINGs); `Err` on `-ERR`, EOF, garbage or timeout.
@@ -377,7 +372,7 @@ async fn dial_task(shard: ShardRef, url: String, explicit: bool) {
             .as_ref()
             .is_some_and(|id| shard.borrow().cluster.peers.contains_key(id));
         if !connected {
-            match dial_once(&shard, &url).await {
+            match dial_once(&shard, &url, explicit).await {
                 Ok(Some(id)) => {
                     failures = 0;
                     known_id = Some(id);
@@ -411,8 +406,12 @@ async fn dial_task(shard: ShardRef, url: String, explicit: bool) {
 }
 
 /// One dial. `Ok(Some(id))`: a route to server `id` came up and has closed (or it was a duplicate
-/// of one that is up); `Ok(None)`: the URL is our own.
-async fn dial_once(shard: &ShardRef, url_text: &str) -> Result<Option<String>, String> {
+/// of one that is up); `Ok(None)`: the URL is our own. `explicit`: the URL is a configured one.
+async fn dial_once(
+    shard: &ShardRef,
+    url_text: &str,
+    explicit: bool,
+) -> Result<Option<String>, String> {
     let url = RemoteUrl::parse(url_text).map_err(|e| format!("invalid url {url_text:?}: {e}"))?;
     let addr_text = url.addr();
     let resolved = {
@@ -449,7 +448,7 @@ async fn dial_once(shard: &ShardRef, url_text: &str) -> Result<Option<String>, S
         }
     };
     let mut hello = connect.line();
-    hello.extend_from_slice(&our_info(shard).line());
+    hello.extend_from_slice(&our_info(&shard.borrow()).line());
     if let Err(e) = rd.transport.write_all(&hello).await {
         rd.transport.shutdown();
         return Err(e.to_string());
@@ -466,16 +465,18 @@ async fn dial_once(shard: &ShardRef, url_text: &str) -> Result<Option<String>, S
         rd.transport.shutdown();
         return Ok(None);
     }
-    register(shard, rd, info, true).await?;
+    register(shard, rd, info, true, explicit).await?;
     Ok(Some(id))
 }
 
 /// The peer's INFO arrived: register the route (or refuse it) and read it until it closes.
+/// `configured`: we dialled it from a configured URL (`Peer::configured`).
 async fn register(
     shard: &ShardRef,
     rd: LinkReader,
     info: RouteInfo,
     solicited: bool,
+    configured: bool,
 ) -> Result<(), String> {
     let refused = |text: String| {
         rd.transport.shutdown();
@@ -497,6 +498,13 @@ async fn register(
         if sh.cluster.peers.contains_key(&info.server_id) {
             drop(sh);
             tracing::debug!("Detected duplicate remote route {:?}", info.server_id);
+            if configured {
+                // A configured URL leads to the peer that dialled us first: its route is a
+                // configured one (nats-server's `handleDuplicateRoute` keeps it so too).
+                if let Some(p) = shard.borrow_mut().cluster.peers.get_mut(&info.server_id) {
+                    p.configured = true;
+                }
+            }
             return refused("duplicate route".into());
         }
         if !solicited && info.server_name == sh.settings.server_name {
@@ -537,6 +545,7 @@ async fn register(
                 conn: key,
                 info: info.clone(),
                 solicited,
+                configured,
             },
         );
         tracing::info!(
@@ -630,6 +639,18 @@ impl super::super::Shard {
         }
         // Dialled by the reader once this op's batch is done (`spawn_pending_dials`).
         self.cluster.pending_dials.push(url);
+    }
+
+    /// Lame duck mode began: our peers stop offering our client URLs to their clients (nats-server
+    /// sends its INFO with `ldm` to every route).
+    pub(crate) fn routes_lame_duck(&mut self) {
+        if !self.cluster.enabled || self.leaf.routes.is_empty() {
+            return;
+        }
+        let line = our_info(self).line();
+        for k in self.leaf.routes.clone() {
+            self.send_raw(k, &line);
+        }
     }
 
     /// A route closed: forget its peer (the dial task of a configured URL dials again).

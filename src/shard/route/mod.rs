@@ -27,6 +27,11 @@ pub struct Peer {
     pub info: RouteInfo,
     /// We dialled it (an explicit or implicit route), or it dialled us.
     pub solicited: bool,
+    /// A route URL of our configuration (`cluster { routes }`, `--routes`) leads to this peer: we
+    /// dialled it from that URL, or that URL's dial found it already connected (it had dialled us
+    /// first), as nats-server's `routeType == Explicit` (`/routez` `is_configured`). False for a
+    /// peer we only know by gossip, or that dialled us and no configured URL of ours names.
+    pub configured: bool,
 }
 
 /// Shard 0's cluster state (empty without a `cluster {}` block, and on other shards).
