@@ -186,13 +186,19 @@ impl Shard {
     }
 
     /// The cluster's client URLs changed: keep them for new clients' INFO and send an async INFO to
-    /// every open client that understands one (`protocol >= 1`, as nats-server).
+    /// every open client that understands one (`protocol >= 1`) and has had its first PONG (its
+    /// `connect_info` INFO, which already carries the URLs), as nats-server does.
     pub(crate) fn set_connect_urls(&mut self, urls: std::sync::Arc<Vec<String>>) {
         self.connect_urls = urls;
         let keys: Vec<ConnKey> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.phase == Phase::Open && c.link.is_none() && c.session.protocol >= 1)
+            .filter(|(_, c)| {
+                c.phase == Phase::Open
+                    && c.link.is_none()
+                    && c.session.protocol >= 1
+                    && c.sent_connect_info
+            })
             .map(|(k, _)| k)
             .collect();
         for k in keys {

@@ -52,6 +52,8 @@ pub struct Cluster {
     pub dialling: HashSet<String>,
     /// URLs that led back to this server: never dialled again.
     pub own_urls: HashSet<String>,
+    /// A route has registered at some point (clients are told our own URL from then on).
+    pub had_peers: bool,
     /// Gossiped servers to dial once the current batch is done. Bound: emptied after every batch.
     pub pending_dials: Vec<String>,
 }
@@ -62,12 +64,13 @@ impl Cluster {
         self.peers.values().find(|p| p.conn == key)
     }
 
-    /// Our client URLs and every peer's, ours first (what clients are told). Empty on a lone
-    /// server, as nats-server's.
-    pub fn client_urls(&self, own: &[String]) -> Vec<String> {
-        if self.peers.is_empty() {
+    /// Our client URLs and every peer's, ours first (what clients are told). Empty on a server that
+    /// never had a peer; ours alone once the last peer is gone, as nats-server's.
+    pub fn client_urls(&mut self, own: &[String]) -> Vec<String> {
+        if self.peers.is_empty() && !self.had_peers {
             return Vec::new();
         }
+        self.had_peers = true;
         let mut out: Vec<String> = own.to_vec();
         let mut ids: Vec<&String> = self.peers.keys().collect();
         ids.sort();
