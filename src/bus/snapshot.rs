@@ -33,6 +33,9 @@ pub struct Want {
     pub subs: Option<SubsQuery>,
     /// The leaf-node links (`/leafz`); with `true`, each link's subscriptions too.
     pub leafs: Option<bool>,
+    /// The routes and the cluster's state (`/routez`, `/varz`, `/metrics`; only shard 0 has any),
+    /// with each route's subscriptions as subjects (`List`) or records (`Detail`).
+    pub routes: Option<SubsMode>,
 }
 
 /// Subscriptions in a connection list.
@@ -189,6 +192,10 @@ pub struct ShardSnapshot {
     pub sub_list: Vec<SubFigures>,
     /// The leaf-node links this shard owns (`Want::leafs`).
     pub leafs: Vec<LeafFigures>,
+    /// The routes this shard owns (`Want::routes`; shard 0 only).
+    pub routes: Vec<RouteFigures>,
+    /// The cluster as shard 0 knows it (`Want::routes`, with a `cluster {}` block; None elsewhere).
+    pub cluster: Option<ClusterFigures>,
 }
 
 /// One leaf-node link, as `/leafz` shows it.
@@ -209,6 +216,48 @@ pub struct LeafFigures {
     pub subscriptions: u32,
     /// Their subjects (`subs=1`), `subject[ queue]`.
     pub subs: Vec<String>,
+}
+
+/// One route, as `/routez` shows it. Times are Unix nanoseconds (wall clock).
+#[derive(Debug, Clone, Default)]
+pub struct RouteFigures {
+    pub cid: u64,
+    /// The peer's `server_id` and `server_name` (from its INFO).
+    pub remote_id: String,
+    pub remote_name: String,
+    /// We dialled this route (`did_solicit`).
+    pub solicited: bool,
+    /// A configured route URL leads to the peer (`is_configured`).
+    pub configured: bool,
+    /// The other end of the TCP connection.
+    pub ip: Option<IpAddr>,
+    pub port: u16,
+    pub start_ns: u64,
+    pub last_ns: u64,
+    pub uptime_ns: u64,
+    pub idle_ns: u64,
+    pub rtt_ns: u64,
+    pub pending_bytes: u64,
+    pub in_msgs: u64,
+    pub in_bytes: u64,
+    pub out_msgs: u64,
+    pub out_bytes: u64,
+    /// The peer's interest (subscriptions the route holds, every account).
+    pub subscriptions: u32,
+    /// Those subscriptions when asked for (`Want::routes` not `SubsMode::None`); `sid` is the
+    /// interest's key as nats-server shows it, `R <account> <subject>[ <queue>]`.
+    pub subs: Vec<SubFigures>,
+}
+
+/// The cluster's state on shard 0 (what `/varz` shows that is not in the settings).
+#[derive(Debug, Clone, Default)]
+pub struct ClusterFigures {
+    /// The cluster's name now (a made-up one may have yielded to a peer's).
+    pub name: String,
+    /// The route listener's port (the real one when a random port was asked for).
+    pub port: u16,
+    /// The client URLs clients are told (ours and every peer's; empty on a lone server).
+    pub connect_urls: Vec<String>,
 }
 
 /// How many of one connection's subscriptions match a `/subsz` query.

@@ -4,7 +4,9 @@
 
 use super::format::{go_duration, rfc3339, uptime};
 use super::http::{Request, Response};
-use super::routes::{json, page, paging, param_bool, param_str, param_u64, unavailable};
+use super::routes::{
+    json, page, paging, param_bool, param_str, param_subs, param_u64, unavailable,
+};
 use super::Monitor;
 use crate::bus::snapshot::{
     keep_best, reason_text, unix_now_ns, ConnFigures, ConnQuery, SortBy, SubFigures, SubsMode, Want,
@@ -195,16 +197,7 @@ struct Params {
 fn params(req: &Request) -> Result<Params, Response> {
     let sort_raw = req.param("sort").unwrap_or("");
     let auth = param_bool(req, "auth")?;
-    let subs = if req
-        .param("subs")
-        .is_some_and(|s| s.eq_ignore_ascii_case("detail"))
-    {
-        SubsMode::Detail
-    } else if param_bool(req, "subs")? {
-        SubsMode::List
-    } else {
-        SubsMode::None
-    };
+    let subs = param_subs(req)?;
     let (offset, mut limit) = paging(req)?;
     let cid = param_u64(req, "cid")?;
     let state = req.param("state").unwrap_or("").to_ascii_lowercase();

@@ -1,5 +1,7 @@
 //! `/metrics`: the Prometheus text exposition format (version 0.0.4). Server totals, per-account
-//! counters (label `account`) and per-shard figures (label `shard`), all from one round of snapshots.
+//! counters (label `account`), per-shard figures (label `shard`), per leaf-node link (labels `hub`,
+//! `account`, `cid`) and per route (labels `remote_id`, `remote_name`), all from one round of
+//! snapshots.
 //! Every family has `# HELP` and `# TYPE` lines; counters end in `_total`; label values are escaped.
 
 use super::accounts::totals;
@@ -7,7 +9,7 @@ use super::http::Response;
 use super::procstat::rss_bytes;
 use super::routes::unavailable;
 use super::Monitor;
-use crate::bus::snapshot::Want;
+use crate::bus::snapshot::{SubsMode, Want};
 use std::fmt::Write;
 
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -78,6 +80,7 @@ pub fn handle(m: &Monitor) -> Response {
     let want = Want {
         accounts: true,
         leafs: Some(false),
+        routes: Some(SubsMode::None),
         ..Want::default()
     };
     let snaps = match m.gather(want) {
@@ -263,6 +266,7 @@ pub fn handle(m: &Monitor) -> Response {
         );
     }
     leaf_links(&mut e, &snaps);
+    routes(&mut e, &snaps);
     Response::new(200, CONTENT_TYPE, e.out.into_bytes())
 }
 
@@ -309,6 +313,60 @@ fn leaf_links(e: &mut Exposition, snaps: &[crate::bus::ShardSnapshot]) {
                 &fam,
                 &[("hub", &l.name), ("account", &l.account), ("cid", &cid)],
                 pick(l),
+            );
+        }
+    }
+}
+
+/// Per route (labelled by the peer's server id and name): whether it is up, its round trip, the
+/// peer's interest and the traffic.
+fn routes(e: &mut Exposition, snaps: &[crate::bus::ShardSnapshot]) {
+    let mut routes: Vec<_> = snaps.iter().flat_map(|s| s.routes.iter()).collect();
+    routes.sort_by_key(|r| r.cid);
+    e.single(
+        "corenats_routes",
+        "gauge",
+        "Routes up (one per server of the cluster this server is connected to).",
+        routes.len() as f64,
+    );
+    type PickRoute = fn(&crate::bus::snapshot::RouteFigures) -> f64;
+    let per_route: [(&str, &str, &str, PickRoute); 6] = [
+        ("rtt_seconds", "gauge", "Round trip to the peer.", |r| {
+            r.rtt_ns as f64 / 1e9
+        }),
+        (
+            "subscriptions",
+            "gauge",
+            "The peer's interest (subscriptions the route holds).",
+            |r| r.subscriptions as f64,
+        ),
+        ("in_msgs_total", "counter", "Messages from the peer.", |r| {
+            r.in_msgs as f64
+        }),
+        (
+            "in_bytes_total",
+            "counter",
+            "Payload bytes from the peer.",
+            |r| r.in_bytes as f64,
+        ),
+        ("out_msgs_total", "counter", "Messages to the peer.", |r| {
+            r.out_msgs as f64
+        }),
+        (
+            "out_bytes_total",
+            "counter",
+            "Payload bytes to the peer.",
+            |r| r.out_bytes as f64,
+        ),
+    ];
+    for (name, kind, help, pick) in per_route {
+        let fam = format!("corenats_route_{name}");
+        e.family(&fam, kind, help);
+        for r in &routes {
+            e.sample(
+                &fam,
+                &[("remote_id", &r.remote_id), ("remote_name", &r.remote_name)],
+                pick(r),
             );
         }
     }

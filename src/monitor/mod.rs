@@ -4,7 +4,7 @@
 //! endpoint describes what it needs in a [`Want`] → [`Monitor::gather`] broadcasts `Control::Snapshot` to
 //! every shard and waits (bounded by [`SNAPSHOT_TIMEOUT`]) for each shard's `ShardSnapshot` → the endpoint
 //! merges, sorts and pages the shards' answers and renders JSON ([`varz`], [`connz`], [`subsz`],
-//! [`accounts`]) or exposition text ([`metrics`]).
+//! [`accounts`], [`leafz`], [`routez`]) or exposition text ([`metrics`]).
 //!
 //! With `https_port` the same endpoints are served over TLS ([`https`]), with the `tls {}` block's
 //! certificate (replaced on reload) and never asking for a client certificate.
@@ -24,6 +24,7 @@ pub mod leafz;
 pub mod metrics;
 pub mod procstat;
 pub mod routes;
+pub mod routez;
 pub mod subsz;
 pub mod varz;
 
@@ -347,7 +348,14 @@ mod tests {
             v["error"], "shard 1 is not taking requests (inbox full)",
             "{v}"
         );
-        for path in ["/varz", "/connz", "/subsz?subs=1", "/accstatz", "/metrics"] {
+        for path in [
+            "/varz",
+            "/connz",
+            "/subsz?subs=1",
+            "/accstatz",
+            "/routez",
+            "/metrics",
+        ] {
             let t = Instant::now();
             let r = routes::handle(&m, &get(path));
             assert!(

@@ -4,7 +4,7 @@
 
 use super::http::{Request, Response, HTML, JSON};
 use super::Monitor;
-use crate::bus::snapshot::Want;
+use crate::bus::snapshot::{SubsMode, Want};
 use serde::Serialize;
 
 /// Every endpoint, by its path below the base path, and the key it counts under in `http_req_stats`.
@@ -16,6 +16,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("/accountz", "/accountz"),
     ("/accstatz", "/accstatz"),
     ("/leafz", "/leafz"),
+    ("/routez", "/routez"),
     ("/healthz", "/healthz"),
     ("/metrics", "/metrics"),
 ];
@@ -40,6 +41,7 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
         "/accountz" => super::accounts::accountz(m, req),
         "/accstatz" => super::accounts::accstatz(m, req),
         "/leafz" => super::leafz::handle(m, req),
+        "/routez" => super::routez::handle(m, req),
         "/healthz" => healthz(m, req),
         "/metrics" => super::metrics::handle(m),
         _ => Response::text(404, "404 page not found\n"),
@@ -63,6 +65,7 @@ fn root(m: &Monitor) -> Response {
         ("Accounts", "/accountz"),
         ("Account Stats", "/accstatz"),
         ("Subscriptions", "/subsz"),
+        ("Routes", "/routez"),
         ("LeafNodes", "/leafz"),
         ("Health Probe", "/healthz"),
         ("Metrics", "/metrics"),
@@ -224,6 +227,21 @@ pub fn param_u64(req: &Request, key: &str) -> Result<u64, Response> {
         v => v
             .parse::<u64>()
             .map_err(|_| decode_error(req, key, "uint64", "ParseUint", number_error(v, false))),
+    }
+}
+
+/// `subs` as nats-server's `decodeSubs` reads it: `detail` (any case) for records, else a boolean
+/// for subjects.
+pub fn param_subs(req: &Request) -> Result<SubsMode, Response> {
+    if req
+        .param("subs")
+        .is_some_and(|s| s.eq_ignore_ascii_case("detail"))
+    {
+        Ok(SubsMode::Detail)
+    } else if param_bool(req, "subs")? {
+        Ok(SubsMode::List)
+    } else {
+        Ok(SubsMode::None)
     }
 }
 

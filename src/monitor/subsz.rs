@@ -1,6 +1,8 @@
 //! `/subsz` (alias `/subscriptionsz`): subscription counts and match-cache figures of every account's
 //! local table summed over the shards, and with `subs=1` the subscriptions themselves (filters `acc`,
-//! `test=<literal subject>`, paged by `offset`/`limit`, `limit` at most `MAX_LIST_SIZE`).
+//! `test=<literal subject>`, paged by `offset`/`limit`, `limit` at most `MAX_LIST_SIZE`). The list
+//! has clients' subscriptions only: a link's (a route peer's or a hub's interest) are in the tables'
+//! counts but not listed, as nats-server lists only local subscriptions.
 //!
 //! The list is ordered by (cid, sid). nats-server lists in the order it walks its subscription tables,
 //! which is no stable order; a fixed one is what makes paging with `offset` meaningful. It is built in

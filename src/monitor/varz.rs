@@ -7,13 +7,59 @@ use super::http::{Request, Response};
 use super::procstat::rss_bytes;
 use super::routes::{json, unavailable};
 use super::Monitor;
-use crate::bus::snapshot::{unix_now_ns, Want};
+use crate::bus::snapshot::{unix_now_ns, SubsMode, Want};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Sections corenats does not have (cluster, gateway, mqtt, websocket, jetstream): `{}`.
+/// Sections corenats does not have (gateway, mqtt, websocket, jetstream): `{}`.
 #[derive(Serialize, Default)]
 pub struct Empty {}
+
+/// nats-server's `cluster` section (`ClusterOptsVarz`): `{}` without a `cluster {}` block. Every
+/// field is left out when unset, as nats-server's `omitempty`; `write_deadline`, `write_timeout`
+/// and `tls_cert_not_after` never appear (corenats has no per-cluster write deadline, nor TLS on
+/// routes).
+#[derive(Serialize, Default)]
+pub struct ClusterVarz {
+    /// The cluster's name now (a made-up one may have yielded to a peer's).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// The route listener's interface.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub addr: String,
+    /// The route listener's port (the real one when `-1` asked for a random port).
+    #[serde(skip_serializing_if = "is_zero_u16")]
+    pub cluster_port: u16,
+    /// Seconds a peer has for its CONNECT (`authorization { timeout }`, default 2).
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub auth_timeout: f64,
+    /// `host:port` of each configured route URL (never the credentials).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+    /// Seconds: nats-server's default (2), what it shows for a cluster without TLS. Routes have no
+    /// TLS here, so `tls_required` and `tls_verify` are always false (left out).
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub tls_timeout: f64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_verify: bool,
+    /// -1: no pooling — one route per peer carrying every account, what nats-server does (and
+    /// shows) with `pool_size: -1`.
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    pub pool_size: i64,
+}
+
+/// `pool_size` of a cluster: corenats never pools routes.
+pub const NO_POOLING: i64 = -1;
+
+fn is_zero_u16(v: &u16) -> bool {
+    *v == 0
+}
+
+fn is_zero_i64(v: &i64) -> bool {
+    *v == 0
+}
 
 /// nats-server's `leaf` section: the remotes this server dials (no accepting side here).
 #[derive(Serialize, Default)]
@@ -71,6 +117,9 @@ pub struct Varz {
     /// Client certificates are required and checked (`verify`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub tls_verify: bool,
+    /// The client URLs clients are told: ours and every route peer's (left out on a lone server).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connect_urls: Vec<String>,
     pub max_connections: i64,
     #[serde(skip_serializing_if = "is_zero")]
     pub max_subscriptions: u64,
@@ -86,7 +135,7 @@ pub struct Varz {
     pub max_control_line: u32,
     pub max_payload: u32,
     pub max_pending: u64,
-    pub cluster: Empty,
+    pub cluster: ClusterVarz,
     pub gateway: Empty,
     pub leaf: LeafVarz,
     pub mqtt: Empty,
@@ -105,6 +154,7 @@ pub struct Varz {
     pub cpu: f64,
     pub connections: u64,
     pub total_connections: u64,
+    /// Routes up, and the servers they lead to (the same number: one route per peer).
     pub routes: u64,
     pub remotes: u64,
     pub leafnodes: u64,
@@ -158,6 +208,33 @@ fn leaf_varz(settings: &crate::settings::Settings) -> LeafVarz {
     LeafVarz { remotes }
 }
 
+/// The `cluster` section: the block's settings and shard 0's figures.
+fn cluster_varz(
+    settings: &crate::settings::Settings,
+    c: &crate::bus::snapshot::ClusterFigures,
+) -> ClusterVarz {
+    let spec = &settings.cluster;
+    ClusterVarz {
+        name: c.name.clone(),
+        addr: spec.host.clone(),
+        cluster_port: c.port,
+        auth_timeout: spec
+            .auth_timeout
+            .unwrap_or(crate::config::defaults::DEFAULT_AUTH_TIMEOUT)
+            .as_secs_f64(),
+        urls: spec
+            .routes
+            .iter()
+            .filter_map(|u| crate::leaf::url::RemoteUrl::parse(u).ok())
+            .map(|u| u.addr())
+            .collect(),
+        tls_timeout: crate::config::defaults::DEFAULT_TLS_TIMEOUT.as_secs_f64(),
+        tls_required: false,
+        tls_verify: false,
+        pool_size: NO_POOLING,
+    }
+}
+
 fn is_zero(v: &u64) -> bool {
     *v == 0
 }
@@ -173,6 +250,7 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
 pub fn build(m: &Monitor) -> Result<Varz, String> {
     let snaps = m.gather(Want {
         leafs: Some(false),
+        routes: Some(SubsMode::None),
         ..Want::default()
     })?;
     let first = snaps.first().ok_or("no shards")?;
@@ -226,6 +304,10 @@ pub fn build(m: &Monitor) -> Result<Varz, String> {
         leaf: leaf_varz(&settings),
         ..Varz::default()
     };
+    if let Some(c) = snaps.iter().find_map(|s| s.cluster.as_ref()) {
+        v.cluster = cluster_varz(&settings, c);
+        v.connect_urls = c.connect_urls.clone();
+    }
     for s in &snaps {
         v.connections += s.conns;
         v.total_connections += s.stats.total_connections;
@@ -237,10 +319,10 @@ pub fn build(m: &Monitor) -> Result<Varz, String> {
         v.stale_connections += s.stats.stale_connections;
         v.subscriptions += s.subscriptions;
     }
-    // Client figures: the totals without the leaf-node links' traffic (no routes or gateways).
-    let links = snaps.iter().flat_map(|s| s.leafs.iter());
+    // Client figures: the totals without the links' traffic (leaf-node links and routes; no
+    // gateways).
     let (mut li, mut lib, mut lo, mut lob) = (0, 0, 0, 0);
-    for l in links {
+    for l in snaps.iter().flat_map(|s| s.leafs.iter()) {
         v.leafnodes += 1;
         (li, lib, lo, lob) = (
             li + l.in_msgs,
@@ -249,6 +331,18 @@ pub fn build(m: &Monitor) -> Result<Varz, String> {
             lob + l.out_bytes,
         );
     }
+    let mut peers = std::collections::HashSet::new();
+    for r in snaps.iter().flat_map(|s| s.routes.iter()) {
+        v.routes += 1;
+        peers.insert(r.remote_id.as_str());
+        (li, lib, lo, lob) = (
+            li + r.in_msgs,
+            lib + r.in_bytes,
+            lo + r.out_msgs,
+            lob + r.out_bytes,
+        );
+    }
+    v.remotes = peers.len() as u64;
     v.in_client_msgs = v.in_msgs.saturating_sub(li);
     v.in_client_bytes = v.in_bytes.saturating_sub(lib);
     v.out_client_msgs = v.out_msgs.saturating_sub(lo);
@@ -256,4 +350,32 @@ pub fn build(m: &Monitor) -> Result<Varz, String> {
     v.slow_consumer_stats.clients = v.slow_consumers;
     v.stale_connection_stats.clients = v.stale_connections;
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without a cluster the section is `{}`; with one, nats-server's keys in its order, unset ones
+    /// left out, and `pool_size` -1 (no pooling).
+    #[test]
+    fn the_cluster_section_as_nats_server_writes_it() {
+        let v = serde_json::to_string(&ClusterVarz::default()).unwrap();
+        assert_eq!(v, "{}");
+        let c = ClusterVarz {
+            name: "c".into(),
+            addr: "0.0.0.0".into(),
+            cluster_port: 6222,
+            auth_timeout: 2.0,
+            urls: vec!["10.0.0.2:6222".into()],
+            tls_timeout: 2.0,
+            pool_size: NO_POOLING,
+            ..ClusterVarz::default()
+        };
+        let v = serde_json::to_string(&c).unwrap();
+        assert_eq!(
+            v,
+            r#"{"name":"c","addr":"0.0.0.0","cluster_port":6222,"auth_timeout":2.0,"urls":["10.0.0.2:6222"],"tls_timeout":2.0,"pool_size":-1}"#
+        );
+    }
 }

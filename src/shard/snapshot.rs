@@ -14,9 +14,9 @@
 use super::conn::{Conn, Phase, Sub};
 use super::{ConnKey, Shard};
 use crate::bus::snapshot::{
-    keep_best, sid_order, wall_ns, AccountFigures, CloseReason, ConnFigures, ConnQuery,
-    LeafFigures, ShardSnapshot, SnapshotRequest, SubCount, SubFigures, SubWindow, SubsMode,
-    SubsQuery, MAX_CLOSED_SUBS,
+    keep_best, sid_order, wall_ns, AccountFigures, CloseReason, ClusterFigures, ConnFigures,
+    ConnQuery, LeafFigures, RouteFigures, ShardSnapshot, SnapshotRequest, SubCount, SubFigures,
+    SubWindow, SubsMode, SubsQuery, MAX_CLOSED_SUBS,
 };
 use std::time::Instant;
 
@@ -44,6 +44,17 @@ fn sub_figures(c: &Conn, s: &Sub, account: &str) -> SubFigures {
         max: s.max,
         cid: c.cid,
     }
+}
+
+/// A route's subscription (the peer's interest in `account`): its sid is the interest's key,
+/// `R <account> <subject>[ <queue>]`, as nats-server shows a route subscription's.
+fn route_sub_figures(c: &Conn, s: &Sub, account: &str) -> SubFigures {
+    let mut f = sub_figures(c, s, account);
+    f.sid = match &f.queue {
+        Some(q) => format!("R {account} {} {q}", f.subject),
+        None => format!("R {account} {}", f.subject),
+    };
+    f
 }
 
 fn sub_list(c: &Conn, account: &str, cap: usize) -> Vec<SubFigures> {
@@ -133,6 +144,8 @@ impl Shard {
             sub_counts: Vec::new(),
             sub_list: Vec::new(),
             leafs: Vec::new(),
+            routes: Vec::new(),
+            cluster: None,
         };
         for (_, c) in self.conns.iter() {
             if c.phase != Phase::Closing && c.link.is_none() {
@@ -176,6 +189,16 @@ impl Shard {
         if let Some(subs) = want.leafs {
             snap.leafs = self.leaf_figures(subs);
         }
+        if let Some(subs) = want.routes {
+            snap.routes = self.route_figures(subs);
+            if self.cluster.enabled {
+                snap.cluster = Some(ClusterFigures {
+                    name: self.cluster.name.clone(),
+                    port: self.cluster.port,
+                    connect_urls: (*self.connect_urls).clone(),
+                });
+            }
+        }
         let _ = req.reply.send(snap);
     }
 
@@ -211,6 +234,52 @@ impl Shard {
                         .collect()
                 } else {
                     Vec::new()
+                },
+            })
+            .collect()
+    }
+
+    /// `/routez`: this shard's registered routes (shard 0's peers), by peer.
+    fn route_figures(&self, subs: SubsMode) -> Vec<RouteFigures> {
+        let now_i = Instant::now();
+        self.cluster
+            .peers
+            .values()
+            .filter_map(|p| self.conns.get(p.conn).map(|c| (p, c)))
+            .filter(|(_, c)| c.phase != Phase::Closing)
+            .filter_map(|(p, c)| c.link.as_ref().map(|l| (p, c, l)))
+            .filter(|(_, _, l)| l.kind == super::leaf::LinkKind::Route)
+            .map(|(p, c, l)| RouteFigures {
+                cid: c.cid,
+                remote_id: p.info.server_id.clone(),
+                remote_name: p.info.server_name.clone(),
+                solicited: p.solicited,
+                configured: p.configured,
+                ip: c.peer.map(|a| a.ip()),
+                port: c.peer.map_or(0, |a| a.port()),
+                start_ns: wall_ns(c.started),
+                last_ns: wall_ns(c.keepalive.last_activity()),
+                uptime_ns: now_i.saturating_duration_since(c.started).as_nanos() as u64,
+                idle_ns: now_i
+                    .saturating_duration_since(c.keepalive.last_activity())
+                    .as_nanos() as u64,
+                rtt_ns: c.keepalive.rtt().as_nanos() as u64,
+                pending_bytes: c.pending_bytes() as u64,
+                in_msgs: c.stats.in_msgs,
+                in_bytes: c.stats.in_bytes,
+                out_msgs: c.stats.out_msgs,
+                out_bytes: c.stats.out_bytes,
+                subscriptions: c.subs.len() as u32,
+                subs: if subs == SubsMode::None {
+                    Vec::new()
+                } else {
+                    c.subs
+                        .iter()
+                        .map(|(slot, s)| {
+                            let acc = l.sub_accounts.get(&slot).copied().unwrap_or(c.account);
+                            route_sub_figures(c, s, &self.account_name(acc))
+                        })
+                        .collect()
                 },
             })
             .collect()
@@ -266,6 +335,8 @@ impl Shard {
     }
 
     /// `/subsz?subs=1`, first step: matching subscriptions per connection, without building any.
+    /// Clients' only: a link's subscriptions (a route's or a hub's interest) are counted in the
+    /// tables' totals but not listed, as nats-server lists only local subscriptions.
     fn sub_counts(&self, q: &SubsQuery) -> Vec<SubCount> {
         let acc_ok = |acc: crate::auth::AccountId| {
             q.account.as_deref().is_none_or(|want| {
@@ -286,7 +357,10 @@ impl Shard {
                 .conns
                 .iter()
                 .filter(|(_, c)| {
-                    c.phase != Phase::Closing && !c.subs.is_empty() && acc_ok(c.account)
+                    c.phase != Phase::Closing
+                        && c.link.is_none()
+                        && !c.subs.is_empty()
+                        && acc_ok(c.account)
                 })
                 .map(|(k, c)| count(k, c, c.subs.len()))
                 .collect();
@@ -310,9 +384,10 @@ impl Shard {
         per_conn
             .into_iter()
             .filter_map(|(k, n)| {
-                // The internal service-reply subscription has no connection; neither do closing ones.
+                // The internal service-reply subscription has no connection; closing ones and
+                // links' (a peer's interest) are not listed.
                 let c = self.conns.get(k as usize)?;
-                (c.phase != Phase::Closing).then(|| count(k as usize, c, n))
+                (c.phase != Phase::Closing && c.link.is_none()).then(|| count(k as usize, c, n))
             })
             .collect()
     }
@@ -325,7 +400,7 @@ impl Shard {
             let Some(c) = self.conns.get(w.conn) else {
                 continue;
             };
-            if c.cid != w.cid || c.phase == Phase::Closing {
+            if c.cid != w.cid || c.phase == Phase::Closing || c.link.is_some() {
                 continue;
             }
             let account = self.account_name(c.account);
