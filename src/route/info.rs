@@ -74,12 +74,12 @@ impl RouteInfo {
         serde_json::from_slice(json).map_err(|e| format!("invalid route INFO: {e}"))
     }
 
-    /// `INFO {json}\r\n`.
+    /// `INFO {json} \r\n` (with nats-server's space before the line end).
     pub fn line(&self) -> Vec<u8> {
         let mut out = b"INFO ".to_vec();
         // Serializing plain strings, numbers and lists cannot fail.
         out.extend_from_slice(&serde_json::to_vec(self).unwrap_or_default());
-        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(b" \r\n");
         out
     }
 
@@ -121,7 +121,7 @@ mod tests {
         };
         let line = String::from_utf8(ours.line()).unwrap();
         assert!(
-            line.starts_with("INFO {") && line.ends_with("}\r\n"),
+            line.starts_with("INFO {") && line.ends_with("} \r\n"),
             "{line}"
         );
         for absent in [
