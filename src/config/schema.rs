@@ -322,6 +322,35 @@ pub struct LeafSpec {
     pub reconnect: Duration,
     /// `dial_timeout`: how long one dial may take. Default 1s (nats-server's).
     pub dial_timeout: Duration,
+    /// The accepting side (corenats as a hub): `port`/`listen`. None = no leaf-node listener;
+    /// Some(0) = a random port (`-1`).
+    pub port: Option<u16>,
+    /// `host`/`listen`/`net`: the leaf listener's interface. Default `0.0.0.0`.
+    pub host: String,
+    /// `advertise`/`leafnode_advertise`: `host:port` told to leaf nodes (`leafnode_urls`) instead
+    /// of the listener's address.
+    pub advertise: Option<String>,
+    /// `no_advertise`: our leaf URL is not offered to route peers (nothing else changes here).
+    pub no_advertise: bool,
+    /// `authorization { user, password, account }` (one user) or `authorization { users: [...] }`:
+    /// who may attach as a leaf node and which account each binds. Empty = the client logins
+    /// (`authorization`/`accounts` users) apply, as nats-server does.
+    pub users: Vec<LeafUserSpec>,
+    /// `authorization { account }` without credentials: the account a leaf without any binds
+    /// (None = `$G`).
+    pub default_account: Option<String>,
+    /// `authorization { timeout }`: how long a leaf node has for its CONNECT. None = 2 s.
+    pub auth_timeout: Option<Duration>,
+}
+
+/// One leaf-node user of `leafnodes { authorization }`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LeafUserSpec {
+    pub user: String,
+    /// Plain text or a bcrypt hash (`$2a$…`), as a client user's.
+    pub password: String,
+    /// The local account the leaf binds. None = `$G`.
+    pub account: Option<String>,
 }
 
 impl Default for LeafSpec {
@@ -330,6 +359,13 @@ impl Default for LeafSpec {
             remotes: Vec::new(),
             reconnect: Duration::from_secs(1),
             dial_timeout: Duration::from_secs(1),
+            port: None,
+            host: "0.0.0.0".into(),
+            advertise: None,
+            no_advertise: false,
+            users: Vec::new(),
+            default_account: None,
+            auth_timeout: None,
         }
     }
 }
