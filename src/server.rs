@@ -160,9 +160,9 @@ fn bind_shard_socket(addr: SocketAddr) -> Result<socket2::Socket, String> {
     Ok(s)
 }
 
-/// The route listener's socket: one, on shard 0 (no `SO_REUSEPORT`: a second server on the same
-/// port must fail to start).
-fn bind_cluster_socket(addr: SocketAddr) -> Result<socket2::Socket, String> {
+/// The route (or leaf-node) listener's socket: one, on shard 0 (no `SO_REUSEPORT`: a second server
+/// on the same port must fail to start).
+fn bind_cluster_socket(addr: SocketAddr, what: &str) -> Result<socket2::Socket, String> {
     use socket2::{Domain, Protocol, Socket, Type};
     let domain = if addr.is_ipv6() {
         Domain::IPV6
@@ -174,7 +174,7 @@ fn bind_cluster_socket(addr: SocketAddr) -> Result<socket2::Socket, String> {
     s.set_reuse_address(true).map_err(|e| e.to_string())?;
     s.set_nonblocking(true).map_err(|e| e.to_string())?;
     s.bind(&addr.into())
-        .map_err(|e| format!("Error listening on router port: {addr}, \"bind: {e}\""))?;
+        .map_err(|e| format!("Error listening on {what} port: {addr}, \"bind: {e}\""))?;
     s.listen(1024).map_err(|e| format!("listen: {e}"))?;
     Ok(s)
 }
@@ -256,13 +256,30 @@ pub fn run(boot: Boot) -> Result<(), String> {
         Some(p) => {
             let host = &cfg.cluster.host;
             let addr = resolve_listen(host, i32::from(p))?;
-            let sock = bind_cluster_socket(addr)?;
+            let sock = bind_cluster_socket(addr, "router")?;
             let port = sock
                 .local_addr()
                 .ok()
                 .and_then(|a| a.as_socket())
                 .map_or(p, |a| a.port());
             tracing::info!("Listening for route connections on {host}:{port}");
+            Some(sock)
+        }
+        None => None,
+    };
+
+    // The leaf-node listener (shard 0 owns every leaf link), bound before anything starts.
+    let mut leaf_sock = match cfg.leafnodes.port {
+        Some(p) => {
+            let host = &cfg.leafnodes.host;
+            let addr = resolve_listen(host, i32::from(p))?;
+            let sock = bind_cluster_socket(addr, "leafnode")?;
+            let port = sock
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_socket())
+                .map_or(p, |a| a.port());
+            tracing::info!("Listening for leafnode connections on {host}:{port}");
             Some(sock)
         }
         None => None,
@@ -278,6 +295,7 @@ pub fn run(boot: Boot) -> Result<(), String> {
         let globals = globals.clone();
         let ready = ready_tx.clone();
         let routes = if i == 0 { cluster_sock.take() } else { None };
+        let leaves = if i == 0 { leaf_sock.take() } else { None };
         let h = runtime::start_executor(
             format!("shard-{i}"),
             cpu,
@@ -293,6 +311,9 @@ pub fn run(boot: Boot) -> Result<(), String> {
                 shard::leaf::link::start(&sh);
                 if let Some(sock) = routes {
                     shard::route::link::start(&sh, sock);
+                }
+                if let Some(sock) = leaves {
+                    shard::leaf::accept::start(&sh, sock);
                 }
                 let _ = ready.send(());
                 shard::inbox::inbox_task(sh.clone(), inbox).await;

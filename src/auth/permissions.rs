@@ -199,6 +199,26 @@ impl Permissions {
 }
 
 impl Rules {
+    /// The allow and deny lists as written (`"subject"` or `"subject queue"`): what a hub tells a
+    /// leaf node of its user's permissions.
+    pub fn spec(&self) -> SubjectPermSpec {
+        let text = |e: &Entry| {
+            let mut t = String::from_utf8_lossy(&e.subject).into_owned();
+            if let Some(q) = &e.queue {
+                t.push(' ');
+                t.push_str(&String::from_utf8_lossy(q));
+            }
+            t
+        };
+        SubjectPermSpec {
+            allow: self
+                .allow
+                .is_some()
+                .then(|| self.allow_list.iter().map(text).collect()),
+            deny: (!self.deny_list.is_empty()).then(|| self.deny_list.iter().map(text).collect()),
+        }
+    }
+
     /// Which entries of the allow (`allow == true`) or deny list match `subject` with its wildcards taken as
     /// plain tokens (nats-server's SUB check): whether a plain entry does, and the queue names of the
     /// queue-qualified ones that do.

@@ -1,15 +1,15 @@
 //! What a hub's INFO tells a soliciting leaf (nats-server's `Info` fields that matter on this side),
 //! and nats-server's wrong-port guard: the first INFO must come from a leaf-node listener.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Publish or subscribe rules the hub gives the leaf user (`import`/`export` of the `connect_info`
 /// INFO): the hub closes the link on the first violation, so the leaf applies them before sending.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SubjectRules {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deny: Option<Vec<String>>,
 }
 

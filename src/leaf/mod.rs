@@ -7,6 +7,7 @@
 //! frames are `crate::protocol::link`. The link itself — a connection
 //! owned by shard 0, its interest and its messages — is `crate::shard::leaf`.
 
+pub mod accept;
 pub mod connect;
 pub mod creds;
 pub mod hub_info;

@@ -165,7 +165,7 @@ impl Shard {
         if c.link.is_some() {
             // A leaf hub's interest: one LMSG per link at the end of this message's delivery.
             let queue = sub.queue.clone();
-            return self.link_target(key, queue.as_deref());
+            return self.link_target(key, queue.as_deref(), msg.subject);
         }
         match msg.headers {
             Some(h) if c.session.headers => w::write_hmsg(

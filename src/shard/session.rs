@@ -88,7 +88,7 @@ impl Shard {
         let peer = transport.peer_addr();
         let peer_text = peer.map(|p| p.to_string()).unwrap_or_default();
         let span = match link.kind {
-            super::leaf::LinkKind::Hub => {
+            super::leaf::LinkKind::Hub | super::leaf::LinkKind::Spoke => {
                 tracing::info_span!("leaf", shard = self.id, cid, peer = %peer_text)
             }
             super::leaf::LinkKind::Route => {

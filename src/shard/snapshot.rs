@@ -208,7 +208,7 @@ impl Shard {
             .iter()
             .filter(|(_, c)| c.phase != Phase::Closing)
             .filter_map(|(_, c)| c.link.as_ref().map(|l| (c, l)))
-            .filter(|(_, l)| l.kind == super::leaf::LinkKind::Hub)
+            .filter(|(_, l)| l.kind.is_leaf())
             .map(|(c, l)| LeafFigures {
                 cid: c.cid,
                 name: l.peer_name.clone(),

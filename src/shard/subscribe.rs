@@ -131,14 +131,27 @@ impl Shard {
             Some(l) => l.sub_accounts.remove(&idx).unwrap_or(c.account),
             None => c.account,
         };
+        // A link's key goes with its subscription (also when the link closes).
+        let peer_key = c.link.as_mut().and_then(|l| {
+            let k = (
+                acc,
+                (
+                    bytes::Bytes::copy_from_slice(&sub.subject),
+                    sub.queue.as_deref().map(bytes::Bytes::copy_from_slice),
+                ),
+            );
+            match l.peer_subs.get(&k) {
+                Some(i) if *i == idx => l.peer_subs.remove_entry(&k).map(|(k, _)| k),
+                _ => None,
+            }
+        });
         let is_link = c.link.is_some();
-        // A hub's queue members were announced as fallback members.
-        let hub = c
-            .link
-            .as_ref()
-            .is_some_and(|l| l.kind == super::leaf::LinkKind::Hub);
-        // A link's subscriptions are the peer's interest, never ours to tell a link.
-        if !is_link {
+        // A leaf link's queue members were announced as fallback members.
+        let kind = c.link.as_ref().map(|l| l.kind);
+        let hub = kind.is_some_and(|k| k.is_leaf());
+        // A link's subscriptions are the peer's interest, never ours to tell a link — except a leaf
+        // node attached to us, whose interest is local interest (routes and our hubs hear it).
+        if !is_link || kind == Some(super::leaf::LinkKind::Spoke) {
             self.leaf_interest(acc, &sub.subject, sub.queue.as_deref(), false);
         }
         let r = SubRef {
@@ -148,6 +161,11 @@ impl Shard {
         self.tables(acc)
             .local
             .remove(&sub.subject, sub.queue.as_deref(), &r);
+        // A route's or our hub's interest gone: the leaf nodes attached to us hear of it.
+        if let (Some(k), Some(false)) = (&peer_key, kind.map(|k| k == super::leaf::LinkKind::Spoke))
+        {
+            self.announce_to_spokes(acc, &k.1);
+        }
         // The last queue member leaving this shard: the next PONG waits until no other shard routes the
         // group's messages here any more (they would find no member and be lost).
         let queue = sub.queue.as_deref();

@@ -115,6 +115,7 @@ impl Shard {
                 r.conn = None;
             }
             self.route_closed(key);
+            self.leaf.spokes.retain(|k| *k != key);
         } else {
             self.record_closed(key);
         }

@@ -57,17 +57,22 @@ impl Shard {
         if !self.leaf.active {
             return None;
         }
-        let from_link = src
+        // A route's or our hub's messages never go to a route; a leaf node's attached to us do.
+        let src_kind = src
             .and_then(|k| self.conns.get(k))
-            .is_some_and(|c| c.link.is_some());
+            .and_then(|c| c.link.as_ref())
+            .map(|l| l.kind);
         let saved = Frame {
             start: self.leaf.frame,
             acc: self.leaf.frame_acc,
             no_routes: self.leaf.no_routes,
+            from_route: self.leaf.from_route,
         };
         self.leaf.frame = self.leaf.targets.len();
         self.leaf.frame_acc = acc;
-        self.leaf.no_routes = self.leaf.import_hop || from_link;
+        self.leaf.no_routes =
+            self.leaf.import_hop || matches!(src_kind, Some(LinkKind::Route | LinkKind::Hub));
+        self.leaf.from_route = src_kind == Some(LinkKind::Route);
         Some(saved)
     }
 
@@ -83,19 +88,30 @@ impl Shard {
         self.leaf.frame = saved.start;
         self.leaf.frame_acc = saved.acc;
         self.leaf.no_routes = saved.no_routes;
+        self.leaf.from_route = saved.from_route;
     }
 
     /// `write_msg` on subscription `sub` of link `key`: note it for the frame's end. False when
     /// this delivery may not reach the link (a route, for a message that may not go to routes).
-    pub(crate) fn link_target(&mut self, key: ConnKey, queue: Option<&[u8]>) -> bool {
-        if self.leaf.no_routes
-            && self
-                .conns
-                .get(key)
-                .and_then(|c| c.link.as_ref())
-                .is_some_and(|l| l.kind == LinkKind::Route)
-        {
-            return false;
+    pub(crate) fn link_target(
+        &mut self,
+        key: ConnKey,
+        queue: Option<&[u8]>,
+        subject: &[u8],
+    ) -> bool {
+        let kind = self
+            .conns
+            .get(key)
+            .and_then(|c| c.link.as_ref())
+            .map(|l| l.kind);
+        match kind {
+            Some(LinkKind::Route) if self.leaf.no_routes => return false,
+            // From a route, our hub gets only service replies (its other messages reached the hub
+            // through the peer that received them first).
+            Some(LinkKind::Hub) if self.leaf.from_route && !subject.starts_with(b"_R_.") => {
+                return false
+            }
+            _ => {}
         }
         let frame = self.leaf.frame;
         let t = match self.leaf.targets[frame..]
@@ -207,19 +223,35 @@ impl Shard {
         }
     }
 
-    /// An `LMSG`/`HMSG` from the hub on link `key`.
-    pub(crate) fn link_msg(&mut self, key: ConnKey, msg: MsgRef<'_>, queues: &[&[u8]]) {
+    /// An `LMSG`/`HMSG` on leaf link `key` (from our hub, or from a leaf node attached to us).
+    /// `Err` with nats-server's text when a leaf node publishes what its user may not: the link
+    /// closes (from a hub the message is only dropped).
+    pub(crate) fn link_msg(
+        &mut self,
+        key: ConnKey,
+        msg: MsgRef<'_>,
+        queues: &[&[u8]],
+    ) -> Result<(), String> {
         let Some(c) = self.conns.get_mut(key) else {
-            return;
+            return Ok(());
         };
         let size = msg.size() as u64;
         c.stats.in_msgs += 1;
         c.stats.in_bytes += size;
         let acc = c.account;
-        // What we may not import (the hub's `import` rules, our `deny_imports`) is dropped.
-        if let Some(p) = c.link.as_ref().and_then(|l| l.perms.as_ref()) {
-            if !always_allowed(msg.subject) && !p.deliver_allowed(msg.subject, None) {
-                return;
+        // What we may not import (the hub's `import` rules, our `deny_imports`; a leaf user's
+        // publish permissions) is dropped.
+        if let Some(l) = c.link.as_ref() {
+            if let Some(p) = &l.perms {
+                if !always_allowed(msg.subject) && !p.deliver_allowed(msg.subject, None) {
+                    if l.kind == LinkKind::Spoke {
+                        return Err(format!(
+                            "Permissions Violation for Publish to {:?}",
+                            String::from_utf8_lossy(msg.subject)
+                        ));
+                    }
+                    return Ok(());
+                }
             }
         }
         self.stats.in_msgs += 1;
@@ -238,5 +270,6 @@ impl Shard {
         } else {
             self.match_and_deliver_scoped(Some(key), acc, msg, QueueScope::Only(queues));
         }
+        Ok(())
     }
 }

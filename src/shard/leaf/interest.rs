@@ -64,6 +64,53 @@ impl Shard {
         for key in links {
             self.announce_to_link(key, acc, &k, n);
         }
+        self.announce_to_spokes(acc, &k);
+    }
+
+    /// What leaf node `key` attached to us should know of key `k` in `acc`: everything the account
+    /// wants (local interest, other leaf nodes', routes' and our hubs'), minus its own.
+    fn spoke_view(&self, key: ConnKey, acc: AccountId, k: &Key) -> u32 {
+        let total = self
+            .leaf
+            .interest
+            .get(&acc)
+            .and_then(|m| m.get(k))
+            .copied()
+            .unwrap_or(0);
+        let sk = (acc, k.clone());
+        let own = self
+            .conns
+            .get(key)
+            .and_then(|c| c.link.as_ref())
+            .is_some_and(|l| l.peer_subs.contains_key(&sk));
+        let others = self
+            .leaf
+            .routes
+            .iter()
+            .chain(self.leaf.remotes.iter().filter_map(|r| r.conn.as_ref()))
+            .filter_map(|c| self.conns.get(*c))
+            .filter_map(|c| c.link.as_ref())
+            .filter(|l| l.peer_subs.contains_key(&sk))
+            .count() as u32;
+        (total - u32::from(own && total > 0)) + others
+    }
+
+    /// Brings every leaf node attached to us in account `acc` up to date on key `k`.
+    pub(crate) fn announce_to_spokes(&mut self, acc: AccountId, k: &Key) {
+        if self.leaf.spokes.is_empty() {
+            return;
+        }
+        let spokes: Vec<ConnKey> = self
+            .leaf
+            .spokes
+            .iter()
+            .copied()
+            .filter(|s| self.conns.get(*s).is_some_and(|c| c.account == acc))
+            .collect();
+        for s in spokes {
+            let n = self.spoke_view(s, acc, k);
+            self.announce_to_link(s, acc, k, n);
+        }
     }
 
     /// Brings the peer's view of `k` in account `acc` on link `key` to `n` subscriptions.
@@ -82,7 +129,7 @@ impl Shard {
         }
         // A route names the account.
         let account = match link.kind {
-            LinkKind::Hub => None,
+            LinkKind::Hub | LinkKind::Spoke => None,
             LinkKind::Route => Some(
                 auth.accounts
                     .get(acc as usize)
@@ -127,6 +174,43 @@ impl Shard {
         self.send_account_interest(key, acc);
     }
 
+    /// Right after a leaf node attached to us: everything its account wants (local interest, other
+    /// leaf nodes', routes' and our hubs'), then its own loop-detection subject comes back only if
+    /// another path carries it.
+    pub(crate) fn spoke_send_all(&mut self, key: ConnKey) {
+        let Some(acc) = self.conns.get(key).map(|c| c.account) else {
+            return;
+        };
+        let mut keys: Vec<Key> = self
+            .leaf
+            .interest
+            .get(&acc)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        for l in self
+            .leaf
+            .routes
+            .iter()
+            .chain(self.leaf.remotes.iter().filter_map(|r| r.conn.as_ref()))
+            .filter_map(|c| self.conns.get(*c))
+            .filter_map(|c| c.link.as_ref())
+        {
+            keys.extend(
+                l.peer_subs
+                    .keys()
+                    .filter(|(a, _)| *a == acc)
+                    .map(|(_, k)| k.clone()),
+            );
+        }
+        keys.sort();
+        keys.dedup();
+        for k in keys {
+            let n = self.spoke_view(key, acc, &k);
+            self.announce_to_link(key, acc, &k, n);
+        }
+        self.touch(key);
+    }
+
     /// Right after a route registered: every account's interest.
     pub(crate) fn route_send_all(&mut self, key: ConnKey) {
         let mut accs: Vec<AccountId> = self.leaf.interest.keys().copied().collect();
@@ -162,9 +246,9 @@ impl Shard {
         let Some(link) = c.link.as_ref() else {
             return Ok(());
         };
-        let remote = &self.leaf.remotes[link.remote];
-        if self.leaf.is_own_lds(remote.account, subject) {
-            let name = self.account_name(remote.account);
+        let acc = c.account;
+        if self.leaf.is_own_lds(acc, subject) {
+            let name = self.account_name(acc);
             return Err(format!(
                 "Loop detected for leafnode account={name:?}. Delaying attempt to reconnect for 30s"
             ));
@@ -172,17 +256,23 @@ impl Shard {
         if !crate::subject::is_valid_subject(subject) {
             return Ok(());
         }
-        // A literal subject we may not send to the hub (its `export` rules, our `deny_exports`) is no
-        // interest of ours: nats-server's spoke skips it too, so a request to it gets no-responders.
+        // A literal subject we may not send to the peer (a hub's `export` rules, our
+        // `deny_exports`; a leaf user's subscribe permissions) is no interest of ours: nats-server's
+        // spoke skips it too, so a request to it gets no-responders; its hub closes the link.
         let exempt = [&b"$LDS."[..], b"$GR.", b"_GR_."]
             .iter()
             .any(|p| subject.starts_with(p));
         if let Some(p) = &link.perms {
             if !exempt && !crate::subject::has_wildcard(subject) && !p.can_publish(subject) {
+                if link.kind == LinkKind::Spoke {
+                    return Err(format!(
+                        "Permissions Violation for Subscription to {:?}",
+                        String::from_utf8_lossy(subject)
+                    ));
+                }
                 return Ok(());
             }
         }
-        let acc = c.account;
         self.peer_sub(key, acc, subject, queue);
         Ok(())
     }
@@ -240,7 +330,7 @@ impl Shard {
             filtered: false,
         });
         if let Some(link) = c.link.as_mut() {
-            link.peer_subs.insert(k, idx);
+            link.peer_subs.insert(k.clone(), idx);
             if kind == LinkKind::Route {
                 link.sub_accounts.insert(idx, acc);
             }
@@ -250,8 +340,15 @@ impl Shard {
             sub: idx as u32,
         };
         let _ = self.tables(acc).local.insert(subject, queue, r);
-        // A hub's queue member is chosen only when no other member exists; a route's is ordinary.
-        self.add_interest_as(acc, subject, queue, kind == LinkKind::Hub);
+        // A leaf's queue member is chosen only when no other member exists; a route's is ordinary.
+        self.add_interest_as(acc, subject, queue, kind.is_leaf());
+        if kind == LinkKind::Spoke {
+            // A leaf node attached to us is local interest: routes, our hubs and other leaf nodes
+            // hear it.
+            self.leaf_interest(acc, subject, queue, true);
+        } else {
+            self.announce_to_spokes(acc, &k.1);
+        }
     }
 
     /// The peer's `LS-`/`RS-` (`account`: a route's account field).
@@ -286,7 +383,7 @@ impl Shard {
             .conns
             .get_mut(key)
             .and_then(|c| c.link.as_mut())
-            .and_then(|l| l.peer_subs.remove(&k));
+            .and_then(|l| l.peer_subs.get(&k).copied());
         if let Some(idx) = idx {
             self.remove_sub(key, idx);
         }

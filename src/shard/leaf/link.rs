@@ -269,7 +269,7 @@ async fn run_once(shard: &ShardRef, idx: usize, url_text: &str) -> Outcome {
         } else {
             info.server_name.clone()
         };
-        let mut link = LinkConn::new(LinkKind::Hub, idx, info.headers, name);
+        let mut link = LinkConn::new(LinkKind::Hub, info.headers, name);
         link.perms = perms;
         let key = sh.new_link_conn(&transport, acc, link);
         sh.leaf.remotes[idx].conn = Some(key);
@@ -662,7 +662,12 @@ impl super::super::Shard {
                 };
                 match account {
                     Some(a) => self.route_msg(key, a, msg, &queues),
-                    None => self.link_msg(key, msg, &queues),
+                    None => {
+                        if let Err(text) = self.link_msg(key, msg, &queues) {
+                            self.send_raw(key, format!("-ERR '{text}'\r\n").as_bytes());
+                            return Err(text);
+                        }
+                    }
                 }
             }
         }

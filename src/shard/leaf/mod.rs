@@ -23,6 +23,7 @@
 //! announced on another (nats-server sends routes only its local interest, and a spoke sends its hub
 //! only its clients').
 
+pub mod accept;
 pub mod deliver;
 pub mod interest;
 pub mod link;
@@ -59,13 +60,22 @@ pub enum LinkKind {
     Hub,
     /// A route to another server of our cluster (either side dialled): every account.
     Route,
+    /// A leaf node that attached to our leaf-node port (we are its hub): one bound account.
+    Spoke,
+}
+
+impl LinkKind {
+    /// A leaf link (either side): its queue members are chosen only when a group has no other
+    /// member, and it speaks the leaf dialect.
+    #[inline]
+    pub fn is_leaf(self) -> bool {
+        self != LinkKind::Route
+    }
 }
 
 /// Per-link state kept in the link's `Conn` (`Conn::link`).
 pub struct LinkConn {
     pub kind: LinkKind,
-    /// Index in `LeafLinks::remotes` (a hub link; 0 for a route).
-    pub remote: usize,
     /// The hub takes `HMSG` (else header blocks are dropped).
     pub headers: bool,
     /// The leaf user's permissions on the hub, reversed into ours (publish = the hub's `export`,
@@ -86,10 +96,9 @@ pub struct LinkConn {
 
 impl LinkConn {
     /// A link's state before any interest crossed it.
-    pub fn new(kind: LinkKind, remote: usize, headers: bool, peer_name: String) -> LinkConn {
+    pub fn new(kind: LinkKind, headers: bool, peer_name: String) -> LinkConn {
         LinkConn {
             kind,
-            remote,
             headers,
             perms: None,
             sent: HashMap::new(),
@@ -112,6 +121,7 @@ pub struct Frame {
     start: usize,
     acc: AccountId,
     no_routes: bool,
+    from_route: bool,
 }
 
 /// Shard 0's link state (empty on other shards and without remotes or a cluster).
@@ -123,6 +133,10 @@ pub struct LeafLinks {
     pub remotes: Vec<Remote>,
     /// Live routes (their connections); at most one per peer server.
     pub routes: Vec<super::ConnKey>,
+    /// Live leaf nodes attached to us (their connections). Bound: one per accepted link.
+    pub spokes: Vec<super::ConnKey>,
+    /// The leaf-node listener's port (the real one when `-1` asked for a random one); 0 without.
+    pub accept_port: u16,
     /// Count every account's interest (a cluster: routes carry every account), not only bound ones.
     pub all_accounts: bool,
     /// Our interest per account carried by a link, counted across all shards: key → subscriptions
@@ -134,6 +148,9 @@ pub struct LeafLinks {
     pub no_routes: bool,
     /// A stream import's delivery is in progress (on any shard): it may not reach routes.
     pub import_hop: bool,
+    /// The delivery in progress came from a route: a hub link takes only service replies from it
+    /// (nats-server's rule), so a spoke cluster's hub never gets a message twice.
+    pub from_route: bool,
     /// The account of the delivery in progress (a route's `RMSG` names it).
     pub frame_acc: AccountId,
     /// Links owed a message in the deliveries in progress (nested deliveries — a service reply
@@ -197,8 +214,9 @@ impl LeafLinks {
         self.all_accounts || (!self.interest.is_empty() && self.interest.contains_key(&acc))
     }
 
-    /// Adds the cluster's side: every account's interest is counted, starting from the subjects
-    /// other accounts import from it as streams (a peer's importer is reached through them).
+    /// Adds the cluster's side, or the leaf-node listener's: every account's interest is counted,
+    /// starting from the subjects other accounts import from it as streams (a peer's importer is
+    /// reached through them).
     pub fn enable_routes(&mut self, auth: &crate::auth::Auth) {
         self.active = true;
         self.all_accounts = true;

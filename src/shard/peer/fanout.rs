@@ -18,7 +18,6 @@
 
 use super::super::conn::SubRef;
 use super::super::leaf::deliver::QueueScope;
-use super::super::leaf::LinkKind;
 use super::super::{ConnKey, Shard};
 use super::interest::FALLBACK;
 use crate::auth::AccountId;
@@ -128,8 +127,11 @@ impl Shard {
         // the group has no other member anywhere, as nats-server does for a client's message.
         // Without leaf remotes (the usual case) there are no `FALLBACK` entries and no link members:
         // every count below is then the plain one and every pick a plain index.
-        let links_anywhere = !self.settings.leafnodes.remotes.is_empty();
-        let links_here = !self.leaf.remotes.is_empty();
+        // Leaf links exist somewhere (then some `remote` entries may carry `FALLBACK`): remotes
+        // we dial, or leaf nodes attaching to us.
+        let leafnodes = &self.settings.leafnodes;
+        let links_anywhere = !leafnodes.remotes.is_empty() || leafnodes.port.is_some();
+        let links_here = self.leaf.active;
         for g in local.queues.iter() {
             if !scope.allows(&g.name) {
                 continue;
@@ -140,7 +142,7 @@ impl Shard {
                     && conns
                         .get(r.conn as usize)
                         .and_then(|c| c.link.as_ref())
-                        .is_some_and(|l| l.kind == LinkKind::Hub)
+                        .is_some_and(|l| l.kind.is_leaf())
             };
             let remote_g = remote.as_ref().and_then(|rm| rm.queue(&g.name));
             let normal_local = g.members.iter().filter(|r| !skip(r) && !is_link(r)).count();
@@ -176,7 +178,7 @@ impl Shard {
                             && conns
                                 .get(r.conn as usize)
                                 .and_then(|c| c.link.as_ref())
-                                .is_some_and(|l| l.kind == LinkKind::Hub)
+                                .is_some_and(|l| l.kind.is_leaf())
                     };
                     let pick = g
                         .members
@@ -279,7 +281,7 @@ impl Shard {
                     let n = g.members.len();
                     let start = self.fanout.as_mut().map_or(0, |f| f.pick(n));
                     // A leaf hub's member only when no other member here takes it.
-                    let links_here = !self.leaf.remotes.is_empty();
+                    let links_here = self.leaf.active;
                     let got = [false, true].into_iter().any(|links| {
                         (0..n).any(|k| {
                             let m = g.members[(start + k) % n];
@@ -288,7 +290,7 @@ impl Shard {
                                     .conns
                                     .get(m.conn as usize)
                                     .and_then(|c| c.link.as_ref())
-                                    .is_some_and(|l| l.kind == LinkKind::Hub);
+                                    .is_some_and(|l| l.kind.is_leaf());
                             is_link == links && !skip(&m) && self.write_msg(m, msg)
                         })
                     });

@@ -536,7 +536,7 @@ async fn register(
         } else {
             info.server_name.clone()
         };
-        let link = LinkConn::new(LinkKind::Route, 0, info.headers, name);
+        let link = LinkConn::new(LinkKind::Route, info.headers, name);
         let key = sh.new_link_conn(&transport, 0, link);
         sh.leaf.routes.push(key);
         sh.cluster.peers.insert(
