@@ -8,6 +8,9 @@ one-core groups put the server on CPU 0 (nats-server with GOMAXPROCS=1, corenats
 --cores 1) and loadgen on the other CPUs; the cross-shard group gives the server two cores.
 The TLS group runs both servers with the same certificate and key (made once per run with
 openssl, else Python's cryptography) and loadgen with --tls.
+The cluster group runs a 2-node cluster per side (A: nats-server + nats-server, B: corenats +
+corenats), node 1 on CPU 0 and node 2 on CPU 1, publisher (requester) on node 1 and subscriber
+(responder) on node 2 (loadgen --sub-server), measured once a probe crosses the route.
 Writes README.md (medians and ratios, machine, kernel, toolchain), summary.json,
 raw.jsonl and SVG plots (via bench-report) into the output folder.
 
@@ -311,12 +314,106 @@ class Server:
         self.log.close()
 
 
+ROUTE_LISTENING = "Listening for route connections on "
+# How long a cluster's route may take to carry a probe message (node 2 retries its dial about
+# once a second when node 1's route listener was not up yet).
+ROUTE_UP_TIMEOUT_S = 20.0
+
+
+def cluster_config(listen_port, route_ports):
+    """A `cluster` block named bench on 127.0.0.1:`listen_port`, dialing `route_ports` (none: it
+    only accepts routes)."""
+    routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in route_ports)
+    dial = f"  routes: [{routes}]\n" if routes else ""
+    return f"cluster {{\n  name: bench\n  listen: 127.0.0.1:{listen_port}\n{dial}}}\n"
+
+
+def wait_for_log(server, text, timeout):
+    """True once `text` is in the server's log (both servers print ROUTE_LISTENING), else False."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if text in server.log_path.read_text(errors="replace"):
+                return True
+        except OSError:
+            pass
+        if server.proc.poll() is not None:
+            return False
+        time.sleep(0.02)
+    return False
+
+
+class ProbeTimeout(RuntimeError):
+    pass
+
+
+def _read_until(sock, buf, token, deadline):
+    """Reads from `sock` into `buf` (a bytearray) until `token` is in it; ProbeTimeout at `deadline`,
+    ConnectionError when the server closes the connection."""
+    while token not in buf:
+        left = deadline - time.time()
+        if left <= 0:
+            raise ProbeTimeout(f"route probe: no {token!r} from the server")
+        sock.settimeout(min(left, 1.0))
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        if not data:
+            raise ConnectionError(f"connection closed waiting for {token!r}: {bytes(buf)[-200:]!r}")
+        buf += data
+
+
+def _probe_conn(port, deadline):
+    """A plain client connection that has had its PONG (CONNECT verbose off)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=2)
+    buf = bytearray()
+    _read_until(s, buf, b"\r\n", deadline)  # INFO
+    s.sendall(b'CONNECT {"verbose":false,"pedantic":false,"name":"compare-route-probe"}\r\nPING\r\n')
+    _read_until(s, buf, b"PONG\r\n", deadline)
+    return s
+
+
+def wait_route(pub_port, sub_port, timeout=ROUTE_UP_TIMEOUT_S):
+    """Waits until a message published on the server at `pub_port` reaches a subscriber on the
+    server at `sub_port` (the route is up and has carried the subscriber's interest). Returns the
+    seconds it took; RuntimeError after `timeout`."""
+    started = time.time()
+    deadline = started + timeout
+    subject = f"compare.route.probe.{os.getpid()}"
+    sub = pub = None
+    try:
+        sub = _probe_conn(sub_port, deadline)
+        buf = bytearray()
+        sub.sendall(f"SUB {subject} 1\r\nPING\r\n".encode())
+        _read_until(sub, buf, b"PONG\r\n", deadline)
+        pub = _probe_conn(pub_port, deadline)
+        want = f"MSG {subject} 1".encode()
+        while True:
+            pub.sendall(f"PUB {subject} 5\r\nprobe\r\n".encode())
+            try:
+                _read_until(sub, buf, want, min(deadline, time.time() + 0.05))
+                return time.time() - started
+            except ProbeTimeout:
+                if time.time() >= deadline:
+                    raise RuntimeError(f"the route did not carry a probe from port {pub_port} to port "
+                                       f"{sub_port} within {timeout:g} s") from None
+    except OSError as e:
+        raise RuntimeError(f"route probe failed: {e}") from None
+    finally:
+        for c in (sub, pub):
+            if c is not None:
+                c.close()
+
+
 # ---------------------------------------------------------------------------- scenarios
 
 TLS_HANDSHAKES = "TLS handshakes, 16 parallel"
 LEAF_TO_HUB = "leaf → nats-server hub, pubsub 1:1"
 HUB_TO_LEAF = "nats-server hub → leaf, pubsub 1:1"
 LEAF_REQREP = "reqrep leaf → hub, in-flight 1"
+CLUSTER_PUBSUB = "cluster node 1 → node 2, pubsub 1:1"
+CLUSTER_REQREP = "reqrep cluster node 1 → node 2, in-flight 1"
 
 
 class Endpoint:
@@ -390,6 +487,12 @@ def groups(quick):
         (HUB_TO_LEAF, ["pubsub"], "16,1024", "flow"),
         (LEAF_REQREP, ["reqrep", "--inflight", "1"], "128", "latency"),
     ]
+    # A 2-node cluster of each server (A: nats-server + nats-server, B: corenats + corenats), one
+    # route between them. Publisher (requester) on node 1, subscriber (responder) on node 2.
+    cluster = [
+        (CLUSTER_PUBSUB, ["pubsub"], "16,1024", "flow"),
+        (CLUSTER_REQREP, ["reqrep", "--inflight", "1"], "128", "latency"),
+    ]
     out = [
         {"name": "main", "cores": 1, "config": None, "runs": main},
         {"name": "perm", "cores": 1, "config": "perm", "runs": perm},
@@ -398,6 +501,7 @@ def groups(quick):
         {"name": "tlsspin", "cores": 1, "config": "tlsspin", "runs": tls_spin},
         {"name": "cross", "cores": 2, "config": None, "runs": cross},
         {"name": "leaf", "cores": 2, "config": "leaf", "runs": leaf},
+        {"name": "cluster", "cores": 2, "config": "cluster", "runs": cluster},
         {"name": "idle1k", "cores": 1, "config": None, "runs": [("idle 1,000", ["idle", "--conns", "1000"], None, "idle")]},
     ]
     if not quick:
@@ -720,7 +824,7 @@ def main():
     ap.add_argument("--baseline", default=os.environ.get("NATS_SERVER_BIN"), help="A's binary (nats-server)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench"), help="output folder")
     ap.add_argument("--groups",
-                    help="comma-separated subset of: main,perm,spin,tls,tlsspin,cross,leaf,idle1k,idle10k")
+                    help="comma-separated subset of: main,perm,spin,tls,tlsspin,cross,leaf,cluster,idle1k,idle10k")
     ap.add_argument("--no-build", action="store_true", help="use already built binaries")
     args = ap.parse_args()
 
@@ -759,6 +863,14 @@ def main():
         notes.append("leaf group: each side's leaf on CPU 0 (corenats --cores 1, nats-server "
                      "GOMAXPROCS=1) dials its own nats-server hub on CPU 1; loadgen unpinned; the "
                      "publisher (requester) on one server, the subscriber (responder) on the other")
+    if any(g["config"] == "cluster" for g in selected):
+        notes.append("cluster group: a 2-node cluster per side (A: nats-server + nats-server, B: corenats + "
+                     "corenats), each side's node 1 on CPU 0 and node 2 on CPU 1 (corenats --cores 1, "
+                     "nats-server GOMAXPROCS=1); node 2's `cluster { routes }` dials node 1, each server "
+                     "with its own route defaults (nats-server: its route pool, several connections "
+                     "between the two nodes; corenats: one route connection); measuring starts once a "
+                     "probe published on node 1 reaches a subscriber on node 2; loadgen unpinned; the "
+                     "publisher (requester) on node 1, the subscriber (responder) on node 2")
     tls_args, tls_note = [], None
     if any(g["config"] in ("tls", "tlsspin") for g in selected):
         ca, cert, key, tool = make_certs(logdir / "certs")
@@ -779,7 +891,7 @@ def main():
     for rnd in range(1, rounds + 1):
         for g in selected:
             srv_cpus, lg_cpus = (one, lg_one) if g["cores"] == 1 else (two, lg_two)
-            servers, hubs = {}, {}
+            servers, hubs, peers, failed = {}, {}, {}, {}
             try:
                 # Both servers run for the whole group (the idle one costs nothing), so every
                 # measurement alternates A B A B at the finest grain: per scenario and size.
@@ -798,6 +910,30 @@ def main():
                                 f'leafnodes {{ remotes = [ {{ url: "nats-leaf://127.0.0.1:{leaf_port}" }} ] }}\n')
                             servers[side] = Server(bins[side], flavors[side], two[:1] if two else None,
                                                    leaf_conf, logdir, tag)
+                            continue
+                        if g["config"] == "cluster":
+                            # Node 1 (CPU 0) only listens for routes; node 2 (CPU 1) dials it.
+                            ports = [free_port(), free_port()]
+                            confs = [logdir / f"{tag}-node{i + 1}.conf" for i in range(2)]
+                            confs[0].write_text(cluster_config(ports[0], []))
+                            confs[1].write_text(cluster_config(ports[1], [ports[0]]))
+                            try:
+                                servers[side] = Server(bins[side], flavors[side], two[:1] if two else None,
+                                                       confs[0], logdir, tag + "-node1")
+                                if not wait_for_log(servers[side], ROUTE_LISTENING, 10):
+                                    log(f"{names[side]} node 1: no '{ROUTE_LISTENING.strip()}' line in "
+                                        "its log after 10 s; starting node 2 anyway")
+                                peers[side] = Server(bins[side], flavors[side], two[1:] if two else None,
+                                                     confs[1], logdir, tag + "-node2")
+                                took = wait_route(servers[side].port, peers[side].port)
+                                log(f"{names[side]} cluster: route up after {took:.2f} s")
+                            except RuntimeError as e:
+                                # Never measure a lone node: both go, and the side's runs fail.
+                                failed[side] = f"cluster did not come up: {str(e)[:300]}"
+                                for node in (servers.pop(side, None), peers.pop(side, None)):
+                                    if node is not None:
+                                        node.stop()
+                                raise
                             continue
                         config = configs.get(g["config"])
                         if g["config"] == "spin" and flavors[side] == "corenats":
@@ -822,10 +958,14 @@ def main():
                                         extra = ["--sub-server", leaf_ep]
                                     else:
                                         extra = ["--sub-server", hub_ep]
+                                if side in peers:
+                                    # Publisher (requester) on node 1, subscriber (responder) on node 2.
+                                    extra = ["--sub-server", f"127.0.0.1:{peers[side].port}"]
                                 recs = run_loadgen(loadgen, lg_cpus, target, side, lg_args, size, t,
                                                    extra)
                             else:
-                                recs = [{"ok": False, "error": "server did not start", "size": int(size or 0)}]
+                                recs = [{"ok": False, "error": failed.get(side, "server did not start"),
+                                         "size": int(size or 0)}]
                             for rec in recs:
                                 rec.update({"_server": side, "_name": name, "_kind": kind, "_round": rnd})
                                 records.append(rec)
@@ -833,7 +973,7 @@ def main():
                                 status = "ok" if rec.get("ok") else f"FAILED: {rec.get('error')}"
                                 log(f"round {rnd} {names[side]:>16} {name} size={rec.get('size')} {status}")
             finally:
-                for server in list(servers.values()) + list(hubs.values()):
+                for server in list(servers.values()) + list(hubs.values()) + list(peers.values()):
                     server.stop()
     raw.close()
     info = machine_info(names, versions, notes, args, rounds, t, pins)
