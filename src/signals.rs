@@ -116,14 +116,7 @@ fn not_reloadable(old: &config::Config, new: &config::Config) -> Result<(), Stri
     }
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let go = config::go_duration;
-    if old.leafnodes != new.leafnodes {
-        // corenats dials its leaf remotes once at start; changing them needs a restart.
-        return Err(refuse(
-            "LeafNode",
-            format!("{} remotes", old.leafnodes.remotes.len()),
-            format!("{} remotes", new.leafnodes.remotes.len()),
-        ));
-    }
+    leaf_not_reloadable(&old.leafnodes, &new.leafnodes)?;
     cluster_not_reloadable(&old.cluster, &new.cluster)?;
     if old.host != new.host {
         return Err(refuse("Host", &old.host, &new.host));
@@ -228,6 +221,62 @@ fn not_reloadable(old: &config::Config, new: &config::Config) -> Result<(), Stri
 /// The `cluster` block (and its flags) is set up once at start. A change of the listener is refused with
 /// nats-server's own text (`validateClusterOpts`); nats-server applies the other changes at run time,
 /// corenats refuses them too, naming the setting (the password is never printed).
+/// A changed `leafnodes` block refuses the reload: corenats dials its remotes and opens its leaf
+/// listener once, at start (nats-server refuses a change of the listener and its authorization too).
+fn leaf_not_reloadable(old: &config::LeafSpec, new: &config::LeafSpec) -> Result<(), String> {
+    fn refuse(name: &str, old: impl std::fmt::Display, new: impl std::fmt::Display) -> String {
+        format!("config reload not supported for LeafNode {name}: old={old}, new={new}")
+    }
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    // nats-server's port as configured: 0 = no listener, -1 = random.
+    let port = |p: Option<u16>| match p {
+        None => 0,
+        Some(0) => -1,
+        Some(p) => i32::from(p),
+    };
+    if old.host != new.host {
+        return Err(refuse("host", &old.host, &new.host));
+    }
+    if old.port != new.port {
+        return Err(refuse("port", port(old.port), port(new.port)));
+    }
+    if old.advertise != new.advertise {
+        return Err(refuse(
+            "advertise",
+            text(&old.advertise),
+            text(&new.advertise),
+        ));
+    }
+    if old.no_advertise != new.no_advertise {
+        return Err(refuse("no_advertise", old.no_advertise, new.no_advertise));
+    }
+    if old.users != new.users || old.default_account != new.default_account {
+        // Passwords are not printed.
+        let who = |l: &config::LeafSpec| match (l.users.len(), &l.default_account) {
+            (0, None) => "none".to_string(),
+            (0, Some(a)) => format!("account {a:?}"),
+            (n, _) => format!("{n} users"),
+        };
+        return Err(refuse("authorization", who(old), who(new)));
+    }
+    if old.auth_timeout != new.auth_timeout {
+        let t = |d: Option<std::time::Duration>| d.map(config::go_duration).unwrap_or_default();
+        return Err(refuse(
+            "authorization timeout",
+            t(old.auth_timeout),
+            t(new.auth_timeout),
+        ));
+    }
+    if old != new {
+        return Err(format!(
+            "config reload not supported for LeafNode: old={} remotes, new={} remotes",
+            old.remotes.len(),
+            new.remotes.len()
+        ));
+    }
+    Ok(())
+}
+
 fn cluster_not_reloadable(
     old: &config::ClusterSpec,
     new: &config::ClusterSpec,
@@ -383,6 +432,61 @@ mod tests {
         );
         assert!(refused(|c| c.name = Some("C".into())).contains("cluster name: old=, new=C"));
         assert!(refused(|c| c.connect_retries = 3).contains("connect_retries: old=0, new=3"));
+    }
+
+    /// A changed `leafnodes` block refuses the reload: the listener, its authorization, the remotes.
+    #[test]
+    fn leafnodes_changes_do_not_reload() {
+        let mut old = Config::default();
+        old.leafnodes.port = Some(7422);
+        old.leafnodes.users = vec![config::LeafUserSpec {
+            user: "leaf".into(),
+            password: "secret".into(),
+            account: Some("A".into()),
+        }];
+        assert_eq!(not_reloadable(&old, &old.clone()), Ok(()));
+        // Where the block is written does not matter.
+        let mut moved = old.clone();
+        moved.leafnodes_accounts = vec![("A".into(), config::Span::default())];
+        assert_eq!(not_reloadable(&old, &moved), Ok(()));
+        let refused = |f: fn(&mut config::LeafSpec)| {
+            let mut new = old.clone();
+            f(&mut new.leafnodes);
+            not_reloadable(&old, &new).unwrap_err()
+        };
+        assert_eq!(
+            refused(|l| l.port = Some(0)),
+            "config reload not supported for LeafNode port: old=7422, new=-1"
+        );
+        assert_eq!(
+            not_reloadable(&Config::default(), &old).unwrap_err(),
+            "config reload not supported for LeafNode port: old=0, new=7422"
+        );
+        assert_eq!(
+            refused(|l| l.host = "127.0.0.1".into()),
+            "config reload not supported for LeafNode host: old=0.0.0.0, new=127.0.0.1"
+        );
+        assert_eq!(
+            refused(|l| l.users[0].password = "other".into()),
+            "config reload not supported for LeafNode authorization: old=1 users, new=1 users"
+        );
+        assert_eq!(
+            refused(|l| {
+                l.users.clear();
+                l.default_account = Some("A".into());
+            }),
+            "config reload not supported for LeafNode authorization: old=1 users, new=account \"A\""
+        );
+        assert!(refused(|l| l.advertise = Some("h:1".into())).contains("advertise: old=, new=h:1"));
+        assert!(refused(|l| l.no_advertise = true).contains("no_advertise: old=false, new=true"));
+        assert!(
+            refused(|l| l.auth_timeout = Some(std::time::Duration::from_secs(3)))
+                .contains("authorization timeout: old=, new=3s")
+        );
+        assert_eq!(
+            refused(|l| l.remotes.push(config::RemoteLeafSpec::default())),
+            "config reload not supported for LeafNode: old=0 remotes, new=1 remotes"
+        );
     }
 
     /// nats-server reloads the TLS configuration, its timeout, pinned certificates and handshake-first

@@ -479,8 +479,9 @@ pub fn build(root: &Map, ctx: &mut Ctx) -> Config {
             }
             "bus_spin" => set(&mut c.bus_spin, ctx.positive_duration(entry, false)),
             "leafnodes" | "leaf" => {
-                if let Some(l) = build_leaf::leafnodes(entry, ctx) {
-                    c.leafnodes = l;
+                if let Some(b) = build_leaf::leafnodes(entry, ctx) {
+                    c.leafnodes = b.spec;
+                    c.leafnodes_accounts = b.accounts;
                 }
             }
             "cluster" => {

@@ -70,6 +70,16 @@ pub fn authorization(entry: &Entry, ctx: &mut Ctx) -> Option<AuthorizationSpec> 
 /// `timeout`: integer or float seconds, or a duration string. Over a minute is nats-server's warning
 /// (an error under `-t`); over Go's longest duration an error.
 pub(super) fn auth_timeout(e: &Entry, ctx: &mut Ctx) -> Option<std::time::Duration> {
+    auth_timeout_in("authorization", e, ctx)
+}
+
+/// As [`auth_timeout`], for the block named in the parse errors (`leafnode authorization` in
+/// `leafnodes {}`, as nats-server's `parseLeafAuthorization` says).
+pub(super) fn auth_timeout_in(
+    block: &str,
+    e: &Entry,
+    ctx: &mut Ctx,
+) -> Option<std::time::Duration> {
     let secs = match &e.value.kind {
         Kind::Int(i) => *i as f64,
         Kind::Float(f) => *f,
@@ -79,7 +89,7 @@ pub(super) fn auth_timeout(e: &Entry, ctx: &mut Ctx) -> Option<std::time::Durati
             Err(err) => {
                 ctx.err(
                     &e.value.span,
-                    format!("error parsing authorization config, 'timeout' {err}"),
+                    format!("error parsing {block} config, 'timeout' {err}"),
                 );
                 return None;
             }
@@ -87,7 +97,7 @@ pub(super) fn auth_timeout(e: &Entry, ctx: &mut Ctx) -> Option<std::time::Durati
         _ => {
             ctx.err(
                 &e.value.span,
-                "error parsing authorization config, 'timeout' wrong type",
+                format!("error parsing {block} config, 'timeout' wrong type"),
             );
             return None;
         }

@@ -224,21 +224,27 @@ pub fn check_route_url(raw: &str) -> Result<(), String> {
 /// `advertise`: `host` or `host:port`, as nats-server's `parseHostPort` reads it when it starts the
 /// route listener (it refuses to start on a bad one).
 pub fn check_advertise(adv: &str) -> Result<(), String> {
+    check_host_port(adv)
+        .map_err(|err| format!("invalid Cluster.Advertise value of {adv}, err={err}"))
+}
+
+/// An `advertise` value (`host` or `host:port`) as nats-server's `parseHostPort` reads it: `Err` is
+/// Go's reason. Empty is fine (no advertise).
+pub fn check_host_port(adv: &str) -> Result<(), String> {
     if adv.is_empty() {
         return Ok(());
     }
-    let bad = |err: &str| format!("invalid Cluster.Advertise value of {adv}, err={err}");
     let split = match go_url::split_host_port(adv) {
         Err(e) if e.contains("missing port in address") => {
             go_url::split_host_port(&format!("{adv}:0"))
         }
         other => other,
     };
-    let (_, port) = split.map_err(|e| bad(&e))?;
+    let (_, port) = split?;
     let port = port.trim();
     port.parse::<i64>()
         .map(|_| ())
-        .map_err(|_| bad(&format!("strconv.Atoi: parsing {port:?}: invalid syntax")))
+        .map_err(|_| format!("strconv.Atoi: parsing {port:?}: invalid syntax"))
 }
 
 /// `authorization { user, password, timeout }`: what a peer's CONNECT must carry. One user only, as in

@@ -1,28 +1,25 @@
-//! Typed build of `leafnodes { ... }` into [`LeafSpec`]: the soliciting side (`remotes`), which corenats
-//! implements, read as nats-server's `parseLeafNodes`/`parseRemoteLeafNodes` read it. The accepting
-//! side's keys (`port`, `listen`, `authorization`, …) are known to nats-server but not implemented here:
-//! warned and ignored like other unsupported keys. A remote key corenats cannot honour yet (`hub`,
-//! `compression`, `proxy`, …) is an error: a link that silently went out without its TLS or its
-//! credentials would be worse than none.
+//! Typed build of `leafnodes { ... }` into [`LeafSpec`], read as nats-server's `parseLeafNodes`,
+//! `parseLeafAuthorization`, `parseLeafUsers` and `parseRemoteLeafNodes` read it: the soliciting side
+//! (`remotes`) and the accepting side (`port`/`listen`, `host`, `advertise`, `no_advertise`,
+//! `authorization`).
+//!
+//! What corenats cannot honour yet is an error: a remote's `hub`, `compression`, `proxy`, …, the leaf
+//! listener's `tls`, and an `authorization` with an `nkey` or `proxy_required` (a link that silently
+//! went out, or a leaf port that silently let leaf nodes in, without its TLS or its credentials would
+//! be worse than none). What only tunes a link is warned about and ignored: `compression` (leaf
+//! connections are never compressed: corenats declines it as an older server does), `min_version`,
+//! `isolate_leafnode_interest`, `write_deadline`, `write_timeout`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::build::Ctx;
-use super::schema::{LeafSpec, RemoteLeafSpec};
+use super::build::{listen, Ctx};
+use super::schema::{LeafSpec, LeafUserSpec, RemoteLeafSpec, Span};
 use super::value::{Entry, Kind, Value};
+use super::{build_auth, build_cluster, build_tls};
 
-/// Accept-side keys nats-server knows (warned, ignored).
-const ACCEPT_SIDE: &[&str] = &[
-    "listen",
-    "port",
-    "host",
-    "net",
-    "authorization",
-    "advertise",
-    "leafnode_advertise",
-    "no_advertise",
-    "tls",
+/// Accept-side keys nats-server knows that corenats reads and ignores (warnings).
+const ACCEPT_IGNORED: &[&str] = &[
     "min_version",
     "minimum_version",
     "compression",
@@ -58,8 +55,20 @@ const REMOTE_HARMLESS: &[&str] = &[
     "ignore_discovered_servers",
 ];
 
+/// The error for the leaf listener's `tls` (only with a listener port).
+pub const TLS_NOT_YET: &str = "leafnodes tls is not supported on the accepting side yet \
+     (leaf nodes would attach without it)";
+
+/// What the `leafnodes` block gives.
+pub struct Built {
+    pub spec: LeafSpec,
+    /// The accounts its `authorization` binds, each where it is written (checked once the accounts
+    /// are known, by `Config::validate`).
+    pub accounts: Vec<(String, Span)>,
+}
+
 /// `leafnodes { ... }`.
-pub fn leafnodes(entry: &Entry, ctx: &mut Ctx) -> Option<LeafSpec> {
+pub fn leafnodes(entry: &Entry, ctx: &mut Ctx) -> Option<Built> {
     let Kind::Map(map) = &entry.value.kind else {
         ctx.err(
             &entry.value.span,
@@ -72,6 +81,8 @@ pub fn leafnodes(entry: &Entry, ctx: &mut Ctx) -> Option<LeafSpec> {
         return None;
     };
     let mut spec = LeafSpec::default();
+    let mut accounts = Vec::new();
+    let mut tls: Option<&Entry> = None;
     for e in &map.entries {
         let key = e.key.to_ascii_lowercase();
         match key.as_str() {
@@ -90,17 +101,281 @@ pub fn leafnodes(entry: &Entry, ctx: &mut Ctx) -> Option<LeafSpec> {
                     }
                 }
             }
-            k if ACCEPT_SIDE.contains(&k) => ctx.warn(
-                &e.key_span,
-                format!(
-                    "leafnodes {:?} (accepting leaf nodes) is not supported by corenats and is ignored",
-                    e.key
-                ),
-            ),
+            "listen" => {
+                if let Some((host, port)) = listen(e, ctx) {
+                    if let Some(h) = host.filter(|h| !h.is_empty()) {
+                        spec.host = h;
+                    }
+                    match listener_port(i64::from(port)) {
+                        Ok(p) => spec.port = p,
+                        Err(msg) => ctx.err(&e.value.span, msg),
+                    }
+                }
+            }
+            "port" => {
+                if let Some(p) = ctx.typed::<i64>(e, "a port number") {
+                    match listener_port(p) {
+                        Ok(p) => spec.port = p,
+                        Err(msg) => ctx.err(&e.value.span, msg),
+                    }
+                }
+            }
+            "host" | "net" => {
+                if let Some(h) = ctx.string(e) {
+                    // nats-server listens on its default host when the host is empty.
+                    spec.host = if h.is_empty() {
+                        LeafSpec::default().host
+                    } else {
+                        h
+                    };
+                }
+            }
+            "advertise" | "leafnode_advertise" => {
+                if let Some(a) = ctx.string(e) {
+                    match check_advertise(&a) {
+                        Ok(()) => spec.advertise = (!a.is_empty()).then_some(a),
+                        Err(msg) => ctx.err(&e.value.span, msg),
+                    }
+                }
+            }
+            "no_advertise" => {
+                if let Some(b) = ctx.boolean(e) {
+                    spec.no_advertise = b;
+                }
+            }
+            "authorization" => authorization(e, &mut spec, &mut accounts, ctx),
+            "tls" => {
+                // Read (its mistakes are reported) but not used: see below.
+                let _ = build_tls::tls(e, ctx);
+                tls = Some(e);
+            }
+            k if ACCEPT_IGNORED.contains(&k) => {
+                let why = match k {
+                    "compression" => {
+                        ": leaf connections are not compressed (leaf nodes are told none, as by a \
+                         server without compression)"
+                    }
+                    _ => "",
+                };
+                ctx.warn(
+                    &e.key_span,
+                    format!(
+                        "leafnodes {:?} (accepting leaf nodes) is not supported by corenats and is ignored{why}",
+                        e.key
+                    ),
+                );
+            }
             _ => ctx.unknown(e),
         }
     }
-    Some(spec)
+    if let Some(e) = tls {
+        // The block is the listener's only: each remote has its own `tls`.
+        if spec.port.is_some() {
+            ctx.err(&e.key_span, TLS_NOT_YET);
+        } else {
+            ctx.warn(
+                &e.key_span,
+                "leafnodes \"tls\" is for the leaf-node listener, and there is no leafnodes port: \
+                 it is ignored (a remote's TLS goes in the remote's own tls block)",
+            );
+        }
+    }
+    Some(Built { spec, accounts })
+}
+
+/// A leaf listener port as written: -1 is a random port (`Some(0)`), 0 no listener at all (nats-server
+/// starts its leaf listener only for `LeafNode.Port != 0`).
+pub fn listener_port(p: i64) -> Result<Option<u16>, String> {
+    match p {
+        -1 => Ok(Some(0)),
+        0 => Ok(None),
+        1..=65535 => Ok(Some(p as u16)),
+        _ => Err(format!(
+            "invalid leafnodes port {p}: a port is 1 to 65535, -1 for a random one, or 0 for none"
+        )),
+    }
+}
+
+/// `advertise`: `host` or `host:port`, as nats-server's `parseHostPort` reads it when it starts the
+/// leaf listener (it refuses to start on a bad one, with this text).
+pub fn check_advertise(adv: &str) -> Result<(), String> {
+    build_cluster::check_host_port(adv).map_err(|err| {
+        format!("Error setting leafnode INFO with LeafNode.Advertise value of {adv}, err={err}")
+    })
+}
+
+/// The error for an `authorization` key corenats cannot honour yet.
+fn auth_not_yet(ctx: &mut Ctx, a: &Entry) {
+    ctx.err(
+        &a.key_span,
+        format!(
+            "leafnodes authorization {:?} is not supported by corenats yet (leaf nodes would attach without it)",
+            a.key
+        ),
+    );
+}
+
+/// `authorization { user, password, account, timeout }` or `authorization { users: [...], account,
+/// timeout }`. nats-server's own errors (a single user with a users array, a repeated user) point at
+/// the `authorization` key, as its do; keys it does not know (`token`, `auth_callout`, a user's `nkey`
+/// or `permissions`) are its `unknown field`.
+fn authorization(
+    e: &Entry,
+    spec: &mut LeafSpec,
+    accounts: &mut Vec<(String, Span)>,
+    ctx: &mut Ctx,
+) {
+    let Some(map) = ctx.map(e) else {
+        return;
+    };
+    let mut user: Option<String> = None;
+    let mut password: Option<(String, Span)> = None;
+    let mut account: Option<(String, Span)> = None;
+    let mut users: Vec<(LeafUserSpec, Span)> = Vec::new();
+    let mut timeout = None;
+    for a in &map.entries {
+        match a.key.to_ascii_lowercase().as_str() {
+            "user" | "username" => user = ctx.string(a),
+            "pass" | "password" => password = ctx.string(a).map(|p| (p, a.key_span.clone())),
+            // Empty is `$G` to nats-server.
+            "account" => {
+                account = ctx
+                    .string(a)
+                    .filter(|n| !n.is_empty())
+                    .map(|n| (n, a.key_span.clone()));
+                if let Some((n, _)) = &account {
+                    accounts.push((n.clone(), a.value.span.clone()));
+                }
+            }
+            "timeout" => timeout = build_auth::auth_timeout_in("leafnode authorization", a, ctx),
+            "users" => users = leaf_users(a, accounts, ctx),
+            "nkey" => auth_not_yet(ctx, a),
+            "proxy_required" => {
+                if ctx.boolean(a) == Some(true) {
+                    auth_not_yet(ctx, a);
+                }
+            }
+            _ => ctx.unknown(a),
+        }
+    }
+    // nats-server checks the single user only when its name is not empty.
+    let user = user.filter(|u| !u.is_empty());
+    if user.is_some() && !users.is_empty() {
+        ctx.err(
+            &e.key_span,
+            "can not have a single user/pass and a users array",
+        );
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (u, span) in &users {
+        if seen.contains(&u.user.as_str()) {
+            ctx.err(
+                span,
+                format!(
+                    "duplicate user {:?} detected in leafnode authorization",
+                    u.user
+                ),
+            );
+        }
+        seen.push(&u.user);
+    }
+    if let (None, Some((_, span))) = (&user, &password) {
+        // nats-server drops such a password without a word, and lets leaf nodes in without it.
+        ctx.err(
+            span,
+            "leafnodes authorization has a password but no user (nats-server ignores such a \
+             password: leaf nodes would attach without it)",
+        );
+    }
+    match user {
+        Some(user) => {
+            spec.users = vec![LeafUserSpec {
+                user,
+                password: password.map(|(p, _)| p).unwrap_or_default(),
+                account: account.map(|(n, _)| n),
+            }];
+            spec.default_account = None;
+        }
+        None if users.is_empty() => {
+            spec.users = Vec::new();
+            spec.default_account = account.map(|(n, _)| n);
+        }
+        None => {
+            if let Some((_, span)) = &account {
+                ctx.warn(
+                    span,
+                    "leafnodes authorization \"account\" is ignored with \"users\": each user \
+                     binds its own \"account\" (without one, $G)",
+                );
+            }
+            spec.users = users.into_iter().map(|(u, _)| u).collect();
+            spec.default_account = None;
+        }
+    }
+    // 0 is nats-server's "the default".
+    spec.auth_timeout = timeout.filter(|t| *t > Duration::ZERO);
+}
+
+/// `authorization { users: [ {user, password, account}, ... ] }`, each with where it is written.
+fn leaf_users(
+    a: &Entry,
+    accounts: &mut Vec<(String, Span)>,
+    ctx: &mut Ctx,
+) -> Vec<(LeafUserSpec, Span)> {
+    let Kind::Array(items) = &a.value.kind else {
+        ctx.err(
+            &a.value.span,
+            format!(
+                "invalid value for {:?}: expected an array of users, got {}",
+                a.key,
+                a.value.type_name()
+            ),
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let Kind::Map(m) = &item.kind else {
+            ctx.err(
+                &item.span,
+                format!(
+                    "invalid value in {:?}: expected a user map, got {}",
+                    a.key,
+                    item.type_name()
+                ),
+            );
+            continue;
+        };
+        let mut u = LeafUserSpec::default();
+        for f in &m.entries {
+            match f.key.to_ascii_lowercase().as_str() {
+                "user" | "username" => {
+                    if let Some(name) = ctx.string(f) {
+                        u.user = name;
+                    }
+                }
+                "pass" | "password" => {
+                    if let Some(p) = ctx.string(f) {
+                        u.password = p;
+                    }
+                }
+                "account" => {
+                    u.account = ctx.string(f).filter(|n| !n.is_empty());
+                    if let Some(n) = &u.account {
+                        accounts.push((n.clone(), f.value.span.clone()));
+                    }
+                }
+                "proxy_required" => {
+                    if ctx.boolean(f) == Some(true) {
+                        auth_not_yet(ctx, f);
+                    }
+                }
+                _ => ctx.unknown(f),
+            }
+        }
+        out.push((u, item.span.clone()));
+    }
+    out
 }
 
 fn remotes(e: &Entry, ctx: &mut Ctx) -> Vec<RemoteLeafSpec> {

@@ -89,6 +89,7 @@ impl Default for Config {
             bus_spin: Duration::ZERO,
             max_closed_clients: 10_000,
             leafnodes: super::schema::LeafSpec::default(),
+            leafnodes_accounts: Vec::new(),
             cluster: super::schema::ClusterSpec::default(),
             cluster_routes_span: Span::default(),
             max_sub_tokens: 0,

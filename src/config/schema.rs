@@ -74,8 +74,13 @@ pub struct Config {
     pub bus_spin: Duration,
     /// Default 10000.
     pub max_closed_clients: usize,
-    /// `leafnodes { remotes = [...] }`: links this server dials to leaf-node hubs.
+    /// `leafnodes { ... }`: links this server dials to leaf-node hubs (`remotes`), and the leaf-node
+    /// listener (`port`, `authorization`, ...).
     pub leafnodes: LeafSpec,
+    /// The accounts `leafnodes { authorization }` binds (its `account`, its users' `account`), each
+    /// where it is written, for the check that they exist (`Config::validate`). Kept out of
+    /// [`LeafSpec`] so that a reload compares what the block means, not where it is.
+    pub leafnodes_accounts: Vec<(String, Span)>,
     /// `cluster { ... }` (and `--cluster`, `--routes`, ...): this server's routes (see `build_cluster.rs`).
     pub cluster: ClusterSpec,
     /// Where `cluster { routes }` was written (line 0 when not from a file, or replaced by `--routes`),
@@ -314,7 +319,7 @@ impl Default for ClusterSpec {
     }
 }
 
-/// `leafnodes { ... }`, the soliciting side (see `build_leaf.rs`).
+/// `leafnodes { ... }`: the soliciting side (`remotes`) and the accepting side (see `build_leaf.rs`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeafSpec {
     pub remotes: Vec<RemoteLeafSpec>,
@@ -322,8 +327,8 @@ pub struct LeafSpec {
     pub reconnect: Duration,
     /// `dial_timeout`: how long one dial may take. Default 1s (nats-server's).
     pub dial_timeout: Duration,
-    /// The accepting side (corenats as a hub): `port`/`listen`. None = no leaf-node listener;
-    /// Some(0) = a random port (`-1`).
+    /// The accepting side (corenats as a hub): `port`/`listen`. None = no leaf-node listener (no
+    /// port, or `port: 0`, as in nats-server); Some(0) = a random port (`-1`).
     pub port: Option<u16>,
     /// `host`/`listen`/`net`: the leaf listener's interface. Default `0.0.0.0`.
     pub host: String,
@@ -336,8 +341,10 @@ pub struct LeafSpec {
     /// who may attach as a leaf node and which account each binds. Empty = the client logins
     /// (`authorization`/`accounts` users) apply, as nats-server does.
     pub users: Vec<LeafUserSpec>,
-    /// `authorization { account }` without credentials: the account a leaf without any binds
-    /// (None = `$G`).
+    /// `authorization { account }` without `user`: the account a leaf node binds when `users` is
+    /// empty and the server requires no client login (None = `$G`). When client logins are required,
+    /// a leaf node logs in as a client and binds that user's account (`no_auth_user` included), as in
+    /// nats-server's `isLeafNodeAuthorized`. Set to None (with a warning) when `users` is not empty.
     pub default_account: Option<String>,
     /// `authorization { timeout }`: how long a leaf node has for its CONNECT. None = 2 s.
     pub auth_timeout: Option<Duration>,

@@ -323,6 +323,22 @@ impl Config {
                 });
             }
         }
+        // nats-server's check of the accept side's accounts (`validateLeafNode`): `$G`, and `$SYS`
+        // when it is the system account corenats creates.
+        let implicit_sys = self.system_account.is_none() && !self.no_system_account;
+        for (name, span) in &self.leafnodes_accounts {
+            let exists = name == "$G"
+                || (implicit_sys && name == crate::auth::SYSTEM_ACCOUNT_NAME)
+                || self.accounts.iter().any(|a| &a.name == name);
+            if !exists {
+                out.push(Diagnostic::error(
+                    span,
+                    format!(
+                        "cannot find local account {name:?} specified in leafnode authorization"
+                    ),
+                ));
+            }
+        }
         out
     }
 }

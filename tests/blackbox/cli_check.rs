@@ -116,6 +116,69 @@ cluster {
 }
 
 #[test]
+fn check_accepts_a_leafnodes_listener_block() {
+    let (code, out) = check_config(
+        r#"
+port: 4222
+accounts { HUB { users = [ { user: c, password: c } ] } }
+leafnodes {
+  listen: "127.0.0.1:-1"
+  advertise: "10.0.0.1:17422"
+  no_advertise: true
+  authorization {
+    users = [
+      { user: leaf1, password: s1, account: HUB }
+      { user: leaf2, password: s2 }
+    ]
+    timeout: 2
+  }
+}
+"#,
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = check_config(
+        "accounts { HUB {} }\nleafnodes { port: -1, authorization { user: u, password: p, account: HUB } }\n",
+    );
+    assert_eq!(code, Some(0), "{out}");
+    // nats-server's own check, at the `authorization` key.
+    let (code, out) = check_config(
+        "leafnodes {\n  port: 7422\n  authorization { user: u, password: p, users: [ {user: v} ] }\n}\n",
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("check.conf:3:3: can not have a single user/pass and a users array"),
+        "{out}"
+    );
+    if is_corenats() {
+        // The listener's `tls` is an error (leaf nodes would attach without it); ignored keys fail
+        // `-t`; an unknown account is an error (nats-server finds it only at start).
+        let (code, out) = check_config("leafnodes {\n  port: 7422\n  tls {}\n}\n");
+        assert_eq!(code, Some(1), "{out}");
+        assert!(
+            out.contains(
+                "check.conf:3:3: leafnodes tls is not supported on the accepting side yet"
+            ),
+            "{out}"
+        );
+        let (code, out) = check_config("leafnodes {\n  port: 7422\n  compression: off\n}\n");
+        assert_eq!(code, Some(1), "{out}");
+        assert!(
+            out.contains(
+                "check.conf:3:3: leafnodes \"compression\" (accepting leaf nodes) is not supported"
+            ),
+            "{out}"
+        );
+        let (code, out) =
+            check_config("leafnodes {\n  port: 7422\n  authorization { account: NOPE }\n}\n");
+        assert_eq!(code, Some(1), "{out}");
+        assert!(
+            out.contains("cannot find local account \"NOPE\" specified in leafnode authorization"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
 fn real_server_refuses_seed_config_corenats_accepts_it() {
     let seed = include_str!("../../nats-server.conf");
     let r = Server::try_start(ServerOpts::conf(seed));
