@@ -196,14 +196,18 @@ pub struct ShardSnapshot {
     pub routes: Vec<RouteFigures>,
     /// The cluster as shard 0 knows it (`Want::routes`, with a `cluster {}` block; None elsewhere).
     pub cluster: Option<ClusterFigures>,
+    /// The leaf-node listener's real port (`Want::routes`, shard 0 with a leaf listener; else 0).
+    pub leaf_port: u16,
 }
 
 /// One leaf-node link, as `/leafz` shows it.
 #[derive(Debug, Clone, Default)]
 pub struct LeafFigures {
     pub cid: u64,
-    /// The hub's server name.
+    /// The peer's server name (our hub's, or the leaf node's attached to us).
     pub name: String,
+    /// We dialled the peer (it is our hub): nats-server's `is_spoke` (we are the spoke).
+    pub spoke: bool,
     pub account: String,
     pub ip: Option<std::net::IpAddr>,
     pub port: u16,
@@ -387,6 +391,8 @@ pub enum CloseReason {
     LameDuck,
     /// The TLS handshake failed or timed out.
     TlsHandshakeError,
+    /// A newer link from the same leaf server and account replaced this one.
+    DuplicateRemoteLeafnode,
 }
 
 impl CloseReason {
@@ -409,6 +415,7 @@ impl CloseReason {
             CloseReason::TlsHandshakeError => "TLS Handshake Failure",
             // nats-server closes lame-duck clients with its ServerShutdown state.
             CloseReason::ServerShutdown | CloseReason::LameDuck => "Server Shutdown",
+            CloseReason::DuplicateRemoteLeafnode => "Duplicate Remote LeafNode Connection",
         }
     }
 }

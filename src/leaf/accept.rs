@@ -98,6 +98,8 @@ pub enum SpokeRefusal {
     ClientOnLeafPort,
     /// The leaf's cluster has our cluster's name.
     SameClusterName,
+    /// The leaf's cluster name has a space.
+    ClusterNameSpaces,
     Gateway,
 }
 
@@ -105,8 +107,9 @@ impl SpokeRefusal {
     pub fn text(&self) -> String {
         match self {
             SpokeRefusal::Parse(e) => format!("Invalid leafnode CONNECT: {e}"),
-            SpokeRefusal::ClientOnLeafPort => "attempted to connect to leafnode port".into(),
-            SpokeRefusal::SameClusterName => "Leafnode has same cluster name".into(),
+            SpokeRefusal::ClientOnLeafPort => "attempted to connect to leaf node port".into(),
+            SpokeRefusal::SameClusterName => "remote leafnode has same cluster name".into(),
+            SpokeRefusal::ClusterNameSpaces => "cluster name cannot contain spaces".into(),
             SpokeRefusal::Gateway => {
                 "Rejecting connection from gateway on the Leafnode port".into()
             }
@@ -125,6 +128,9 @@ impl SpokeConnect {
         }
         if c.gateway.as_deref().is_some_and(|g| !g.is_empty()) {
             return Err(SpokeRefusal::Gateway);
+        }
+        if c.cluster.contains(' ') {
+            return Err(SpokeRefusal::ClusterNameSpaces);
         }
         if our_cluster.is_some_and(|ours| !c.cluster.is_empty() && c.cluster == ours) {
             return Err(SpokeRefusal::SameClusterName);

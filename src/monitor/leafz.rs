@@ -65,7 +65,7 @@ pub fn handle(m: &Monitor, req: &Request) -> Response {
             Leaf {
                 id: l.cid,
                 name: l.name.clone(),
-                is_spoke: true,
+                is_spoke: l.spoke,
                 account: l.account.clone(),
                 ip: l.ip.map(|i| i.to_string()).unwrap_or_default(),
                 port: l.port,

@@ -61,9 +61,19 @@ fn is_zero_i64(v: &i64) -> bool {
     *v == 0
 }
 
-/// nats-server's `leaf` section: the remotes this server dials (no accepting side here).
+/// nats-server's `leaf` section: the leaf-node listener (when there is one) and the remotes this
+/// server dials.
 #[derive(Serialize, Default)]
 pub struct LeafVarz {
+    /// The leaf-node listener (nats-server leaves these out without one).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub host: String,
+    #[serde(skip_serializing_if = "is_zero_u16")]
+    pub port: u16,
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub auth_timeout: f64,
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub tls_timeout: f64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remotes: Vec<RemoteVarz>,
 }
@@ -205,7 +215,20 @@ fn leaf_varz(settings: &crate::settings::Settings) -> LeafVarz {
             }),
         })
         .collect();
-    LeafVarz { remotes }
+    let mut v = LeafVarz {
+        remotes,
+        ..LeafVarz::default()
+    };
+    if settings.leafnodes.port.is_some() {
+        v.host = settings.leafnodes.host.clone();
+        v.auth_timeout = settings
+            .leafnodes
+            .auth_timeout
+            .unwrap_or(crate::config::defaults::DEFAULT_AUTH_TIMEOUT)
+            .as_secs_f64();
+        v.tls_timeout = 2.0;
+    }
+    v
 }
 
 /// The `cluster` section: the block's settings and shard 0's figures.
@@ -304,6 +327,9 @@ pub fn build(m: &Monitor) -> Result<Varz, String> {
         leaf: leaf_varz(&settings),
         ..Varz::default()
     };
+    if let Some(p) = snaps.iter().map(|s| s.leaf_port).find(|p| *p != 0) {
+        v.leaf.port = p;
+    }
     if let Some(c) = snaps.iter().find_map(|s| s.cluster.as_ref()) {
         v.cluster = cluster_varz(&settings, c);
         v.connect_urls = c.connect_urls.clone();

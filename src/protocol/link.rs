@@ -111,6 +111,9 @@ impl std::fmt::Display for LinkParseError {
     }
 }
 
+/// Fields of an op line parsed without allocating (a message with a reply and a few queue groups).
+const MAX_FIELDS: usize = 12;
+
 /// Parses the next op of `dialect` from `buf`: `Ok(Some((op, consumed)))`, `Ok(None)` when `buf`
 /// holds no complete op yet (the caller reads more and calls again with the same bytes at the front).
 /// `max_control_line` bounds a line, `max_payload` a message body.
@@ -157,13 +160,29 @@ pub fn parse(
             .unwrap_or(t);
         return Ok(Some((LinkOp::Err(t), after_line)));
     }
-    let all: Vec<&[u8]> = fields(rest).collect();
+    // The fields, without allocating for the usual few (a message with many queue groups spills
+    // into a Vec).
+    let mut few: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
+    let mut n = 0;
+    let mut spill: Vec<&[u8]> = Vec::new();
+    for f in fields(rest) {
+        if n < MAX_FIELDS {
+            few[n] = f;
+        } else {
+            if spill.is_empty() {
+                spill.extend_from_slice(&few);
+            }
+            spill.push(f);
+        }
+        n += 1;
+    }
+    let all: &[&[u8]] = if n > MAX_FIELDS { &spill } else { &few[..n] };
     // A route's ops name the account first.
     let (account, args): (Option<&[u8]>, &[&[u8]]) = match dialect {
-        Dialect::Leaf => (None, &all[..]),
+        Dialect::Leaf => (None, all),
         Dialect::Route => match all.split_first() {
             Some((a, rest)) => (Some(*a), rest),
-            None => (None, &all[..]),
+            None => (None, all),
         },
     };
     let sub_name = if dialect == Dialect::Leaf {

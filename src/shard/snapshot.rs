@@ -146,6 +146,7 @@ impl Shard {
             leafs: Vec::new(),
             routes: Vec::new(),
             cluster: None,
+            leaf_port: 0,
         };
         for (_, c) in self.conns.iter() {
             if c.phase != Phase::Closing && c.link.is_none() {
@@ -190,6 +191,7 @@ impl Shard {
             snap.leafs = self.leaf_figures(subs);
         }
         if let Some(subs) = want.routes {
+            snap.leaf_port = self.leaf.accept_port;
             snap.routes = self.route_figures(subs);
             if self.cluster.enabled {
                 snap.cluster = Some(ClusterFigures {
@@ -212,6 +214,7 @@ impl Shard {
             .map(|(c, l)| LeafFigures {
                 cid: c.cid,
                 name: l.peer_name.clone(),
+                spoke: l.kind == super::leaf::LinkKind::Hub,
                 account: self.account_name(c.account),
                 ip: c.peer.map(|p| p.ip()),
                 port: c.peer.map_or(0, |p| p.port()),
@@ -222,15 +225,10 @@ impl Shard {
                 out_bytes: c.stats.out_bytes,
                 subscriptions: c.subs.len() as u32,
                 subs: if with_subs {
+                    // Subjects only, as nats-server lists a leaf's interest.
                     c.subs
                         .iter()
-                        .map(|(_, s)| {
-                            let subject = String::from_utf8_lossy(&s.subject);
-                            match &s.queue {
-                                Some(q) => format!("{subject} {}", String::from_utf8_lossy(q)),
-                                None => subject.into_owned(),
-                            }
-                        })
+                        .map(|(_, s)| String::from_utf8_lossy(&s.subject).into_owned())
                         .collect()
                 } else {
                     Vec::new()

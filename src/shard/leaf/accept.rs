@@ -254,6 +254,12 @@ async fn attached(shard: ShardRef, transport: Transport) {
         }
         Some(Err(e)) => {
             tracing::debug!("Leafnode closed before its CONNECT: {e}");
+            if e.starts_with("parser error") {
+                let _ = rd
+                    .transport
+                    .write_all(&refuse("Authorization Violation"))
+                    .await;
+            }
             rd.transport.shutdown();
             return;
         }
@@ -347,6 +353,29 @@ async fn attached(shard: ShardRef, transport: Transport) {
         };
         let mut link = LinkConn::new(LinkKind::Spoke, connect.headers, name.clone());
         link.perms = perms;
+        link.peer_id = connect.server_id.clone();
+        // The same leaf server dialling again into the same account replaces its older link, as
+        // nats-server's hub does.
+        if !connect.server_id.is_empty() {
+            let older: Vec<ConnKey> = sh
+                .leaf
+                .spokes
+                .iter()
+                .copied()
+                .filter(|k| {
+                    sh.conns.get(*k).is_some_and(|c| {
+                        c.account == bound.account
+                            && c.link
+                                .as_ref()
+                                .is_some_and(|l| l.peer_id == connect.server_id)
+                    })
+                })
+                .collect();
+            for k in older {
+                sh.send_raw(k, b"-ERR 'Duplicate Remote LeafNode Connection'\r\n");
+                sh.close_conn(k, crate::bus::CloseReason::DuplicateRemoteLeafnode);
+            }
+        }
         let key = sh.new_link_conn(&transport, bound.account, link);
         sh.leaf.spokes.push(key);
         let acc = sh.account_name(bound.account);

@@ -138,14 +138,16 @@ impl Shard {
 
     fn write_link_targets(&mut self, msg: MsgRef<'_>) {
         let frame = self.leaf.frame;
-        let targets: Vec<Target> = self.leaf.targets.drain(frame..).collect();
+        // The frame's targets, taken out so the connections can be borrowed (the Vec keeps its
+        // capacity across messages; nested frames pushed above `frame` are gone by now).
+        let mut targets = std::mem::take(&mut self.leaf.targets);
         // A route's RMSG names the account (borrowed from this `Auth`, so nothing is copied).
         let auth = self.auth.clone();
         let account_name = auth
             .accounts
             .get(self.leaf.frame_acc as usize)
             .map_or("$G", |a| a.name.as_str());
-        for t in targets {
+        for t in targets.drain(frame..) {
             let Some(c) = self.conns.get_mut(t.conn) else {
                 continue;
             };
@@ -175,6 +177,22 @@ impl Shard {
             self.count_out(t.conn, msg.size());
             self.check_pending(t.conn);
         }
+        self.leaf.targets = targets;
+    }
+
+    /// The account a route op on link `key` names (None: we have no such account).
+    pub(crate) fn route_account(&mut self, key: ConnKey, name: &[u8]) -> Option<AccountId> {
+        let link = self.conns.get_mut(key)?.link.as_mut()?;
+        if let Some((n, id)) = &link.last_account {
+            if n[..] == *name {
+                return Some(*id);
+            }
+        }
+        let id = std::str::from_utf8(name)
+            .ok()
+            .and_then(|a| self.auth.account_id(a))?;
+        link.last_account = Some((name.into(), id));
+        Some(id)
     }
 
     /// True when the delivery in progress may not reach routes (told to other shards with it).
@@ -198,10 +216,7 @@ impl Shard {
             c.stats.in_msgs += 1;
             c.stats.in_bytes += size;
         }
-        let Some(acc) = std::str::from_utf8(account)
-            .ok()
-            .and_then(|a| self.auth.account_id(a))
-        else {
+        let Some(acc) = self.route_account(key, account) else {
             return;
         };
         self.stats.in_msgs += 1;

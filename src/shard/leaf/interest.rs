@@ -174,13 +174,18 @@ impl Shard {
         self.send_account_interest(key, acc);
     }
 
-    /// Right after a leaf node attached to us: everything its account wants (local interest, other
-    /// leaf nodes', routes' and our hubs'), then its own loop-detection subject comes back only if
-    /// another path carries it.
+    /// Right after a leaf node attached to us: our loop-detection subject for its account, then
+    /// everything the account wants (local interest, other leaf nodes', routes' and our hubs'; its
+    /// own loop-detection subject comes back only if another path carries it: a loop).
     pub(crate) fn spoke_send_all(&mut self, key: ConnKey) {
         let Some(acc) = self.conns.get(key).map(|c| c.account) else {
             return;
         };
+        // Our loop-detection subject for the account first, as nats-server's hub sends it.
+        let lds = self.leaf.lds_for(acc);
+        if let Some(c) = self.conns.get_mut(key) {
+            wire::write_sub(&mut c.out.buf, None, &lds, None);
+        }
         let mut keys: Vec<Key> = self
             .leaf
             .interest
@@ -286,10 +291,7 @@ impl Shard {
         subject: &[u8],
         queue: Option<&[u8]>,
     ) {
-        let Some(acc) = std::str::from_utf8(account)
-            .ok()
-            .and_then(|a| self.auth.account_id(a))
-        else {
+        let Some(acc) = self.route_account(key, account) else {
             tracing::debug!(
                 "Route subscription for unknown account {:?} ignored",
                 String::from_utf8_lossy(account)
@@ -364,10 +366,7 @@ impl Shard {
                 Some(c) => c.account,
                 None => return,
             },
-            Some(a) => match std::str::from_utf8(a)
-                .ok()
-                .and_then(|a| self.auth.account_id(a))
-            {
+            Some(a) => match self.route_account(key, a) {
                 Some(acc) => acc,
                 None => return,
             },

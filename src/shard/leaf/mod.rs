@@ -92,6 +92,11 @@ pub struct LinkConn {
     pub sub_accounts: HashMap<usize, AccountId>,
     /// The peer's name (its `server_name`, else its id), for logs and `/leafz`/`/routez`.
     pub peer_name: String,
+    /// The peer's server id (a leaf node's from its CONNECT; "" when it sent none).
+    pub peer_id: String,
+    /// A route's last account name and its id: consecutive ops mostly name the same account, so
+    /// most skip the name lookup (ids are stable across reloads).
+    pub last_account: Option<(Box<[u8]>, AccountId)>,
 }
 
 impl LinkConn {
@@ -105,6 +110,8 @@ impl LinkConn {
             peer_subs: HashMap::new(),
             sub_accounts: HashMap::new(),
             peer_name,
+            peer_id: String::new(),
+            last_account: None,
         }
     }
 }
@@ -133,6 +140,10 @@ pub struct LeafLinks {
     pub remotes: Vec<Remote>,
     /// Live routes (their connections); at most one per peer server.
     pub routes: Vec<super::ConnKey>,
+    /// `$LDS.<random>` per account with a leaf link (ours to a hub, or a leaf node's to us): sent as
+    /// interest on every leaf link of the account; the same subject coming back on any of them
+    /// means the links form a loop. Bound: one per account.
+    pub lds: HashMap<AccountId, Bytes>,
     /// Live leaf nodes attached to us (their connections). Bound: one per accepted link.
     pub spokes: Vec<super::ConnKey>,
     /// The leaf-node listener's port (the real one when `-1` asked for a random one); 0 without.
@@ -186,10 +197,7 @@ impl LeafLinks {
             l.interest
                 .entry(account)
                 .or_insert_with(|| standing_interest(auth, account));
-            let lds = match l.remotes.iter().find(|r| r.account == account) {
-                Some(r) => r.lds.clone(),
-                None => Bytes::from(format!("$LDS.{}", super::session::new_nonce())),
-            };
+            let lds = l.lds_for(account);
             l.remotes.push(Remote {
                 spec: spec.clone(),
                 account,
@@ -203,9 +211,15 @@ impl LeafLinks {
 
     /// True when `subject` is the loop-detection subject of account `acc`.
     pub fn is_own_lds(&self, acc: AccountId, subject: &[u8]) -> bool {
-        self.remotes
-            .iter()
-            .any(|r| r.account == acc && r.lds[..] == *subject)
+        self.lds.get(&acc).is_some_and(|l| l[..] == *subject)
+    }
+
+    /// Account `acc`'s loop-detection subject, made on first use.
+    pub fn lds_for(&mut self, acc: AccountId) -> Bytes {
+        self.lds
+            .entry(acc)
+            .or_insert_with(|| Bytes::from(format!("$LDS.{}", super::session::new_nonce())))
+            .clone()
     }
 
     /// True when account `acc`'s interest is counted here (bound to a remote, or a cluster).

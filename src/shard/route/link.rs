@@ -269,6 +269,12 @@ async fn accepted(shard: ShardRef, transport: Transport) {
         }
         Some(Err(e)) => {
             tracing::debug!("Route closed before its CONNECT: {e}");
+            if e.starts_with("parser error") {
+                let _ = rd
+                    .transport
+                    .write_all(&refuse("Authorization Violation"))
+                    .await;
+            }
             rd.transport.shutdown();
             return;
         }
