@@ -296,6 +296,9 @@ pub struct ClusterSpec {
     pub password: Option<String>,
     /// `authorization { timeout }`: how long a peer has for its CONNECT. None = 2 s.
     pub auth_timeout: Option<Duration>,
+    /// `tls {}`: TLS on every route, both directions, from the first byte (mutual: each side
+    /// presents its certificate and checks the other's against `ca_file`). None = plain routes.
+    pub tls: Option<TlsSpec>,
     /// `connect_retries`: how many times a failed dial of an implicit (gossiped) route is retried, one
     /// second apart, before it is given up; 0 (the default) = one attempt only. Explicit routes
     /// (`routes`) are retried forever whatever it says (nats-server's `connectToRoute`).
@@ -314,6 +317,7 @@ impl Default for ClusterSpec {
             user: None,
             password: None,
             auth_timeout: None,
+            tls: None,
             connect_retries: 0,
         }
     }
@@ -348,6 +352,9 @@ pub struct LeafSpec {
     pub default_account: Option<String>,
     /// `authorization { timeout }`: how long a leaf node has for its CONNECT. None = 2 s.
     pub auth_timeout: Option<Duration>,
+    /// The accepting side's `tls {}` (leaf nodes upgrade after our INFO, or before it with
+    /// `handshake_first`). None = plain text.
+    pub tls: Option<TlsSpec>,
 }
 
 /// One leaf-node user of `leafnodes { authorization }`.
@@ -373,6 +380,7 @@ impl Default for LeafSpec {
             users: Vec::new(),
             default_account: None,
             auth_timeout: None,
+            tls: None,
         }
     }
 }
