@@ -55,10 +55,6 @@ const REMOTE_HARMLESS: &[&str] = &[
     "ignore_discovered_servers",
 ];
 
-/// The error for the leaf listener's `tls` (only with a listener port).
-pub const TLS_NOT_YET: &str = "leafnodes tls is not supported on the accepting side yet \
-     (leaf nodes would attach without it)";
-
 /// What the `leafnodes` block gives.
 pub struct Built {
     pub spec: LeafSpec,
@@ -145,8 +141,7 @@ pub fn leafnodes(entry: &Entry, ctx: &mut Ctx) -> Option<Built> {
             }
             "authorization" => authorization(e, &mut spec, &mut accounts, ctx),
             "tls" => {
-                // Read (its mistakes are reported) but not used: see below.
-                let _ = build_tls::tls(e, ctx);
+                spec.tls = build_tls::tls(e, ctx);
                 tls = Some(e);
             }
             k if ACCEPT_IGNORED.contains(&k) => {
@@ -170,9 +165,8 @@ pub fn leafnodes(entry: &Entry, ctx: &mut Ctx) -> Option<Built> {
     }
     if let Some(e) = tls {
         // The block is the listener's only: each remote has its own `tls`.
-        if spec.port.is_some() {
-            ctx.err(&e.key_span, TLS_NOT_YET);
-        } else {
+        if spec.port.is_none() {
+            spec.tls = None;
             ctx.warn(
                 &e.key_span,
                 "leafnodes \"tls\" is for the leaf-node listener, and there is no leafnodes port: \

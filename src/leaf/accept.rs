@@ -19,6 +19,10 @@ pub struct LeafPortInfo {
     pub headers: bool,
     /// Always true on a leaf port (nats-server's).
     pub auth_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_verify: bool,
     pub max_payload: i64,
     /// 2: no message tracing.
     pub proto: i32,

@@ -124,6 +124,10 @@ pub fn for_config(cfg: &Config) -> Result<Option<Arc<ServerTls>>, Diagnostic> {
     for spec in cfg.leafnodes.remotes.iter().filter_map(|r| r.tls.as_ref()) {
         client(spec).map_err(|e| Diagnostic::error(&spec.span, e))?;
     }
+    // The leaf-node listener's block, compiled again by shard 0 when it starts listening.
+    if let (Some(spec), Some(_)) = (&cfg.leafnodes.tls, cfg.leafnodes.port) {
+        compile(spec).map_err(|e| Diagnostic::error(&spec.span, e))?;
+    }
     match &cfg.tls {
         None => Ok(None),
         Some(spec) => compile(spec)

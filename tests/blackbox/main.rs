@@ -21,6 +21,8 @@ mod cross_shard;
 mod cross_shard_stress;
 mod fuzz_bodies;
 mod fuzz_live;
+mod leaf_hub;
+mod leaf_hub_tls;
 mod leaf_remote;
 mod lifecycle_lame_duck;
 mod lifecycle_signals;

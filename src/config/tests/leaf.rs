@@ -401,23 +401,17 @@ fn accept_side_authorization_errors() {
 }
 
 #[test]
-fn accept_side_tls_is_an_error_with_a_listener_only() {
-    let e = err("leafnodes {\n  tls { handshake_first: true }\n  port: 7422\n}");
-    assert_eq!(
-        short(&e.diagnostics),
-        ["2:3 leafnodes tls is not supported on the accepting side yet (leaf nodes would attach without it)"]
-    );
-    let e = err("leafnodes {\n  listen: -1\n  tls {}\n}");
-    assert_eq!(e.diagnostics.len(), 1, "{:?}", e.diagnostics);
-    assert!(e.diagnostics[0]
-        .message
-        .starts_with("leafnodes tls is not supported on the accepting side yet"));
-    // Without a listener it has nothing to apply to: a warning.
+fn accept_side_tls_is_read_for_a_listener_only() {
+    let l = ok("leafnodes {\n  tls { handshake_first: true, timeout: 3 }\n  port: 7422\n}");
+    let t = l.config.leafnodes.tls.as_ref().expect("the listener's tls");
+    assert_eq!(t.timeout, Some(std::time::Duration::from_secs(3)));
+    // Without a listener it has nothing to apply to: a warning, and nothing kept.
     let l = ok("leafnodes {\n  tls {}\n  remotes = [ { url: \"nats://h\", tls: {} } ]\n}");
     assert_eq!(
         short(&l.warnings),
         ["2:3 leafnodes \"tls\" is for the leaf-node listener, and there is no leafnodes port: it is ignored (a remote's TLS goes in the remote's own tls block)"]
     );
+    assert!(l.config.leafnodes.tls.is_none());
     assert!(l.config.leafnodes.remotes[0].tls.is_some());
     // The block is still read as a tls block.
     let e = err("leafnodes {\n  tls { bogus: 1 }\n}");

@@ -48,6 +48,16 @@ pub fn start(shard: &ShardRef, sock: socket2::Socket) {
             .map_or(0, |a| a.port());
         let auth = sh.auth.clone();
         sh.leaf.enable_routes(&auth);
+        if let Some(spec) = sh.settings.leafnodes.tls.clone() {
+            match crate::tls::compile::compile(&spec) {
+                Ok(t) => sh.leaf.accept_tls = Some(Arc::new(t)),
+                Err(e) => {
+                    // Checked at start (`tls::compile::for_config`): a file changed since.
+                    tracing::error!("Leafnode TLS configuration: {e}; not accepting leaf nodes");
+                    return;
+                }
+            }
+        }
     }
     let stop = shard.borrow().listener_stop.clone();
     runtime::spawn(accept_task(shard.clone(), sock, stop));
@@ -110,7 +120,36 @@ fn port_info(sh: &super::super::Shard, client_id: u64, nonce: &str) -> LeafPortI
         } else {
             String::new()
         },
+        tls_required: sh.leaf.accept_tls.is_some(),
+        tls_verify: sh.leaf.accept_tls.as_ref().is_some_and(|t| t.verify),
         ..LeafPortInfo::default()
+    }
+}
+
+/// The server side of TLS on a leaf link: after our INFO in clear text (the leaf starts it), or
+/// before it with `handshake_first`. Bounded by the block's `timeout`. False when it failed (logged).
+async fn secure(rd: &mut LinkReader, tls: &crate::tls::ServerTls) -> bool {
+    let Transport::Tcp { stream, .. } = &rd.transport else {
+        return true;
+    };
+    if !rd.pending.is_empty() {
+        tracing::error!("TLS handshake error: the leaf node sent clear text before TLS");
+        return false;
+    }
+    let hs = crate::tls::session::accept(stream, tls.client.clone(), tls.verify);
+    match runtime::timeout(tls.timeout, hs).await {
+        Some(Ok(session)) => {
+            rd.transport = Transport::Tls(std::rc::Rc::new(session));
+            true
+        }
+        Some(Err(e)) => {
+            tracing::error!("TLS handshake error: {e}");
+            false
+        }
+        None => {
+            tracing::error!("TLS handshake timeout");
+            false
+        }
     }
 }
 
@@ -230,10 +269,27 @@ async fn attached(shard: ShardRef, transport: Transport) {
     let mut rd = LinkReader::new(&shard, transport, Dialect::Leaf);
     let nonce = super::super::session::new_nonce();
     let client_id = shard.borrow().globals.next_cid();
+    let tls = shard.borrow().leaf.accept_tls.clone();
+    // `handshake_first` (any form: a leaf configured for it starts TLS at once): TLS, then INFO.
+    let tls_first = tls
+        .as_ref()
+        .is_some_and(|t| t.handshake_first != crate::tls::HandshakeFirst::Off);
+    if let (true, Some(t)) = (tls_first, &tls) {
+        if !secure(&mut rd, t).await {
+            rd.transport.shutdown();
+            return;
+        }
+    }
     let line = port_info(&shard.borrow(), client_id, &nonce).line();
     if rd.transport.write_all(&line).await.is_err() {
         rd.transport.shutdown();
         return;
+    }
+    if let (false, Some(t)) = (tls_first, &tls) {
+        if !secure(&mut rd, t).await {
+            rd.transport.shutdown();
+            return;
+        }
     }
     let within = shard
         .borrow()

@@ -148,6 +148,8 @@ pub struct LeafLinks {
     pub spokes: Vec<super::ConnKey>,
     /// The leaf-node listener's port (the real one when `-1` asked for a random one); 0 without.
     pub accept_port: u16,
+    /// The leaf-node listener's TLS (`leafnodes { tls }`), compiled at start.
+    pub accept_tls: Option<Arc<crate::tls::ServerTls>>,
     /// Count every account's interest (a cluster: routes carry every account), not only bound ones.
     pub all_accounts: bool,
     /// Our interest per account carried by a link, counted across all shards: key → subscriptions

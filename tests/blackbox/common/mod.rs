@@ -13,6 +13,7 @@ pub mod pki;
 pub mod process;
 pub mod raw;
 pub mod server;
+pub mod spoke;
 pub mod tenancy;
 
 pub use raw::*;
