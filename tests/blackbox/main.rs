@@ -15,6 +15,7 @@ mod cli_check;
 mod cli_flags;
 mod client_pubsub;
 mod client_reconnect;
+mod cluster_failover;
 mod cluster_routes;
 mod configs_cli;
 mod cross_shard;
