@@ -229,6 +229,12 @@ impl Shard {
         info.nonce = c.login.nonce().map(str::to_string);
         info.ldm = self.draining;
         info.connect_urls = (*self.connect_urls).clone();
+        if self.draining && !info.connect_urls.is_empty() {
+            // Lame duck mode: only the other servers, so a client's pool moves away from us.
+            let own =
+                super::route::link::own_client_urls(&self.settings.info_host, self.settings.port);
+            info.connect_urls.retain(|u| !own.contains(u));
+        }
         if let Some(tls) = &self.settings.tls {
             // nats-server: required unless plain text is allowed too; a TLS-first INFO says
             // required whatever the port allows (the client is already speaking TLS).

@@ -115,3 +115,30 @@ async fn a_client_fails_over_between_servers_under_test() {
     let b = Node::start_with(&[a.route_url("")], "", "");
     fails_over(a, b).await;
 }
+
+/// In lame duck mode a server's clients are told only the other servers' URLs (and `ldm`), so
+/// their pools move away from it.
+#[test]
+fn lame_duck_tells_clients_only_the_other_servers() {
+    let sut = Node::start_with(
+        &[],
+        "",
+        "lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n",
+    );
+    let peer = Node::peer_with(&[sut.route_url("")], "", "");
+    wait_pool(&sut, &[sut.client_hostport(), peer.client_hostport()]);
+    let mut c = Raw::ready_with(
+        sut.port(),
+        r#"{"verbose":false,"pedantic":false,"protocol":1}"#,
+    );
+    // Its connect_info INFO after the first PONG.
+    let _ = c.expect_info();
+    sut.server.signal("USR2");
+    let info = c.expect_info();
+    assert_eq!(info["ldm"], true, "{info}");
+    assert_eq!(
+        info["connect_urls"],
+        serde_json::json!([peer.client_hostport()]),
+        "{info}"
+    );
+}
