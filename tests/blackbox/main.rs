@@ -20,6 +20,7 @@ mod cluster_routes;
 mod configs_cli;
 mod cross_shard;
 mod cross_shard_stress;
+mod deploy_files;
 mod fuzz_bodies;
 mod fuzz_live;
 mod leaf_hub;
