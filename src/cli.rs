@@ -94,8 +94,12 @@ struct Cli {
     /// Routes to solicit and connect (comma-separated URLs; needs a cluster listener)
     #[arg(long = "routes", value_name = "URLS")]
     routes: Option<String>,
-    /// Cluster URL for solicited routes: nats://[user:pass@]host:port (-1 for a random port)
-    #[arg(long = "cluster", visible_aliases = ["cluster_listen"], value_name = "URL")]
+    #[arg(
+        long = "cluster",
+        visible_aliases = ["cluster_listen"],
+        value_name = "URL",
+        help = "Cluster URL for solicited routes: nats://[user:pass@]host:port (-1 for a random port)"
+    )]
     cluster: Option<String>,
     /// Cluster name (default: a dynamically generated one)
     #[arg(long = "cluster_name", value_name = "NAME")]
@@ -116,6 +120,13 @@ struct Cli {
     /// Number of shards (cores) to use (default: every CPU the process may run on)
     #[arg(long = "cores")]
     cores: Option<usize>,
+    /// I/O runtime of the shards: auto (io_uring when available, else epoll), io_uring, epoll
+    #[arg(
+        long = "runtime",
+        value_name = "RUNTIME",
+        value_parser = clap::builder::PossibleValuesParser::new(config::RuntimeChoice::NAMES)
+    )]
+    runtime: Option<String>,
     /// Show version
     #[arg(short = 'v', long = "version")]
     version: bool,
@@ -150,6 +161,7 @@ const LONG: &[&str] = &[
     "jetstream",
     "store_dir",
     "cores",
+    "runtime",
     "routes",
     "cluster",
     "cluster_listen",
@@ -203,6 +215,10 @@ fn source(cli: &Cli) -> config::Source {
             trace: cli.trace,
             logtime: cli.logtime,
             cores: cli.cores,
+            runtime: cli
+                .runtime
+                .as_deref()
+                .and_then(config::RuntimeChoice::parse),
             jetstream: cli.jetstream || cli.store_dir.is_some(),
             user: cli.user.clone(),
             pass: cli.pass.clone(),
@@ -283,8 +299,18 @@ pub fn main() -> ExitCode {
         }
     };
     if cli.version {
+        // The runtime a start would use here: `--runtime` if given, else what `auto` finds.
+        let runtime = match cli
+            .runtime
+            .as_deref()
+            .and_then(config::RuntimeChoice::parse)
+        {
+            Some(config::RuntimeChoice::IoUring) => "io_uring",
+            Some(config::RuntimeChoice::Epoll) => "epoll",
+            _ => crate::runtime::auto().0.name(),
+        };
         println!(
-            "corenats: v{} (nats-server protocol v{})",
+            "corenats: v{} (nats-server protocol v{}, {runtime} runtime)",
             env!("CARGO_PKG_VERSION"),
             server::VERSION
         );
@@ -458,6 +484,31 @@ mod tests {
             e,
             "solicited routes require cluster capabilities, e.g. --cluster"
         );
+    }
+
+    #[test]
+    fn runtime_flag() {
+        for (arg, want) in [
+            ("-runtime=epoll", config::RuntimeChoice::Epoll),
+            ("--runtime=io_uring", config::RuntimeChoice::IoUring),
+            ("--runtime=auto", config::RuntimeChoice::Auto),
+        ] {
+            let v = normalize_args(["corenats", arg].iter().map(|s| s.to_string()));
+            let cli = Cli::try_parse_from(v).unwrap();
+            let o = source(&cli).overrides;
+            assert_eq!(o.runtime, Some(want), "{arg}");
+            let mut cfg = Config::default();
+            o.apply(&mut cfg);
+            assert_eq!(cfg.runtime, want, "{arg}");
+        }
+        // Not given: the file decides (default auto). Given twice: the last wins, as every flag.
+        let cli = Cli::try_parse_from(["corenats"]).unwrap();
+        assert_eq!(source(&cli).overrides.runtime, None);
+        let cli =
+            Cli::try_parse_from(["corenats", "--runtime", "epoll", "--runtime", "auto"]).unwrap();
+        assert_eq!(cli.runtime.as_deref(), Some("auto"));
+        let e = Cli::try_parse_from(["corenats", "--runtime", "uring"]).unwrap_err();
+        assert!(e.to_string().contains("io_uring"), "{e}");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! - [`auth`]: accounts, users and permissions compiled once into an immutable `Auth`.
 //! - `server`: boot — config → auth → bind → one shard per CPU → signals → shutdown ([`run`]).
 //! - [`settings`]: what every shard shares — immutable `Settings`, process-wide `Globals`.
-//! - `runtime`: the seam over glommio (spawn, TCP, timers, executors).
+//! - `runtime`: the seam over the shards' executors — glommio on io_uring, or tokio on epoll where io_uring
+//!   is blocked (spawn, TCP, timers, executors).
 //! - `shard`: one per core — accept → read + parse → permit → match locally → fan out → write.
 //!   What one shard tells another is in `shard/peer/`, one file per message.
 //! - [`protocol`]: pure — the resumable client protocol parser, frame writer, `-ERR` texts, INFO/CONNECT.

@@ -4,7 +4,7 @@
 use crate::auth::Auth;
 use crate::bus::{Bus, Control};
 use crate::config::Config;
-use crate::runtime::{self, checks};
+use crate::runtime;
 use crate::settings::{Globals, Settings};
 use crate::shard::{self, Shard};
 use std::cell::RefCell;
@@ -203,9 +203,9 @@ pub fn run(boot: Boot) -> Result<(), String> {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
-    checks::check_memlock()?;
-    checks::check_io_uring()?;
     let cfg = boot.config;
+    // io_uring, or epoll where io_uring is blocked (`auto`): probed and chosen before anything starts.
+    let backend = runtime::select(cfg.runtime)?;
     let auth = Arc::new(Auth::compile(&cfg, None).map_err(|mut e| crate::auth::report(&mut e))?);
     // Certificates and keys are read once here (and again on every reload), never per connection.
     let tls = crate::tls::compile::for_config(&cfg).map_err(|d| d.to_string())?;
@@ -244,7 +244,12 @@ pub fn run(boot: Boot) -> Result<(), String> {
     if cfg.jetstream {
         tracing::warn!("JetStream is not supported by corenats yet; continuing without it");
     }
-    tracing::info!("Starting {} shard(s) on CPUs {:?}", nr_shards, cpus);
+    tracing::info!(
+        "Starting {} shard(s) on CPUs {:?} ({} runtime)",
+        nr_shards,
+        cpus,
+        backend.name()
+    );
     if let Some(pid) = &cfg.pid_file {
         std::fs::write(pid, std::process::id().to_string())
             .map_err(|e| format!("Could not write pidfile: {e}"))?;

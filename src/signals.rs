@@ -215,6 +215,13 @@ fn not_reloadable(old: &config::Config, new: &config::Config) -> Result<(), Stri
     if old.bus_spin != new.bus_spin {
         return Err(refuse("bus_spin", go(old.bus_spin), go(new.bus_spin)));
     }
+    if old.runtime != new.runtime {
+        return Err(refuse(
+            "runtime",
+            old.runtime.as_str(),
+            new.runtime.as_str(),
+        ));
+    }
     Ok(())
 }
 
@@ -340,6 +347,22 @@ fn cluster_not_reloadable(
             new.connect_retries,
         ));
     }
+    // Compiled once, when the cluster starts (where the block is written does not count).
+    let tls = |c: &config::ClusterSpec| {
+        c.tls.clone().map(|t| config::TlsSpec {
+            span: Default::default(),
+            ..t
+        })
+    };
+    if tls(old) != tls(new) {
+        let on = |c: &config::ClusterSpec| if c.tls.is_some() { "on" } else { "off" };
+        return Err(match (&old.tls, &new.tls) {
+            (Some(_), Some(_)) => {
+                "config reload not supported for cluster tls: the block changed".to_string()
+            }
+            _ => refuse("tls", on(old), on(new)),
+        });
+    }
     Ok(())
 }
 
@@ -425,6 +448,20 @@ mod tests {
             refused(|c| c.routes.clear()),
             "config reload not supported for cluster routes: old=1 routes, new=0 routes"
         );
+        assert_eq!(
+            refused(|c| c.tls = Some(TlsSpec::default())),
+            "config reload not supported for cluster tls: old=off, new=on"
+        );
+        let mut with_tls = old.clone();
+        with_tls.cluster.tls = Some(TlsSpec::default());
+        let mut moved = with_tls.clone();
+        moved.cluster.tls.as_mut().unwrap().span.line = 9;
+        assert_eq!(not_reloadable(&with_tls, &moved), Ok(()));
+        moved.cluster.tls.as_mut().unwrap().insecure = true;
+        assert_eq!(
+            not_reloadable(&with_tls, &moved).unwrap_err(),
+            "config reload not supported for cluster tls: the block changed"
+        );
         let text = refused(|c| c.password = Some("other".into()));
         assert_eq!(
             text,
@@ -487,6 +524,20 @@ mod tests {
             refused(|l| l.remotes.push(config::RemoteLeafSpec::default())),
             "config reload not supported for LeafNode: old=0 remotes, new=1 remotes"
         );
+    }
+
+    /// The shards' runtime is chosen once, at start.
+    #[test]
+    fn runtime_does_not_reload() {
+        let epoll = Config {
+            runtime: config::RuntimeChoice::Epoll,
+            ..Config::default()
+        };
+        assert_eq!(
+            not_reloadable(&Config::default(), &epoll).unwrap_err(),
+            "config reload not supported for runtime: old=auto, new=epoll"
+        );
+        assert_eq!(not_reloadable(&epoll, &epoll.clone()), Ok(()));
     }
 
     /// nats-server reloads the TLS configuration, its timeout, pinned certificates and handshake-first

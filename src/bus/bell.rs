@@ -2,7 +2,8 @@
 //!
 //! The consumer (the owning shard's inbox task) registers its waker and *arms* the bell right before it
 //! parks; producers on other cores ring only when the bell is armed, so a busy shard costs its producers
-//! one atomic load per batch and no syscall. glommio wakers may be woken from any thread.
+//! one atomic load per batch and no syscall. Both runtimes' task wakers (glommio's, tokio's) may be woken
+//! from any thread.
 //!
 //! Runs on: `ring` on any shard; `armed_wait` only on the owning shard.
 

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use super::de::{from_value, DeError};
 use super::duration::{self, SignedDuration};
 use super::nonstandard::Recorder;
-use super::schema::{Config, Span};
+use super::schema::{Config, RuntimeChoice, Span};
 use super::value::{Entry, Kind, Map, Value};
 use super::{
     build_accounts, build_auth, build_cluster, build_leaf, build_tls, Diagnostic, Severity,
@@ -478,6 +478,20 @@ pub fn build(root: &Map, ctx: &mut Ctx) -> Config {
                 }
             }
             "bus_spin" => set(&mut c.bus_spin, ctx.positive_duration(entry, false)),
+            "runtime" => {
+                if let Some(name) = ctx.string(entry) {
+                    match RuntimeChoice::parse(&name) {
+                        Some(r) => c.runtime = r,
+                        None => ctx.err(
+                            &entry.value.span,
+                            format!(
+                                "invalid value for \"runtime\": expected one of {}, got {name:?}",
+                                RuntimeChoice::NAMES.map(|n| format!("{n:?}")).join(", ")
+                            ),
+                        ),
+                    }
+                }
+            }
             "leafnodes" | "leaf" => {
                 if let Some(b) = build_leaf::leafnodes(entry, ctx) {
                     c.leafnodes = b.spec;

@@ -4,8 +4,10 @@
 //!
 //! corenats's routes are single, uncompressed connections, as a pre-2.10 server's: `pool_size`,
 //! `accounts` (pinned accounts), `compression` and the route keep-alive and write settings are read
-//! and ignored with a warning. `tls` and `permissions` are errors until they are implemented: a
-//! cluster that silently ran without its TLS or its permissions would be worse than none.
+//! and ignored with a warning. `permissions` is an error until it is implemented: a cluster that
+//! silently ran without its permissions would be worse than none. `tls` is read as nats-server
+//! reads it (a server-to-server block: `verify_cert_and_check_known_urls` is allowed); its files
+//! are loaded by `crate::tls::compile::routes`.
 
 use std::time::Duration;
 
@@ -15,7 +17,7 @@ use super::schema::{ClusterSpec, Span};
 use super::value::{Entry, Kind};
 
 /// Keys nats-server knows that corenats cannot honour yet (errors).
-const NOT_YET: &[&str] = &["tls", "permissions"];
+const NOT_YET: &[&str] = &["permissions"];
 
 /// Keys nats-server knows that corenats reads and ignores (warnings).
 const IGNORED: &[&str] = &[
@@ -104,6 +106,7 @@ pub fn cluster(entry: &Entry, ctx: &mut Ctx) -> Option<Built> {
                 spec.routes = routes(e, ctx);
             }
             "authorization" => authorization(e, &mut spec, ctx),
+            "tls" => spec.tls = super::build_tls::cluster_tls(e, ctx),
             k if NOT_YET.contains(&k) => ctx.err(
                 &e.key_span,
                 format!(

@@ -1,8 +1,8 @@
-//! Typed build of the top-level `tls { ... }` block into [`TlsSpec`], read as nats-server's
-//! `parseTLS` (`server/opts.go`) reads it: keys case-insensitive, each value type-checked, names
-//! (cipher suites, curves, TLS versions) checked against Go's tables, with nats-server's texts at
-//! nats-server's positions (an entry's key; a list element itself; the `tls` key for the block as a
-//! whole). The files are not read here: `crate::tls::compile` loads them.
+//! Typed build of a `tls { ... }` block (top level, leaf nodes, cluster) into [`TlsSpec`], read as
+//! nats-server's `parseTLS` (`server/opts.go`) reads it: keys case-insensitive, each value
+//! type-checked, names (cipher suites, curves, TLS versions) checked against Go's tables, with
+//! nats-server's texts at nats-server's positions (an entry's key; a list element itself; the `tls`
+//! key for the block as a whole). The files are not read here: `crate::tls::compile` loads them.
 //!
 //! Unlike nats-server, which stops at the first problem in the block, every problem is reported. A
 //! block with any error yields no [`TlsSpec`], so its files are not checked on top of it.
@@ -96,8 +96,19 @@ fn strings<'v>(e: &'v Entry, ctx: &mut Ctx) -> Option<Vec<(&'v str, &'v Span)>> 
     ok.then_some(out)
 }
 
-/// Top-level `tls { ... }`.
+/// Top-level `tls { ... }` (and every other client context: the leaf-node listener, a remote).
 pub fn tls(entry: &Entry, ctx: &mut Ctx) -> Option<TlsSpec> {
+    block(entry, ctx, true)
+}
+
+/// `cluster { tls { ... } }`: a server-to-server context, where `verify_cert_and_check_known_urls`
+/// is allowed (nats-server's `parseTLS(tk, false)`).
+pub fn cluster_tls(entry: &Entry, ctx: &mut Ctx) -> Option<TlsSpec> {
+    block(entry, ctx, false)
+}
+
+/// A `tls { ... }` block; `client_ctx` as nats-server's `isClientCtx`.
+fn block(entry: &Entry, ctx: &mut Ctx, client_ctx: bool) -> Option<TlsSpec> {
     let errors_before = ctx.error_count();
     let map = ctx.map(entry)?;
     let mut spec = TlsSpec {
@@ -118,15 +129,15 @@ pub fn tls(entry: &Entry, ctx: &mut Ctx) -> Option<TlsSpec> {
             "insecure" => spec.insecure = expect_bool(e, ctx).unwrap_or(false),
             "verify" => verify = expect_bool(e, ctx).unwrap_or(false),
             "verify_and_map" => map_users = expect_bool(e, ctx).unwrap_or(false),
-            "verify_cert_and_check_known_urls" => {
-                if expect_bool(e, ctx) == Some(true) {
-                    // Routes and gateways only; the client port is a client context.
-                    ctx.err(
-                        &e.key_span,
-                        "verify_cert_and_check_known_urls not supported in this context",
-                    );
-                }
-            }
+            "verify_cert_and_check_known_urls" => match expect_bool(e, ctx) {
+                // Routes and gateways only; the client port is a client context.
+                Some(true) if client_ctx => ctx.err(
+                    &e.key_span,
+                    "verify_cert_and_check_known_urls not supported in this context",
+                ),
+                Some(b) => spec.check_known_urls = b,
+                None => {}
+            },
             "allow_insecure_cipher_suites" => {
                 spec.allow_insecure_cipher_suites = expect_bool(e, ctx).unwrap_or(false)
             }
@@ -205,7 +216,7 @@ pub fn tls(entry: &Entry, ctx: &mut Ctx) -> Option<TlsSpec> {
             ),
         }
     }
-    spec.verify = verify || map_users;
+    spec.verify = verify || map_users || spec.check_known_urls;
     spec.map = map_users;
     if spec.cert_file.is_some() && !spec.certs.is_empty() {
         ctx.err(

@@ -87,6 +87,7 @@ impl Default for Config {
             jetstream: false,
             cores: None,
             bus_spin: Duration::ZERO,
+            runtime: super::schema::RuntimeChoice::Auto,
             max_closed_clients: 10_000,
             leafnodes: super::schema::LeafSpec::default(),
             leafnodes_accounts: Vec::new(),

@@ -69,9 +69,12 @@ pub struct Config {
     pub jetstream: bool,
     /// corenats extension `cores: N` (number of shards). None = all CPUs in the affinity mask.
     pub cores: Option<usize>,
-    /// corenats extension `bus_spin: "20us"`: bounded spin before a shard parks (its cross-core inbox and its
-    /// io_uring reactor): lower wake-up latency for CPU right after activity. Default 0.
+    /// corenats extension `bus_spin: "20us"`: bounded spin before a shard parks (its cross-core inbox and,
+    /// on the io_uring runtime, its reactor): lower wake-up latency for CPU right after activity. Default 0.
     pub bus_spin: Duration,
+    /// corenats extension `runtime: auto|io_uring|epoll` (and `--runtime`): the shards' I/O backend.
+    /// Default `auto`: io_uring when it works here, else epoll.
+    pub runtime: RuntimeChoice,
     /// Default 10000.
     pub max_closed_clients: usize,
     /// `leafnodes { ... }`: links this server dials to leaf-node hubs (`remotes`), and the leaf-node
@@ -100,6 +103,40 @@ pub struct Config {
     pub https_port: Option<i32>,
 }
 
+/// Which I/O backend runs the shards (`runtime` / `--runtime`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RuntimeChoice {
+    /// io_uring when it works on this host (probed at start), else epoll, with a log line saying why.
+    #[default]
+    Auto,
+    /// io_uring only: the start fails when it is unavailable.
+    IoUring,
+    /// epoll only: io_uring is never touched.
+    Epoll,
+}
+
+impl RuntimeChoice {
+    /// The names `runtime` and `--runtime` accept.
+    pub const NAMES: [&'static str; 3] = ["auto", "io_uring", "epoll"];
+
+    pub fn parse(s: &str) -> Option<RuntimeChoice> {
+        match s {
+            "auto" => Some(RuntimeChoice::Auto),
+            "io_uring" => Some(RuntimeChoice::IoUring),
+            "epoll" => Some(RuntimeChoice::Epoll),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuntimeChoice::Auto => "auto",
+            RuntimeChoice::IoUring => "io_uring",
+            RuntimeChoice::Epoll => "epoll",
+        }
+    }
+}
+
 /// nats-server's `tls { ... }` block, as written (files are loaded by `crate::tls::compile`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TlsSpec {
@@ -112,6 +149,9 @@ pub struct TlsSpec {
     pub verify: bool,
     /// `verify_and_map`.
     pub map: bool,
+    /// `verify_cert_and_check_known_urls` (implies `verify`): a route peer whose certificate names
+    /// the host of a configured route URL is admitted (cluster blocks only; an error elsewhere).
+    pub check_known_urls: bool,
     /// `insecure` (outgoing connections only; no effect on a listener, as in nats-server).
     pub insecure: bool,
     /// `timeout` (seconds, fractional, or a duration string). None = 2 s.

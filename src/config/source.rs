@@ -20,6 +20,8 @@ pub struct Overrides {
     pub trace: bool,
     pub logtime: Option<bool>,
     pub cores: Option<usize>,
+    /// `--runtime auto|io_uring|epoll`.
+    pub runtime: Option<super::schema::RuntimeChoice>,
     pub jetstream: bool,
     /// `--user`, `--pass`, `--auth`: the single authorization user, its password, or the token.
     pub user: Option<String>,
@@ -183,6 +185,9 @@ impl Overrides {
         }
         if let Some(c) = self.cores {
             cfg.cores = Some(c);
+        }
+        if let Some(r) = self.runtime {
+            cfg.runtime = r;
         }
         cfg.jetstream |= self.jetstream;
         self.apply_cluster(cfg);

@@ -36,8 +36,9 @@ pub struct ClusterVarz {
     /// `host:port` of each configured route URL (never the credentials).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<String>,
-    /// Seconds: nats-server's default (2), what it shows for a cluster without TLS. Routes have no
-    /// TLS here, so `tls_required` and `tls_verify` are always false (left out).
+    /// Seconds: `cluster { tls { timeout } }`, or nats-server's default (2), which it shows for a
+    /// cluster without TLS too. `tls_required` and `tls_verify`: `cluster { tls }` is set (a route
+    /// always verifies its peer).
     #[serde(skip_serializing_if = "is_zero_f64")]
     pub tls_timeout: f64,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -237,23 +238,32 @@ fn cluster_varz(
     c: &crate::bus::snapshot::ClusterFigures,
 ) -> ClusterVarz {
     let spec = &settings.cluster;
+    let tls_timeout = spec
+        .tls
+        .as_ref()
+        .and_then(|t| t.timeout)
+        .filter(|t| !t.is_zero())
+        .unwrap_or(crate::config::defaults::DEFAULT_TLS_TIMEOUT);
+    // nats-server's `getDefaultAuthTimeout`: with TLS, the TLS timeout plus a second.
+    let auth_default = if spec.tls.is_some() {
+        tls_timeout + std::time::Duration::from_secs(1)
+    } else {
+        crate::config::defaults::DEFAULT_AUTH_TIMEOUT
+    };
     ClusterVarz {
         name: c.name.clone(),
         addr: spec.host.clone(),
         cluster_port: c.port,
-        auth_timeout: spec
-            .auth_timeout
-            .unwrap_or(crate::config::defaults::DEFAULT_AUTH_TIMEOUT)
-            .as_secs_f64(),
+        auth_timeout: spec.auth_timeout.unwrap_or(auth_default).as_secs_f64(),
         urls: spec
             .routes
             .iter()
             .filter_map(|u| crate::leaf::url::RemoteUrl::parse(u).ok())
             .map(|u| u.addr())
             .collect(),
-        tls_timeout: crate::config::defaults::DEFAULT_TLS_TIMEOUT.as_secs_f64(),
-        tls_required: false,
-        tls_verify: false,
+        tls_timeout: tls_timeout.as_secs_f64(),
+        tls_required: spec.tls.is_some(),
+        tls_verify: spec.tls.is_some(),
         pool_size: NO_POOLING,
     }
 }
@@ -403,5 +413,31 @@ mod tests {
             v,
             r#"{"name":"c","addr":"0.0.0.0","cluster_port":6222,"auth_timeout":2.0,"urls":["10.0.0.2:6222"],"tls_timeout":2.0,"pool_size":-1}"#
         );
+    }
+
+    /// With `cluster { tls }`: `tls_required` and `tls_verify`, the block's timeout, and the
+    /// authorization timeout nats-server derives from it (the TLS timeout plus a second).
+    #[test]
+    fn the_cluster_section_with_tls() {
+        let mut cfg = crate::config::Config::default();
+        cfg.cluster.port = Some(6222);
+        cfg.cluster.tls = Some(crate::config::TlsSpec {
+            timeout: Some(std::time::Duration::from_millis(1500)),
+            ..Default::default()
+        });
+        let settings = crate::settings::Settings::from_config(&cfg, "NID", 4222);
+        let figures = crate::bus::snapshot::ClusterFigures {
+            name: "c".into(),
+            port: 6222,
+            connect_urls: Vec::new(),
+        };
+        let v = cluster_varz(&settings, &figures);
+        assert!(v.tls_required && v.tls_verify);
+        assert_eq!((v.tls_timeout, v.auth_timeout), (1.5, 2.5));
+        cfg.cluster.tls = None;
+        let settings = crate::settings::Settings::from_config(&cfg, "NID", 4222);
+        let v = cluster_varz(&settings, &figures);
+        assert!(!v.tls_required && !v.tls_verify);
+        assert_eq!((v.tls_timeout, v.auth_timeout), (2.0, 2.0));
     }
 }

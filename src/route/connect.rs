@@ -1,5 +1,6 @@
 //! The route CONNECT: the first op of a dialling side (`name` is its server id), and the checks the
-//! accepting side makes on one (nats-server's `processRouteConnect`).
+//! accepting side makes on one (nats-server's `processRouteConnect`), including the certificate
+//! name check of `verify_cert_and_check_known_urls` ([`dns_alt_name_matches`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -81,9 +82,40 @@ impl RouteConnect {
     }
 }
 
+/// nats-server's `dnsAltNameMatches` (RFC 6125 6.4.1): a certificate's DNS name `san` names one of
+/// `hosts` (the configured route URLs' hosts), label by label and case-insensitively; a `*` matches
+/// exactly one label, and only as the left-most one.
+pub fn dns_alt_name_matches(san: &str, hosts: &[String]) -> bool {
+    let san = san.to_ascii_lowercase();
+    let want: Vec<&str> = san.split('.').collect();
+    hosts.iter().any(|host| {
+        let host = host.to_ascii_lowercase();
+        let labels: Vec<&str> = host.split('.').collect();
+        if labels.len() != want.len() {
+            return false;
+        }
+        let skip = usize::from(want[0] == "*");
+        want.iter().zip(&labels).skip(skip).all(|(a, b)| a == b)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certificate_names_match_route_hosts_as_nats_servers() {
+        let hosts = vec!["Node1.Example.com".to_string(), "127.0.0.1".to_string()];
+        assert!(dns_alt_name_matches("node1.example.COM", &hosts));
+        assert!(dns_alt_name_matches("*.example.com", &hosts));
+        // `*` is one label, the left-most only.
+        assert!(!dns_alt_name_matches("*.com", &hosts));
+        assert!(!dns_alt_name_matches("node1.*.com", &hosts));
+        assert!(!dns_alt_name_matches("node2.example.com", &hosts));
+        assert!(!dns_alt_name_matches("example.com", &hosts));
+        assert!(dns_alt_name_matches("127.0.0.1", &hosts));
+        assert!(!dns_alt_name_matches("anything", &[]));
+    }
 
     #[test]
     fn checks_in_nats_server_order() {

@@ -3,6 +3,7 @@
 //!
 //! - [`ciphers`]: Go's cipher-suite and curve names and their rustls *ring* equivalents.
 //! - `certs`: the PEM files (Go's texts) and the certificate picked for a handshake.
+//! - `route`: `cluster { tls {} }` → [`RouteTls`], both ends of every route (mutual TLS).
 //!
 //! The rustls configuration is always built on an explicit *ring* provider (never the process-wide
 //! default, which another crate in the binary could set differently), restricted to the suites and
@@ -12,6 +13,9 @@
 mod certs;
 pub mod ciphers;
 mod insecure;
+mod route;
+
+pub use route::{routes, RouteTls};
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -117,12 +121,18 @@ pub fn client(spec: &TlsSpec) -> Result<Arc<rustls::ClientConfig>, String> {
     Ok(Arc::new(config))
 }
 
-/// Compiles the configuration's `tls {}` block, if any (and checks the leaf remotes' blocks). The error is placed at the block's `tls` key,
+/// Compiles the configuration's `tls {}` block, if any (and checks the leaf remotes', the leaf
+/// listener's and the cluster's blocks). The error is placed at the block's `tls` key,
 /// where nats-server reports it (without a position when the settings came from the command line).
 pub fn for_config(cfg: &Config) -> Result<Option<Arc<ServerTls>>, Diagnostic> {
     // The leaf remotes' blocks are checked with the server's, so `-t` and the start fail on them too.
     for spec in cfg.leafnodes.remotes.iter().filter_map(|r| r.tls.as_ref()) {
         client(spec).map_err(|e| Diagnostic::error(&spec.span, e))?;
+    }
+    // The cluster's block (both ends of every route), compiled again by shard 0 when the cluster
+    // starts. nats-server reads it, and fails on it, with or without a cluster port.
+    if let Some(spec) = &cfg.cluster.tls {
+        routes(spec).map_err(|e| Diagnostic::error(&spec.span, e))?;
     }
     // The leaf-node listener's block, compiled again by shard 0 when it starts listening.
     if let (Some(spec), Some(_)) = (&cfg.leafnodes.tls, cfg.leafnodes.port) {

@@ -1,4 +1,5 @@
-//! The session over a real socket: a glommio executor serves, a blocking rustls client talks to it.
+//! The session over a real socket: a shard executor (the process's runtime backend) serves, a blocking
+//! rustls client talks to it.
 
 use super::*;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
@@ -40,7 +41,7 @@ fn pki() -> Pki {
     }
 }
 
-/// Runs `serve` on a glommio executor for one accepted connection while `client` runs on this
+/// Runs `serve` on a shard executor for one accepted connection while `client` runs on this
 /// thread against it; returns what `serve` returned.
 fn with_server<T: Send + 'static>(
     serve: impl FnOnce(Stream) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>

@@ -90,18 +90,24 @@ cluster {
 "#,
     );
     assert_eq!(code, Some(0), "{out}");
+    // A cluster `tls` block is read as nats-server's and its files are checked: a certificate
+    // without its key is nats-server's error, at the block.
+    let (code, out) = check_config("cluster {\n  port: 6222\n  tls {}\n}\n");
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = check_config(
+        "cluster {\n  port: 6222\n  tls {\n    cert_file: \"/nonexistent/node.pem\"\n  }\n}\n",
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("check.conf:3:3: missing 'key_file' in TLS configuration"),
+        "{out}"
+    );
     if is_corenats() {
-        // Keys corenats ignores fail `-t`, as every ignored key does; `tls` is an error.
+        // Keys corenats ignores fail `-t`, as every ignored key does.
         let (code, out) = check_config("cluster { port: 6222, pool_size: 3 }\n");
         assert_eq!(code, Some(1), "{out}");
         assert!(
             out.contains("check.conf:1:22: cluster \"pool_size\" is not supported"),
-            "{out}"
-        );
-        let (code, out) = check_config("cluster {\n  port: 6222\n  tls {}\n}\n");
-        assert_eq!(code, Some(1), "{out}");
-        assert!(
-            out.contains("check.conf:3:3: cluster \"tls\" is not supported by corenats yet"),
             "{out}"
         );
         let (code, out) = check_config("cluster {\n  routes: [\"nats://h:1\"]\n}\n");
@@ -150,16 +156,8 @@ leafnodes {
         "{out}"
     );
     if is_corenats() {
-        // The listener's `tls` is an error (leaf nodes would attach without it); ignored keys fail
-        // `-t`; an unknown account is an error (nats-server finds it only at start).
-        let (code, out) = check_config("leafnodes {\n  port: 7422\n  tls {}\n}\n");
-        assert_eq!(code, Some(1), "{out}");
-        assert!(
-            out.contains(
-                "check.conf:3:3: leafnodes tls is not supported on the accepting side yet"
-            ),
-            "{out}"
-        );
+        // Ignored keys fail `-t`; an unknown account is an error (nats-server finds it only at
+        // start).
         let (code, out) = check_config("leafnodes {\n  port: 7422\n  compression: off\n}\n");
         assert_eq!(code, Some(1), "{out}");
         assert!(

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn file(name: &str) -> (PathBuf, String) {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy")
+        .join(name);
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     (p, text)
 }
@@ -43,7 +45,8 @@ fn the_image_is_multi_stage_non_root_and_checks_its_health() {
     let count = |op: &str| ins.iter().filter(|(o, _)| o == op).count();
     assert!(count("FROM") >= 2, "not multi-stage: {ins:?}");
     assert!(
-        ins.iter().any(|(o, a)| o == "COPY" && a.starts_with("--from=")),
+        ins.iter()
+            .any(|(o, a)| o == "COPY" && a.starts_with("--from=")),
         "the final stage copies nothing from the build stage"
     );
     let user = ins
@@ -89,7 +92,10 @@ fn the_image_is_multi_stage_non_root_and_checks_its_health() {
 fn the_images_configuration_is_valid() {
     let (path, _) = file("corenats.conf");
     let dir = TempDir::new();
-    let (code, out) = run_binary(&["-t".into(), "-c".into(), path.display().to_string()], &dir);
+    let (code, out) = run_binary(
+        &["-t".into(), "-c".into(), path.display().to_string()],
+        &dir,
+    );
     assert_eq!(code, Some(0), "{out}");
 }
 

@@ -1,6 +1,7 @@
 //! The black-box tests: one binary, a module per topic, every test talking to the spawned server over
 //! TCP (raw protocol or a real client). Set `CORENATS_TEST_SERVER=nats-server` to run them against real
-//! nats-server; behaviours corenats deliberately does differently are gated with `is_corenats()`.
+//! nats-server; behaviours corenats deliberately does differently are gated with `is_corenats()`. Set
+//! `CORENATS_TEST_RUNTIME=epoll` to run every corenats they start on the epoll runtime.
 //! One binary links once: faster CI and far less disk than one binary per file.
 
 mod common;
@@ -17,6 +18,7 @@ mod client_pubsub;
 mod client_reconnect;
 mod cluster_failover;
 mod cluster_routes;
+mod cluster_tls;
 mod configs_cli;
 mod cross_shard;
 mod cross_shard_stress;
@@ -47,6 +49,7 @@ mod queue_delivery_filter;
 mod queue_weighting;
 mod reload_auth;
 mod reload_limits;
+mod runtime_fallback;
 mod seed_example;
 mod slow_consumer;
 mod soak;

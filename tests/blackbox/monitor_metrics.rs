@@ -196,6 +196,7 @@ struct Corenats {
 impl Corenats {
     fn start() -> Corenats {
         let mut child = Command::new(env!("CARGO_BIN_EXE_corenats"))
+            .args(corenats_runtime_args())
             .args(["-a", "127.0.0.1", "-p", "-1", "-m", "-1"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -201,15 +201,125 @@ fn authorization_is_one_user_without_token_or_permissions() {
 }
 
 #[test]
-fn tls_and_permissions_are_errors_until_implemented() {
+fn permissions_are_an_error_until_implemented() {
     let e = err("cluster {\n  port: 6222\n  tls { cert_file: a, key_file: b }\n  permissions { import: \">\", export: \">\" }\n}\n");
     assert_eq!(
         short(&e.diagnostics),
-        [
-            "3:3 cluster \"tls\" is not supported by corenats yet (routes would run without it)",
-            "4:3 cluster \"permissions\" is not supported by corenats yet (routes would run without it)",
-        ]
+        ["4:3 cluster \"permissions\" is not supported by corenats yet (routes would run without it)"]
     );
+}
+
+#[test]
+fn the_tls_block_is_read_as_nats_server_reads_a_cluster_one() {
+    let l = ok(r#"
+cluster {
+  port: 6222
+  TLS {
+    cert_file: "node.pem"
+    key_file: "node-key.pem"
+    ca_file: "ca.pem"
+    verify: true
+    timeout: 0.5
+    insecure: true
+    pinned_certs: ["ABCDEF0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789"]
+    verify_cert_and_check_known_urls: true
+    min_version: "1.3"
+  }
+}
+"#);
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let t = l.config.cluster.tls.clone().expect("cluster tls");
+    assert_eq!(t.cert_file.as_deref(), Some(Path::new("node.pem")));
+    assert_eq!(t.key_file.as_deref(), Some(Path::new("node-key.pem")));
+    assert_eq!(t.ca_file.as_deref(), Some(Path::new("ca.pem")));
+    assert_eq!(t.timeout, Some(Duration::from_millis(500)));
+    assert!(t.insecure && t.verify && t.check_known_urls && !t.map);
+    assert_eq!(t.min_version.as_deref(), Some("1.3"));
+    assert_eq!(
+        t.pinned_certs,
+        ["abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"]
+    );
+    // Errors point at the `tls` key, as nats-server's do.
+    assert_eq!((t.span.line, t.span.col), (4, 3));
+    // The top-level block is untouched.
+    assert_eq!(l.config.tls, None);
+    assert!(l.config.validate().is_empty());
+
+    // `verify_and_map` implies `verify`; `verify: false` is read (routes verify anyway).
+    let c = cluster("cluster { port: 1, tls { verify_and_map: true } }\n");
+    let t = c.tls.unwrap();
+    assert!(t.map && t.verify && !t.check_known_urls);
+    let c = cluster("cluster { port: 1, tls { verify: false } }\n");
+    assert!(!c.tls.unwrap().verify);
+    // An empty block is TLS with nats-server's defaults (every handshake fails without a
+    // certificate, as nats-server's do).
+    assert!(cluster("cluster { port: 1, tls {} }\n").tls.is_some());
+    // Without a block: plain-text routes.
+    assert_eq!(cluster("cluster { port: 1 }\n").tls, None);
+}
+
+#[test]
+fn tls_keys_that_mean_nothing_on_a_route_are_read_and_ignored_as_nats_server_does() {
+    // Routes always start with TLS, and the rate limit is the client port's.
+    let l = ok(
+        "cluster { port: 1, tls { handshake_first: false, connection_rate_limit: 10, \
+         verify_cert_and_check_known_urls: false } }\n",
+    );
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let t = l.config.cluster.tls.unwrap();
+    assert_eq!(t.rate_limit, 10);
+    assert!(!t.check_known_urls);
+}
+
+#[test]
+fn tls_errors_are_nats_servers_at_nats_servers_positions() {
+    for (text, want) in [
+        (
+            "cluster {\n  tls {\n    timeout: \"x\"\n  }\n}\n",
+            "3:5 error parsing tls config, 'timeout' time: invalid duration \"x\"",
+        ),
+        (
+            "cluster {\n  tls {\n    bogus: 1\n  }\n}\n",
+            "3:5 error parsing tls config, unknown field \"bogus\"",
+        ),
+        (
+            "cluster {\n  tls {\n    verify: 1\n  }\n}\n",
+            "3:5 error parsing tls config, expected 'verify' to be a boolean",
+        ),
+        (
+            "cluster {\n  tls {\n    min_version: \"1.1\"\n  }\n}\n",
+            "3:5 error parsing tls config: unsupported TLS version: TLS 1.1",
+        ),
+        (
+            "cluster {\n  tls: 1\n}\n",
+            "2:8 invalid value for \"tls\": expected a map, got an integer",
+        ),
+    ] {
+        let e = err(text);
+        assert_eq!(short(&e.diagnostics), [want], "{text}");
+    }
+    // `verify_cert_and_check_known_urls` is for routes (and gateways): still refused at the top.
+    let e = err("tls {\n  verify_cert_and_check_known_urls: true\n}\n");
+    assert_eq!(
+        short(&e.diagnostics),
+        ["2:3 verify_cert_and_check_known_urls not supported in this context"]
+    );
+}
+
+#[test]
+fn the_tls_blocks_files_are_checked_with_the_servers_at_the_tls_key() {
+    // nats-server's `GenTLSConfig` texts, at the cluster's `tls` key; with or without a port.
+    for port in ["port: 6222", ""] {
+        let l = ok(&format!(
+            "cluster {{\n  {port}\n  tls {{\n    cert_file: \"/nonexistent/c.pem\"\n  }}\n}}\n"
+        ));
+        let d = crate::tls::compile::for_config(&l.config).unwrap_err();
+        assert_eq!(d.message, "missing 'key_file' in TLS configuration");
+        assert_eq!((d.span.line, d.span.col), (3, 3));
+    }
+    let l = ok("cluster {\n  port: 6222\n  tls {\n    ca_file: \"/nonexistent/ca.pem\"\n  }\n}\n");
+    let d = crate::tls::compile::for_config(&l.config).unwrap_err();
+    assert!(d.message.contains("/nonexistent/ca.pem"), "{}", d.message);
 }
 
 #[test]

@@ -377,3 +377,28 @@ fn durations_beyond_gos_limit_are_errors_not_panics() {
         Some(Duration::from_secs(1_000_000_000))
     );
 }
+
+#[test]
+fn runtime_key() {
+    use crate::config::RuntimeChoice;
+    assert_eq!(Config::default().runtime, RuntimeChoice::Auto);
+    for (text, want) in [
+        ("runtime: auto\n", RuntimeChoice::Auto),
+        ("runtime: io_uring\n", RuntimeChoice::IoUring),
+        ("runtime = \"epoll\"\n", RuntimeChoice::Epoll),
+    ] {
+        let l = ok(text);
+        assert!(l.warnings.is_empty(), "{:?}", short(&l.warnings));
+        assert_eq!(l.config.runtime, want, "{text}");
+    }
+    let e = err("port: 4222\nruntime: uring\n");
+    assert!(
+        has(
+            &e.diagnostics,
+            2,
+            "invalid value for \"runtime\": expected one of \"auto\", \"io_uring\", \"epoll\", got \"uring\""
+        ),
+        "{:?}",
+        short(&e.diagnostics)
+    );
+}

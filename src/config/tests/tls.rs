@@ -55,6 +55,7 @@ https: "127.0.0.1:8443"
             ca_file: Some(PathBuf::from("ca.pem")),
             verify: true,
             map: true,
+            check_known_urls: false,
             insecure: true,
             timeout: Some(Duration::from_millis(1500)),
             handshake_first: HandshakeFirst::Fallback(Duration::from_millis(300)),

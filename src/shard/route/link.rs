@@ -11,6 +11,13 @@
 //! - **Registering** (`register`): one route per peer server id (a second one is closed as a
 //!   duplicate), cluster names must match (a made-up name yields to a configured one); then every
 //!   account's interest goes out, and an accepted peer's INFO is gossiped to the other peers.
+//! - **TLS** (`cluster { tls }`): both sides start the handshake on TCP connect, before any INFO
+//!   (nats-server's `createRoute`), bounded by the block's `timeout`; the accepting side requires
+//!   the peer's certificate, the dialling side checks the peer's for the URL's host (or the first
+//!   host name of the configured URLs when the URL has an IP address, as nats-server's
+//!   `routeTLSName`). A failed handshake closes the connection; a dial is retried as any failed
+//!   dial. With `verify_and_map` or `verify_cert_and_check_known_urls`, an accepted peer's
+//!   certificate, not its CONNECT's password, decides whether it may join (`isRouterAuthorized`).
 //!
 //! Runs on: shard 0 only (the listener, one task per dialled URL, one reader per route).
 
@@ -22,13 +29,19 @@ use super::super::{ConnKey, ShardRef};
 use super::{Cluster, Peer};
 use crate::leaf::url::RemoteUrl;
 use crate::protocol::link::Dialect;
-use crate::route::connect::{Refusal, RouteConnect};
+use crate::route::connect::{dns_alt_name_matches, Refusal, RouteConnect};
 use crate::route::info::RouteInfo;
-use crate::runtime;
+use crate::runtime::{self, Stream};
+use crate::tls::compile::RouteTls;
+use crate::tls::identity::PeerIdentity;
+use crate::tls::session::{self, HandshakeError, TlsSession};
+use std::rc::Rc;
 use std::time::Duration;
 use tracing::Instrument;
 
 /// nats-server's route dial timeout and the pause between attempts (`DEFAULT_ROUTE_DIAL`/`CONNECT`).
+/// Most dial tasks at once for servers learnt by gossip.
+const MAX_DIALS: usize = 1024;
 const DIAL_TIMEOUT: Duration = Duration::from_secs(1);
 const RETRY: Duration = Duration::from_secs(1);
 /// How long a dialled peer has for its INFO (nats-server answers at once).
@@ -36,8 +49,16 @@ const INFO_WAIT: Duration = Duration::from_secs(2);
 /// How long an accepted peer has for its INFO after its CONNECT (a nats-server peer sends it as
 /// soon as it has read ours).
 const PEER_INFO_WAIT: Duration = Duration::from_secs(10);
-/// nats-server's default route authorization timeout.
+/// nats-server's default route authorization timeout (with TLS: the TLS timeout plus a second,
+/// its `getDefaultAuthTimeout`).
 const AUTH_TIMEOUT: Duration = Duration::from_secs(2);
+/// nats-server's warning for `insecure` in `cluster { tls }` (`clusterTLSInsecureWarning`).
+const INSECURE_WARNING: &str = concat!(
+    "TLS certificate chain and hostname of solicited routes will not be verified. ",
+    "DO NOT USE IN PRODUCTION!"
+);
+/// nats-server's `ErrCertNotPinned`.
+const NOT_PINNED: &str = "certificate not pinned";
 
 /// Starts the cluster on shard 0: the listener on `sock` and a dial task per configured route.
 pub fn start(shard: &ShardRef, sock: socket2::Socket) {
@@ -52,6 +73,20 @@ pub fn start(shard: &ShardRef, sock: socket2::Socket) {
             .and_then(|a| a.as_socket())
             .map_or(0, |a| a.port());
         let spec = &sh.settings.cluster;
+        // Checked by the configuration check before start; only a file changed since fails here,
+        // and a cluster that meant TLS never runs in plain text.
+        let tls = match spec.tls.as_ref().map(crate::tls::compile::routes) {
+            None => None,
+            Some(Ok(t)) => Some(std::sync::Arc::new(t)),
+            Some(Err(e)) => {
+                tracing::error!("Cluster TLS configuration: {e} (routes are not started)");
+                return;
+            }
+        };
+        if tls.as_ref().is_some_and(|t| t.insecure) {
+            tracing::warn!("{INSECURE_WARNING}");
+        }
+        let tls_name = tls_name(&spec.routes);
         let (name, dynamic) = match &spec.name {
             Some(n) => (n.clone(), false),
             None => (super::super::session::new_nonce(), true),
@@ -66,6 +101,8 @@ pub fn start(shard: &ShardRef, sock: socket2::Socket) {
             name,
             dynamic,
             port,
+            tls,
+            tls_name,
             ..Cluster::default()
         };
         let auth = sh.auth.clone();
@@ -81,11 +118,33 @@ pub fn start(shard: &ShardRef, sock: socket2::Socket) {
 
 /// Starts a dial task for `url` unless one runs already.
 fn spawn_dial(shard: &ShardRef, url: String, explicit: bool) {
-    if !shard.borrow_mut().cluster.dialling.insert(url.clone()) {
-        return;
+    {
+        let mut sh = shard.borrow_mut();
+        // Gossip names servers to dial; a peer that names thousands must not make us run
+        // thousands of dial tasks (configured routes always get theirs).
+        if !explicit && sh.cluster.dialling.len() >= MAX_DIALS {
+            tracing::warn!(
+                "Too many route dials in progress ({MAX_DIALS}); not dialling {}",
+                redacted(&url)
+            );
+            return;
+        }
+        if !sh.cluster.dialling.insert(url.clone()) {
+            return;
+        }
     }
     let span = tracing::info_span!(parent: None, "route", url = %redacted(&url));
     runtime::spawn(dial_task(shard.clone(), url, explicit).instrument(span));
+}
+
+/// nats-server's `saveRouteTLSName`: the first configured route URL's host that is a name, not an
+/// IP address.
+fn tls_name(routes: &[String]) -> Option<String> {
+    routes
+        .iter()
+        .filter_map(|u| RemoteUrl::parse(u).ok())
+        .map(|u| u.host)
+        .find(|h| !h.is_empty() && h.parse::<std::net::IpAddr>().is_err())
 }
 
 /// `url` without its password, for logs.
@@ -118,7 +177,7 @@ async fn accept_task(shard: ShardRef, sock: socket2::Socket, stop: runtime::Noti
                     "route",
                     peer = %peer.map(|p| p.to_string()).unwrap_or_default()
                 );
-                runtime::spawn(accepted(shard.clone(), Transport::tcp(stream)).instrument(span));
+                runtime::spawn(accepted(shard.clone(), stream).instrument(span));
             }
             Some(Err(e)) => {
                 tracing::error!("Error accepting route connection: {e}");
@@ -144,6 +203,8 @@ fn our_info(sh: &super::super::Shard) -> RouteInfo {
         host: host.clone(),
         port,
         auth_required: spec.user.is_some(),
+        tls_required: sh.cluster.tls.is_some(),
+        tls_verify: sh.cluster.tls.is_some(),
         headers: true,
         max_payload: i64::from(s.max_payload),
         proto: 2,
@@ -234,27 +295,50 @@ fn interface_addrs() -> Vec<std::net::IpAddr> {
     out
 }
 
-/// An accepted route: INFO, the peer's CONNECT, its INFO, then the route's life.
-async fn accepted(shard: ShardRef, transport: Transport) {
+/// An accepted route: TLS (with `cluster { tls }`), INFO, the peer's CONNECT, its INFO, then the
+/// route's life.
+async fn accepted(shard: ShardRef, stream: Stream) {
     if stopping(&shard) {
-        transport.shutdown();
+        stream.shutdown();
         return;
     }
+    let tls = shard.borrow().cluster.tls.clone();
+    let transport = match &tls {
+        None => Transport::tcp(stream),
+        Some(tls) => {
+            tracing::debug!("Starting TLS route server handshake");
+            let handshake = session::accept(&stream, tls.server.clone(), true);
+            match secured(runtime::timeout(tls.timeout, handshake).await, tls) {
+                Ok(s) => Transport::Tls(Rc::new(s)),
+                Err(()) => {
+                    stream.shutdown();
+                    return;
+                }
+            }
+        }
+    };
     let mut rd = LinkReader::new(&shard, transport, Dialect::Route);
     let info_line = our_info(&shard.borrow()).line();
     if rd.transport.write_all(&info_line).await.is_err() {
         rd.transport.shutdown();
         return;
     }
-    let (user, pass, within) = {
+    let (user, pass, within, routes) = {
         let sh = shard.borrow();
         let c = &sh.settings.cluster;
+        let default = tls
+            .as_ref()
+            .map_or(AUTH_TIMEOUT, |t| t.timeout + Duration::from_secs(1));
         (
             c.user.clone(),
             c.password.clone(),
-            c.auth_timeout.unwrap_or(AUTH_TIMEOUT),
+            c.auth_timeout.unwrap_or(default),
+            c.routes.clone(),
         )
     };
+    // `verify_and_map` / `verify_cert_and_check_known_urls`: the certificate decides, not the
+    // CONNECT's user and password.
+    let by_cert = tls.as_ref().filter(|t| t.map || t.check_known_urls);
     let refuse = |text: &str| format!("-ERR '{text}'\r\n").into_bytes();
     let first = runtime::timeout(within, rd.next_control()).await;
     let connect = match first {
@@ -279,7 +363,22 @@ async fn accepted(shard: ShardRef, transport: Transport) {
             return;
         }
         Some(Ok(Owned::Connect(json))) => {
-            match RouteConnect::check(&json, user.as_deref(), pass.as_deref()) {
+            let checked = if let Some(t) = by_cert {
+                RouteConnect::check(&json, None, None).and_then(|c| {
+                    let admitted = rd
+                        .transport
+                        .tls()
+                        .is_some_and(|s| cert_admits(s, t, user.as_deref(), &routes));
+                    if admitted {
+                        Ok(c)
+                    } else {
+                        Err(Refusal::Authorization)
+                    }
+                })
+            } else {
+                RouteConnect::check(&json, user.as_deref(), pass.as_deref())
+            };
+            match checked {
                 Ok(c) => c,
                 Err(r) => {
                     let text = match r {
@@ -324,6 +423,74 @@ async fn accepted(shard: ShardRef, transport: Transport) {
         }
     };
     let _ = register(&shard, rd, info, false, false).await;
+}
+
+/// The end of a route's TLS handshake (either side): the session, with `pinned_certs` checked; or
+/// `Err` once the failure is logged with nats-server's words (always as an error on a route port,
+/// which no load balancer should probe). The caller closes the socket.
+fn secured(
+    done: Option<Result<TlsSession, HandshakeError>>,
+    tls: &RouteTls,
+) -> Result<TlsSession, ()> {
+    let session = match done {
+        None => {
+            tracing::error!("TLS handshake timeout");
+            return Err(());
+        }
+        Some(Err(e)) => {
+            tracing::error!("TLS route handshake error: {e}");
+            return Err(());
+        }
+        Some(Ok(s)) => s,
+    };
+    if let Some(pinned) = &tls.pinned {
+        let leaf = session.peer_certificates().into_iter().next();
+        let ok = leaf
+            .and_then(|der| PeerIdentity::from_der(&der).ok())
+            .is_some_and(|id| pinned.contains(&id.spki_sha256()));
+        if !ok {
+            tracing::error!("TLS route handshake error: {NOT_PINNED}");
+            session.shutdown();
+            return Err(());
+        }
+    }
+    let p = session.params();
+    tracing::debug!("TLS handshake complete");
+    tracing::debug!("TLS version {}, cipher suite {}", p.version, p.cipher_suite);
+    Ok(session)
+}
+
+/// nats-server's `isRouterAuthorized` with `verify_and_map` / `verify_cert_and_check_known_urls`:
+/// the peer's certificate admits it when one of its DNS names is the host of a configured route URL
+/// (`check_known_urls`), or when it names the cluster `authorization` user (`map`).
+fn cert_admits(
+    session: &TlsSession,
+    tls: &RouteTls,
+    user: Option<&str>,
+    routes: &[String],
+) -> bool {
+    let Some(leaf) = session.peer_certificates().into_iter().next() else {
+        tracing::debug!("User required in cert, no peer certificates found");
+        return false;
+    };
+    let Ok(id) = PeerIdentity::from_der(&leaf) else {
+        return false;
+    };
+    if tls.check_known_urls {
+        let hosts: Vec<String> = routes
+            .iter()
+            .filter_map(|u| RemoteUrl::parse(u).ok())
+            .map(|u| u.host)
+            .collect();
+        if id
+            .dns_names()
+            .iter()
+            .any(|name| dns_alt_name_matches(name, &hosts))
+        {
+            return true;
+        }
+    }
+    tls.map && user.is_some_and(|u| id.map_name(&[u]).is_some())
 }
 
 /// Reads ops until the peer's INFO (answering PINGs); `Err` on `-ERR`, EOF, garbage or timeout.
@@ -390,12 +557,17 @@ async fn dial_task(shard: ShardRef, url: String, explicit: bool) {
                 }
                 Err(e) => {
                     failures += 1;
-                    if failures == 1 {
-                        tracing::error!("Error trying to connect to route: {e}");
-                    } else {
-                        tracing::debug!(
-                            "Error trying to connect to route (attempt {failures}): {e}"
-                        );
+                    match e {
+                        // A failed TLS handshake, logged already (each time, as nats-server).
+                        DialError::Logged => {}
+                        DialError::Failed(e) if failures == 1 => {
+                            tracing::error!("Error trying to connect to route: {e}");
+                        }
+                        DialError::Failed(e) => {
+                            tracing::debug!(
+                                "Error trying to connect to route (attempt {failures}): {e}"
+                            );
+                        }
                     }
                     let retries = shard.borrow().settings.cluster.connect_retries;
                     if !explicit && failures > retries {
@@ -411,31 +583,69 @@ async fn dial_task(shard: ShardRef, url: String, explicit: bool) {
     shard.borrow_mut().cluster.dialling.remove(&url);
 }
 
+/// Why a dial failed.
+enum DialError {
+    /// The failure, to be logged.
+    Failed(String),
+    /// The TLS handshake failed, and was logged.
+    Logged,
+}
+
+impl From<String> for DialError {
+    fn from(e: String) -> DialError {
+        DialError::Failed(e)
+    }
+}
+
 /// One dial. `Ok(Some(id))`: a route to server `id` came up and has closed (or it was a duplicate
 /// of one that is up); `Ok(None)`: the URL is our own. `explicit`: the URL is a configured one.
 async fn dial_once(
     shard: &ShardRef,
     url_text: &str,
     explicit: bool,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, DialError> {
     let url = RemoteUrl::parse(url_text).map_err(|e| format!("invalid url {url_text:?}: {e}"))?;
     let addr_text = url.addr();
     let resolved = {
         let a = addr_text.clone();
         runtime::blocking(move || {
-            std::net::ToSocketAddrs::to_socket_addrs(&a).map(|mut it| it.next())
+            std::net::ToSocketAddrs::to_socket_addrs(&a).map(|it| it.collect::<Vec<_>>())
         })
         .await
     };
-    let addr = match resolved {
-        Ok(Some(a)) => a,
-        Ok(None) => return Err(format!("no address for {addr_text}")),
-        Err(e) => return Err(format!("cannot resolve {addr_text}: {e}")),
+    let addrs = match resolved {
+        Ok(a) if !a.is_empty() => a,
+        Ok(_) => return Err(format!("no address for {addr_text}").into()),
+        Err(e) => return Err(format!("cannot resolve {addr_text}: {e}").into()),
     };
-    let stream = runtime::connect(addr, DIAL_TIMEOUT)
-        .await
-        .map_err(|e| format!("dial tcp {addr_text}: {e}"))?;
-    let mut rd = LinkReader::new(shard, Transport::tcp(stream), Dialect::Route);
+    // Each address in turn, as Go's dialer does (`localhost` may be ::1 first and 127.0.0.1 next:
+    // a route URL naming a host, as a TLS certificate does, must reach it either way).
+    let mut stream = None;
+    let mut last = String::new();
+    for addr in addrs {
+        match runtime::connect(addr, DIAL_TIMEOUT).await {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last = format!("dial tcp {addr}: {e}"),
+        }
+    }
+    let Some(stream) = stream else {
+        return Err(last.into());
+    };
+    let tls = shard.borrow().cluster.tls.clone();
+    let transport = match &tls {
+        None => Transport::tcp(stream),
+        Some(tls) => match secure_dialled(shard, &url.host, &stream, tls).await {
+            Some(s) => Transport::Tls(Rc::new(s)),
+            None => {
+                stream.shutdown();
+                return Err(DialError::Logged);
+            }
+        },
+    };
+    let mut rd = LinkReader::new(shard, transport, Dialect::Route);
     let connect = {
         let sh = shard.borrow();
         let spec = &sh.settings.cluster;
@@ -446,6 +656,7 @@ async fn dial_once(
         RouteConnect {
             user,
             pass,
+            tls_required: tls.is_some(),
             headers: true,
             name: sh.settings.server_id.clone(),
             cluster: sh.cluster.name.clone(),
@@ -457,13 +668,13 @@ async fn dial_once(
     hello.extend_from_slice(&our_info(&shard.borrow()).line());
     if let Err(e) = rd.transport.write_all(&hello).await {
         rd.transport.shutdown();
-        return Err(e.to_string());
+        return Err(e.to_string().into());
     }
     let info = match wait_info(&mut rd, INFO_WAIT).await {
         Ok(i) => i,
         Err(e) => {
             rd.transport.shutdown();
-            return Err(e);
+            return Err(e.into());
         }
     };
     let id = info.server_id.clone();
@@ -473,6 +684,44 @@ async fn dial_once(
     }
     register(shard, rd, info, true, explicit).await?;
     Ok(Some(id))
+}
+
+/// The client side of a dialled route's TLS handshake, bounded by the block's `timeout`. The peer's
+/// certificate must be valid for `host` — or, when `host` is an IP address and a configured route
+/// URL has a host name, for that name (nats-server's `routeTLSName`, forgotten when a certificate
+/// does not match it, as nats-server does). None once the failure is logged.
+async fn secure_dialled(
+    shard: &ShardRef,
+    host: &str,
+    stream: &Stream,
+    tls: &RouteTls,
+) -> Option<TlsSession> {
+    let saved = shard.borrow().cluster.tls_name.clone();
+    let name = match saved {
+        Some(n) if host.parse::<std::net::IpAddr>().is_ok() => n,
+        _ => host.to_string(),
+    };
+    let server_name = match rustls::pki_types::ServerName::try_from(name.clone()) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!("TLS route handshake error: invalid server name {name:?}: {e}");
+            return None;
+        }
+    };
+    tracing::debug!("Starting TLS route client handshake");
+    let handshake = session::connect(stream, tls.client.clone(), server_name);
+    let done = runtime::timeout(tls.timeout, handshake).await;
+    if let Some(Err(HandshakeError::Tls(rustls::Error::InvalidCertificate(
+        rustls::CertificateError::NotValidForName
+        | rustls::CertificateError::NotValidForNameContext { .. },
+    )))) = &done
+    {
+        let mut sh = shard.borrow_mut();
+        if sh.cluster.tls_name.as_deref() == Some(name.as_str()) && name != host {
+            sh.cluster.tls_name = None;
+        }
+    }
+    secured(done, tls).ok()
 }
 
 /// The peer's INFO arrived: register the route (or refuse it) and read it until it closes.

@@ -13,7 +13,9 @@
 //!   newcomer (an INFO naming another server, received on a route, makes us dial it: an implicit
 //!   route), so a server joining through any member ends up in the full mesh;
 //! - the peers' client URLs (their INFO's `connect_urls`) are what our clients are told
-//!   (`connect_urls` in their INFO, and an async INFO when a peer comes or goes).
+//!   (`connect_urls` in their INFO, and an async INFO when a peer comes or goes);
+//! - with `cluster { tls }`, every route is mutual TLS from its first byte, before any INFO, as
+//!   nats-server's (`link.rs`).
 
 pub mod link;
 
@@ -47,8 +49,8 @@ pub struct Cluster {
     pub port: u16,
     /// Registered routes by peer server id. Bound: one per peer server.
     pub peers: HashMap<String, Peer>,
-    /// Route URLs being dialled or owned by a dial task (configured and implicit). Bound: one per
-    /// URL we were told.
+    /// Route URLs being dialled or owned by a dial task (configured and implicit). Bound: the
+    /// configured ones plus `MAX_DIALS` learnt by gossip.
     pub dialling: HashSet<String>,
     /// URLs that led back to this server: never dialled again.
     pub own_urls: HashSet<String>,
@@ -56,6 +58,13 @@ pub struct Cluster {
     pub had_peers: bool,
     /// Gossiped servers to dial once the current batch is done. Bound: emptied after every batch.
     pub pending_dials: Vec<String>,
+    /// `cluster { tls }`, compiled when the cluster started: every route is TLS from its first
+    /// byte, both ends checking the other's certificate. None = plain-text routes.
+    pub tls: Option<std::sync::Arc<crate::tls::compile::RouteTls>>,
+    /// nats-server's `routeTLSName`: the first host name (not an IP address) of the configured route
+    /// URLs, the TLS server name used to dial a URL that has only an IP address (a gossiped one).
+    /// Forgotten when a peer's certificate does not match it.
+    pub tls_name: Option<String>,
 }
 
 impl Cluster {

@@ -10,6 +10,7 @@
 
 use super::hub::nats_server_binary;
 use super::monitor::{get, monitor_port};
+use super::pki::{Ca, Issued};
 use super::raw::Raw;
 use super::server::{Server, ServerOpts, TIMEOUT};
 use serde_json::Value;
@@ -55,6 +56,15 @@ pub fn cluster_block(listen: Option<u16>, routes: &[String], extra: &str) -> Str
     format!(
         "cluster {{\n  name: {CLUSTER}\n  listen: \"127.0.0.1:{listen}\"\n  routes: [{}]\n  {extra}\n}}\n",
         routes.join(", ")
+    )
+}
+
+/// `tls { cert_file, key_file, ca_file, <extra> }` for a `cluster` block: the node presents `cert`
+/// (on both ends of its routes) and checks its peers' against `ca`.
+pub fn route_tls(cert: &Issued, ca: &Ca, extra: &str) -> String {
+    format!(
+        "tls {{\n    cert_file: {:?}\n    key_file: {:?}\n    ca_file: {:?}\n    {extra}\n  }}",
+        cert.cert_file, cert.key_file, ca.pem_file
     )
 }
 

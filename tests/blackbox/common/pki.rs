@@ -84,6 +84,21 @@ impl Ca {
         self.sign(dir, name, params, false)
     }
 
+    /// A cluster node's certificate, valid for `names` (host names or IP addresses), for server
+    /// and client authentication both (a route's two ends present the same one).
+    pub fn node(&self, dir: &TempDir, name: &str, names: &[&str]) -> Issued {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, name);
+        params.distinguished_name = dn;
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        self.sign(dir, name, params, false)
+    }
+
     /// A client certificate saying `s`.
     pub fn client(&self, dir: &TempDir, name: &str, s: &Subject) -> Issued {
         let mut params = CertificateParams::default();

@@ -75,6 +75,7 @@ impl Proc {
     /// [`Proc::start`] with extra environment variables for the server process.
     pub fn start_env(args: &[String], log_file: Option<PathBuf>, env: &[(&str, &str)]) -> Proc {
         let child = Command::new(server_binary())
+            .args(super::server::runtime_args())
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())

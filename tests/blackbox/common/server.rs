@@ -42,6 +42,25 @@ pub fn is_corenats() -> bool {
     !name.starts_with("nats-server")
 }
 
+/// `CORENATS_TEST_RUNTIME` (`epoll`, `io_uring` or `auto`): the `--runtime` every corenats a test starts
+/// gets, placed before the test's own arguments (a test that names a runtime itself wins). Empty for
+/// nats-server, which runs unchanged.
+pub fn runtime_args() -> Vec<String> {
+    if is_corenats() {
+        corenats_runtime_args()
+    } else {
+        Vec::new()
+    }
+}
+
+/// [`runtime_args`] for a process known to be corenats (whatever `CORENATS_TEST_SERVER` says).
+pub fn corenats_runtime_args() -> Vec<String> {
+    match std::env::var("CORENATS_TEST_RUNTIME") {
+        Ok(r) if !r.is_empty() => vec!["--runtime".into(), r],
+        _ => Vec::new(),
+    }
+}
+
 /// A private temporary directory, removed on drop.
 pub struct TempDir {
     path: PathBuf,
@@ -99,6 +118,9 @@ pub struct ServerOpts {
     pub cores: Option<usize>,
     /// Run this binary instead of the one under test (a nats-server hub a test needs).
     pub bin: Option<OsString>,
+    /// Start the process with io_uring blocked by a seccomp filter (`io_uring_*` fail with EPERM, as a
+    /// container's default profile makes them, or kill the process).
+    pub io_uring: super::seccomp::IoUring,
 }
 
 impl ServerOpts {
@@ -175,7 +197,11 @@ impl Server {
         if let (Some(n), true) = (self.opts.cores, corenats) {
             cmd.arg("--cores").arg(n.to_string());
         }
+        if corenats {
+            cmd.args(runtime_args());
+        }
         cmd.args(&self.opts.args);
+        super::seccomp::restrict(&mut cmd, self.opts.io_uring);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -373,16 +399,26 @@ pub fn check_config(conf: &str) -> (Option<i32>, String) {
 
 /// Runs the binary with `args` to completion (10 s limit); returns (exit code, stdout + stderr).
 pub fn run_binary(args: &[String], dir: &TempDir) -> (Option<i32>, String) {
+    run_binary_with(args, dir, |_| {})
+}
+
+/// [`run_binary`], with `prepare` applied to the command first (e.g. [`super::seccomp::block_io_uring`]).
+pub fn run_binary_with(
+    args: &[String],
+    dir: &TempDir,
+    prepare: impl FnOnce(&mut Command),
+) -> (Option<i32>, String) {
     let out_path = dir.path().join("run.out");
     let out = fs::File::create(&out_path).unwrap();
     let err = out.try_clone().unwrap();
-    let mut child = Command::new(server_binary())
+    let mut cmd = Command::new(server_binary());
+    cmd.args(runtime_args())
         .args(args)
         .stdin(Stdio::null())
         .stdout(out)
-        .stderr(err)
-        .spawn()
-        .unwrap();
+        .stderr(err);
+    prepare(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let code = loop {
         if let Some(st) = child.try_wait().unwrap() {
