@@ -13,88 +13,113 @@ use std::process::ExitCode;
     name = "corenats",
     about = "A NATS-compatible, thread-per-core message broker",
     disable_version_flag = true,
+    disable_help_flag = true,
     args_override_self = true
 )]
 struct Cli {
     /// Bind to host address (default: 0.0.0.0)
-    #[arg(short = 'a', long = "addr", visible_aliases = ["net"], value_name = "HOST")]
+    #[arg(help_heading = "Server Options", short = 'a', long = "addr", visible_aliases = ["net"], value_name = "HOST")]
     addr: Option<String>,
     /// Use port for clients (default: 4222; -1 for a random port)
-    #[arg(short = 'p', long = "port", allow_negative_numbers = true)]
+    #[arg(
+        help_heading = "Server Options",
+        short = 'p',
+        long = "port",
+        allow_negative_numbers = true
+    )]
     port: Option<i32>,
     /// Server name (default: the server id)
-    #[arg(short = 'n', long = "name", visible_aliases = ["server_name"])]
+    #[arg(help_heading = "Server Options", short = 'n', long = "name", visible_aliases = ["server_name"])]
     name: Option<String>,
     /// Configuration file
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    #[arg(
+        help_heading = "Server Options",
+        short = 'c',
+        long = "config",
+        value_name = "FILE"
+    )]
     config: Option<PathBuf>,
     /// Test the configuration file and exit
-    #[arg(short = 't')]
+    #[arg(help_heading = "Server Options", short = 't')]
     test: bool,
     /// With -t: the non-standard constructs of the founding example's dialect are errors too
-    #[arg(long = "pedantic")]
+    #[arg(help_heading = "Server Options", long = "pedantic")]
     pedantic: bool,
     /// Use port for http monitoring
-    #[arg(short = 'm', long = "http_port", allow_negative_numbers = true)]
+    #[arg(
+        help_heading = "Server Options",
+        short = 'm',
+        long = "http_port",
+        allow_negative_numbers = true
+    )]
     http_port: Option<i32>,
     /// Use port for https monitoring (with the TLS certificate)
-    #[arg(long = "https_port", allow_negative_numbers = true)]
+    #[arg(
+        help_heading = "Server Options",
+        long = "https_port",
+        allow_negative_numbers = true
+    )]
     https_port: Option<i32>,
     /// Enable TLS, do not verify clients (default: false); --tls=false turns the file's tls {} off
-    #[arg(long = "tls", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(help_heading = "TLS Options", long = "tls", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     tls: Option<bool>,
     /// Server certificate file
-    #[arg(long = "tlscert", value_name = "FILE")]
+    #[arg(help_heading = "TLS Options", long = "tlscert", value_name = "FILE")]
     tlscert: Option<PathBuf>,
     /// Private key for server certificate
-    #[arg(long = "tlskey", value_name = "FILE")]
+    #[arg(help_heading = "TLS Options", long = "tlskey", value_name = "FILE")]
     tlskey: Option<PathBuf>,
     /// Enable TLS, verify client certificates
-    #[arg(long = "tlsverify", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(help_heading = "TLS Options", long = "tlsverify", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     tlsverify: Option<bool>,
     /// Client certificate CA for verification
-    #[arg(long = "tlscacert", value_name = "FILE")]
+    #[arg(help_heading = "TLS Options", long = "tlscacert", value_name = "FILE")]
     tlscacert: Option<PathBuf>,
     /// TLS help: the cipher suites and curves a tls {} block may list
-    #[arg(long = "help_tls")]
+    #[arg(help_heading = "TLS Options", long = "help_tls")]
     help_tls: bool,
     /// File to redirect log output
-    #[arg(short = 'l', long = "log", visible_aliases = ["log_file"], value_name = "FILE")]
+    #[arg(help_heading = "Logging Options", short = 'l', long = "log", visible_aliases = ["log_file"], value_name = "FILE")]
     log: Option<PathBuf>,
     /// File to store the process id
-    #[arg(short = 'P', long = "pid", value_name = "FILE")]
+    #[arg(
+        help_heading = "Server Options",
+        short = 'P',
+        long = "pid",
+        value_name = "FILE"
+    )]
     pid: Option<PathBuf>,
     /// Enable debugging output
-    #[arg(short = 'D', long = "debug")]
+    #[arg(help_heading = "Logging Options", short = 'D', long = "debug")]
     debug: bool,
     /// Trace the raw protocol
-    #[arg(short = 'V', long = "trace")]
+    #[arg(help_heading = "Logging Options", short = 'V', long = "trace")]
     trace: bool,
     /// Timestamp log entries (default: true)
-    #[arg(short = 'T', long = "logtime", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(help_heading = "Logging Options", short = 'T', long = "logtime", num_args = 0..=1, default_missing_value = "true")]
     logtime: Option<bool>,
     /// User required for connections
-    #[arg(long = "user")]
+    #[arg(help_heading = "Authorization Options", long = "user")]
     user: Option<String>,
     /// Password required for connections
-    #[arg(long = "pass")]
+    #[arg(help_heading = "Authorization Options", long = "pass")]
     pass: Option<String>,
     /// Authorization token required for connections
-    #[arg(long = "auth")]
+    #[arg(help_heading = "Authorization Options", long = "auth")]
     auth: Option<String>,
     /// Send signal to corenats process (ldm, stop, quit, term, reopen, reload): CMD=PID or CMD=PIDFILE
-    #[arg(long = "signal", value_name = "CMD")]
+    #[arg(help_heading = "Server Options", long = "signal", value_name = "CMD")]
     signal: Option<String>,
     /// Enable JetStream (not supported yet: accepted with a warning)
-    #[arg(long = "jetstream")]
+    #[arg(help_heading = "JetStream Options", long = "jetstream")]
     jetstream: bool,
     /// JetStream storage directory (not supported yet: accepted with a warning)
-    #[arg(long = "store_dir")]
+    #[arg(help_heading = "JetStream Options", long = "store_dir")]
     store_dir: Option<String>,
     /// Routes to solicit and connect (comma-separated URLs; needs a cluster listener)
-    #[arg(long = "routes", value_name = "URLS")]
+    #[arg(help_heading = "Cluster Options", long = "routes", value_name = "URLS")]
     routes: Option<String>,
-    #[arg(
+    #[arg(help_heading = "Cluster Options", 
         long = "cluster",
         visible_aliases = ["cluster_listen"],
         value_name = "URL",
@@ -102,34 +127,46 @@ struct Cli {
     )]
     cluster: Option<String>,
     /// Cluster name (default: a dynamically generated one)
-    #[arg(long = "cluster_name", value_name = "NAME")]
+    #[arg(
+        help_heading = "Cluster Options",
+        long = "cluster_name",
+        value_name = "NAME"
+    )]
     cluster_name: Option<String>,
     /// Do not advertise known cluster information to clients
-    #[arg(long = "no_advertise", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(help_heading = "Cluster Options", long = "no_advertise", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     no_advertise: Option<bool>,
     /// Cluster address to advertise to other servers (host:port)
-    #[arg(long = "cluster_advertise", value_name = "HOST:PORT")]
+    #[arg(
+        help_heading = "Cluster Options",
+        long = "cluster_advertise",
+        value_name = "HOST:PORT"
+    )]
     cluster_advertise: Option<String>,
     /// For implicit routes, number of connect retries
     #[arg(
+        help_heading = "Cluster Options",
         long = "connect_retries",
         value_name = "N",
         allow_negative_numbers = true
     )]
     connect_retries: Option<i64>,
     /// Number of shards (cores) to use (default: every CPU the process may run on)
-    #[arg(long = "cores")]
+    #[arg(help_heading = "Server Options", long = "cores")]
     cores: Option<usize>,
     /// I/O runtime of the shards: auto (io_uring when available, else epoll), io_uring, epoll
-    #[arg(
+    #[arg(help_heading = "Server Options", 
         long = "runtime",
         value_name = "RUNTIME",
         value_parser = clap::builder::PossibleValuesParser::new(config::RuntimeChoice::NAMES)
     )]
     runtime: Option<String>,
     /// Show version
-    #[arg(short = 'v', long = "version")]
+    #[arg(help_heading = "Common Options", short = 'v', long = "version")]
     version: bool,
+    /// Show this message
+    #[arg(help_heading = "Common Options", short = 'h', long = "help", action = clap::ArgAction::Help)]
+    help: Option<bool>,
 }
 
 /// Long option names that nats-server also accepts with a single dash (`-user x`, `-port=4222`).

@@ -297,3 +297,30 @@ fn trace_redacts_connect_secrets() {
     assert!(log.contains("\"auth_token\":\"[REDACTED]\""), "{log}");
     assert!(log.contains("\"sig\":\"[REDACTED]\""), "{log}");
 }
+
+/// `--help` groups the options as nats-server's help does.
+#[test]
+fn help_groups_options_like_nats_server() {
+    if !is_corenats() {
+        return;
+    }
+    let dir = TempDir::new();
+    let (code, out) = run_binary(&["--help".into()], &dir);
+    assert_eq!(code, Some(0), "{out}");
+    let mut at = 0;
+    for heading in [
+        "Server Options:",
+        "TLS Options:",
+        "Logging Options:",
+        "Authorization Options:",
+        "JetStream Options:",
+        "Cluster Options:",
+        "Common Options:",
+    ] {
+        let i = out[at..]
+            .find(heading)
+            .unwrap_or_else(|| panic!("no {heading:?} after byte {at}:\n{out}"));
+        at += i + heading.len();
+    }
+    assert!(out.contains("--runtime") && out.contains("--routes"), "{out}");
+}
