@@ -493,8 +493,16 @@ def groups(quick):
         (CLUSTER_PUBSUB, ["pubsub"], "16,1024", "flow"),
         (CLUSTER_REQREP, ["reqrep", "--inflight", "1"], "128", "latency"),
     ]
+    # corenats on its epoll runtime (`runtime: epoll`, the fallback where io_uring is blocked);
+    # nats-server runs as is.
+    epoll = [
+        ("pubsub 1:1, corenats epoll", ["pubsub"], "16,1024", "flow"),
+        ("fanout 1:4, corenats epoll", ["fanout", "--subs", "4"], "16,1024", "flow"),
+        ("reqrep in-flight 1, corenats epoll", ["reqrep", "--inflight", "1"], "128", "latency"),
+    ]
     out = [
         {"name": "main", "cores": 1, "config": None, "runs": main},
+        {"name": "epoll", "cores": 1, "config": "epoll", "runs": epoll},
         {"name": "perm", "cores": 1, "config": "perm", "runs": perm},
         {"name": "spin", "cores": 1, "config": "spin", "runs": spin},
         {"name": "tls", "cores": 1, "config": "tls", "runs": tls},
@@ -824,7 +832,7 @@ def main():
     ap.add_argument("--baseline", default=os.environ.get("NATS_SERVER_BIN"), help="A's binary (nats-server)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "bench"), help="output folder")
     ap.add_argument("--groups",
-                    help="comma-separated subset of: main,perm,spin,tls,tlsspin,cross,leaf,cluster,idle1k,idle10k")
+                    help="comma-separated subset of: main,epoll,perm,spin,tls,tlsspin,cross,leaf,cluster,idle1k,idle10k")
     ap.add_argument("--no-build", action="store_true", help="use already built binaries")
     args = ap.parse_args()
 
@@ -847,6 +855,8 @@ def main():
     logdir = Path(tempfile.mkdtemp(prefix="corenats-compare-"))
     spin_conf = logdir / "spin.conf"
     spin_conf.write_text('bus_spin: "50us"\n')
+    epoll_conf = logdir / "epoll.conf"
+    epoll_conf.write_text("runtime: epoll\n")
     perm_conf = logdir / "perm.conf"
     perm_conf.write_text(subprocess.run([str(loadgen), "perm-config"], check=True, capture_output=True,
                                         text=True).stdout)
@@ -938,6 +948,8 @@ def main():
                         config = configs.get(g["config"])
                         if g["config"] == "spin" and flavors[side] == "corenats":
                             config = spin_conf
+                        if g["config"] == "epoll" and flavors[side] == "corenats":
+                            config = epoll_conf
                         if g["config"] == "tlsspin" and flavors[side] != "corenats":
                             config = configs["tls"]
                         servers[side] = Server(bins[side], flavors[side], srv_cpus, config, logdir, tag)
