@@ -322,5 +322,8 @@ fn help_groups_options_like_nats_server() {
             .unwrap_or_else(|| panic!("no {heading:?} after byte {at}:\n{out}"));
         at += i + heading.len();
     }
-    assert!(out.contains("--runtime") && out.contains("--routes"), "{out}");
+    assert!(
+        out.contains("--runtime") && out.contains("--routes"),
+        "{out}"
+    );
 }
