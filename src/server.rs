@@ -160,6 +160,20 @@ fn bind_shard_socket(addr: SocketAddr) -> Result<socket2::Socket, String> {
     Ok(s)
 }
 
+/// Binds a route or leaf-node listener on `host:port` (0 = random) and logs nats-server's
+/// `Listening for <kind> connections on HOST:PORT` with the real port.
+fn link_listener(host: &str, port: u16, what: &str, kind: &str) -> Result<socket2::Socket, String> {
+    let addr = resolve_listen(host, i32::from(port))?;
+    let sock = bind_cluster_socket(addr, what)?;
+    let real = sock
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .map_or(port, |a| a.port());
+    tracing::info!("Listening for {kind} connections on {host}:{real}");
+    Ok(sock)
+}
+
 /// The route (or leaf-node) listener's socket: one, on shard 0 (no `SO_REUSEPORT`: a second server
 /// on the same port must fail to start).
 fn bind_cluster_socket(addr: SocketAddr, what: &str) -> Result<socket2::Socket, String> {
@@ -255,38 +269,19 @@ pub fn run(boot: Boot) -> Result<(), String> {
             .map_err(|e| format!("Could not write pidfile: {e}"))?;
     }
 
-    // The route listener (shard 0 owns every route), bound before anything starts: a busy port
-    // fails the start.
+    // The route and leaf-node listeners (shard 0 owns every link), bound before anything starts:
+    // a busy port fails the start.
     let mut cluster_sock = match cfg.cluster.port {
-        Some(p) => {
-            let host = &cfg.cluster.host;
-            let addr = resolve_listen(host, i32::from(p))?;
-            let sock = bind_cluster_socket(addr, "router")?;
-            let port = sock
-                .local_addr()
-                .ok()
-                .and_then(|a| a.as_socket())
-                .map_or(p, |a| a.port());
-            tracing::info!("Listening for route connections on {host}:{port}");
-            Some(sock)
-        }
+        Some(p) => Some(link_listener(&cfg.cluster.host, p, "router", "route")?),
         None => None,
     };
-
-    // The leaf-node listener (shard 0 owns every leaf link), bound before anything starts.
     let mut leaf_sock = match cfg.leafnodes.port {
-        Some(p) => {
-            let host = &cfg.leafnodes.host;
-            let addr = resolve_listen(host, i32::from(p))?;
-            let sock = bind_cluster_socket(addr, "leafnode")?;
-            let port = sock
-                .local_addr()
-                .ok()
-                .and_then(|a| a.as_socket())
-                .map_or(p, |a| a.port());
-            tracing::info!("Listening for leafnode connections on {host}:{port}");
-            Some(sock)
-        }
+        Some(p) => Some(link_listener(
+            &cfg.leafnodes.host,
+            p,
+            "leafnode",
+            "leafnode",
+        )?),
         None => None,
     };
 

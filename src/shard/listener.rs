@@ -45,3 +45,31 @@ pub async fn accept_task(shard: ShardRef, sock: socket2::Socket, stop: Notify) {
     }
     drop(listener);
 }
+
+/// The accept loop of a server-to-server port (routes, leaf nodes) on shard 0: `sock`'s connections,
+/// each handed to `on` (which spawns its handshake task) until `stop`. `what` names the port in
+/// the log (`route`, `leafnode`).
+pub async fn accept_links(
+    sock: socket2::Socket,
+    stop: Notify,
+    what: &'static str,
+    on: impl Fn(runtime::Stream),
+) {
+    let listener = runtime::adopt_listener(sock);
+    loop {
+        let next =
+            futures_lite::future::or(async { Some(runtime::accept(&listener).await) }, async {
+                stop.wait().await;
+                None
+            })
+            .await;
+        match next {
+            None => break,
+            Some(Ok(stream)) => on(stream),
+            Some(Err(e)) => {
+                tracing::error!("Error accepting {what} connection: {e}");
+                runtime::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}

@@ -16,7 +16,7 @@
 use crate::common::cluster::{
     cluster_block, free_ports, remote_ids, route_url, sockets_on_port, Node,
 };
-use crate::common::raw::{header_block, Msg, Raw};
+use crate::common::raw::{header_block, until_delivered, Msg, Raw};
 use crate::common::server::TIMEOUT;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
@@ -62,24 +62,6 @@ fn pair(dial: Dial, rest: &str) -> (Node, Node) {
     };
     peer.wait_route_to(&sut.id);
     (sut, peer)
-}
-
-/// Publishes `subject` probes from `publ` until `sub` receives one (the interest has crossed);
-/// later probes still in flight are skipped by the readers below.
-fn until_delivered(publ: &mut Raw, sub: &mut Raw, subject: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        publ.send(format!("PUB {subject} 5\r\nprobe\r\n").as_bytes());
-        publ.ping_pong();
-        if let Some(m) = sub.try_read_msg(Duration::from_millis(50)) {
-            assert_eq!(m.payload, b"probe", "{m:?}");
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "interest in {subject} never crossed the route"
-        );
-    }
 }
 
 /// Publishes `subject` probes from `publ` until every one of `conns` has received one.

@@ -13,7 +13,7 @@
 
 use crate::common::cluster::{cluster_block, free_ports, remote_ids, route_tls, route_url, Node};
 use crate::common::pki::{client_config, Ca, Pki};
-use crate::common::raw::Raw;
+use crate::common::raw::{until_delivered, Raw};
 use crate::common::server::TIMEOUT;
 use std::time::{Duration, Instant};
 
@@ -49,23 +49,6 @@ fn pair(dial: Dial, sut_tls: &str, peer_tls: &str) -> (Node, Node) {
             let peer = Node::peer(&cluster_block(Some(p[1]), &[route_url(p[0], "")], peer_tls));
             (sut, peer)
         }
-    }
-}
-
-/// Publishes `subject` probes from `publ` until `sub` receives one (the interest has crossed).
-fn until_delivered(publ: &mut Raw, sub: &mut Raw, subject: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        publ.send(format!("PUB {subject} 5\r\nprobe\r\n").as_bytes());
-        publ.ping_pong();
-        if let Some(m) = sub.try_read_msg(Duration::from_millis(50)) {
-            assert_eq!(m.payload, b"probe", "{m:?}");
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "interest in {subject} never crossed the route"
-        );
     }
 }
 

@@ -13,7 +13,7 @@
 //! subscriber reads up to its marker, so nothing is left to arrive later.
 
 use crate::common::cluster::{free_ports, sockets_on_port};
-use crate::common::raw::{header_block, Msg, Raw};
+use crate::common::raw::{header_block, until_delivered, Msg, Raw};
 use crate::common::server::TIMEOUT;
 use crate::common::spoke::{leaf_listen_port, leaf_url, remote, subs_of, LeafHub, Spoke};
 use serde_json::{json, Value};
@@ -22,24 +22,6 @@ use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (as in cluster_routes.rs).
-
-/// Publishes `subject` probes from `publ` until `sub` receives one (the interest has crossed);
-/// later probes still in flight are skipped by the readers below.
-fn until_delivered(publ: &mut Raw, sub: &mut Raw, subject: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        publ.send(format!("PUB {subject} 5\r\nprobe\r\n").as_bytes());
-        publ.ping_pong();
-        if let Some(m) = sub.try_read_msg(Duration::from_millis(50)) {
-            assert_eq!(m.payload, b"probe", "{m:?}");
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "interest in {subject} never crossed the link"
-        );
-    }
-}
 
 /// Publishes `subject` probes from `publ` until every one of `conns` has received one.
 fn until_all_reached(publ: &mut Raw, conns: &mut [Raw], subject: &str) {

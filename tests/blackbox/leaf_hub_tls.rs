@@ -4,10 +4,9 @@
 //! requires it. Passes against nats-server as the hub too (`CORENATS_TEST_SERVER=nats-server`).
 
 use crate::common::pki::{Pki, Subject};
-use crate::common::raw::Raw;
+use crate::common::raw::until_delivered;
 use crate::common::server::TIMEOUT;
 use crate::common::spoke::{LeafHub, Spoke};
-use std::time::{Duration, Instant};
 
 /// The hub's `leafnodes` block with `tls { <extra> }` from `pki`.
 fn hub(pki: &Pki, extra: &str) -> LeafHub {
@@ -23,23 +22,6 @@ fn tls_remote(pki: &Pki, hub: &LeafHub, extra: &str) -> String {
         "{{ url: \"tls://127.0.0.1:{}\", tls: {{ ca_file: {:?} {extra} }} }}",
         hub.leaf_port, pki.ca.pem_file
     )
-}
-
-/// Publishes probes on `publ` until `sub` gets one.
-fn until_delivered(publ: &mut Raw, sub: &mut Raw, subject: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        publ.send(format!("PUB {subject} 5\r\nprobe\r\n").as_bytes());
-        publ.ping_pong();
-        if let Some(m) = sub.try_read_msg(Duration::from_millis(50)) {
-            assert_eq!(m.payload, b"probe", "{m:?}");
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{subject} never crossed the link"
-        );
-    }
 }
 
 /// Messages cross an attached TLS link both ways.

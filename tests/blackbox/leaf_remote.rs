@@ -10,7 +10,7 @@
 //! window on the leaf, so those tests publish probes until one arrives (bounded in time).
 
 use crate::common::hub::{leaf_subs, Hub};
-use crate::common::raw::{Msg, Raw};
+use crate::common::raw::{until_delivered, Msg, Raw};
 use crate::common::server::{Server, ServerOpts, TIMEOUT};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -26,24 +26,6 @@ fn leaf(remote: &str, rest: &str) -> Server {
 
 fn leaf_to(hub: &Hub) -> Server {
     leaf(&format!("url: {:?}", hub.leaf_url("")), "")
-}
-
-/// Publishes `subject` probes from `publ` until `sub` receives one (interest has crossed the link);
-/// later probes still in flight are skipped by [`next_real`].
-fn until_delivered(publ: &mut Raw, sub: &mut Raw, subject: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        publ.send(format!("PUB {subject} 5\r\nprobe\r\n").as_bytes());
-        publ.ping_pong();
-        if let Some(m) = sub.try_read_msg(Duration::from_millis(50)) {
-            assert_eq!(m.payload, b"probe", "{m:?}");
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "interest in {subject} never crossed the link"
-        );
-    }
 }
 
 /// The next message that is not a probe.

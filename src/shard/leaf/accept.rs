@@ -19,7 +19,7 @@
 use super::super::transport::Transport;
 use super::super::writer::writer_task;
 use super::super::{ConnKey, ShardRef};
-use super::link::{read_ops, LinkReader, Owned};
+use super::link::{read_ops, LinkReader};
 use super::{LinkConn, LinkKind};
 use crate::auth::{Credentials, Permissions};
 use crate::config::{PermissionsSpec, SubjectPermSpec};
@@ -60,35 +60,21 @@ pub fn start(shard: &ShardRef, sock: socket2::Socket) {
         }
     }
     let stop = shard.borrow().listener_stop.clone();
-    runtime::spawn(accept_task(shard.clone(), sock, stop));
-}
-
-async fn accept_task(shard: ShardRef, sock: socket2::Socket, stop: runtime::Notify) {
-    let listener = runtime::adopt_listener(sock);
-    loop {
-        let next =
-            futures_lite::future::or(async { Some(runtime::accept(&listener).await) }, async {
-                stop.wait().await;
-                None
-            })
-            .await;
-        match next {
-            None => break,
-            Some(Ok(stream)) => {
-                let peer = stream.peer_addr();
-                let span = tracing::info_span!(
-                    parent: None,
-                    "leaf",
-                    peer = %peer.map(|p| p.to_string()).unwrap_or_default()
-                );
-                runtime::spawn(attached(shard.clone(), Transport::tcp(stream)).instrument(span));
-            }
-            Some(Err(e)) => {
-                tracing::error!("Error accepting leafnode connection: {e}");
-                runtime::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    }
+    let me = shard.clone();
+    runtime::spawn(super::super::listener::accept_links(
+        sock,
+        stop,
+        "leafnode",
+        move |stream| {
+            let peer = stream.peer_addr();
+            let span = tracing::info_span!(
+                parent: None,
+                "leaf",
+                peer = %peer.map(|p| p.to_string()).unwrap_or_default()
+            );
+            runtime::spawn(attached(me.clone(), Transport::tcp(stream)).instrument(span));
+        },
+    ));
 }
 
 /// Our leaf-port INFO (before the CONNECT: `nonce` set; after it: `connect_info` fields set by the
@@ -297,53 +283,16 @@ async fn attached(shard: ShardRef, transport: Transport) {
         .leafnodes
         .auth_timeout
         .unwrap_or(AUTH_TIMEOUT);
-    let refuse = |text: &str| format!("-ERR '{text}'\r\n").into_bytes();
-    let connect = match runtime::timeout(within, rd.next_control()).await {
-        None => {
-            tracing::error!("Authentication Timeout");
-            let _ = rd
-                .transport
-                .write_all(&refuse("Authentication Timeout"))
-                .await;
-            rd.transport.shutdown();
-            return;
-        }
-        Some(Err(e)) => {
-            tracing::debug!("Leafnode closed before its CONNECT: {e}");
-            if e.starts_with("parser error") {
-                let _ = rd
-                    .transport
-                    .write_all(&refuse("Authorization Violation"))
-                    .await;
-            }
-            rd.transport.shutdown();
-            return;
-        }
-        Some(Ok(Owned::Connect(json))) => {
-            let cluster = {
-                let sh = shard.borrow();
-                sh.cluster.enabled.then(|| sh.cluster.name.clone())
-            };
-            match SpokeConnect::check(&json, cluster.as_deref()) {
-                Ok(c) => c,
-                Err(r) => {
-                    let text = r.text();
-                    tracing::error!("{text}");
-                    let _ = rd.transport.write_all(&refuse(&text)).await;
-                    rd.transport.shutdown();
-                    return;
-                }
-            }
-        }
-        Some(Ok(_)) => {
-            tracing::error!("Authorization Violation");
-            let _ = rd
-                .transport
-                .write_all(&refuse("Authorization Violation"))
-                .await;
-            rd.transport.shutdown();
-            return;
-        }
+    let Some(json) = rd.expect_connect(within, "Leafnode").await else {
+        return;
+    };
+    let cluster = {
+        let sh = shard.borrow();
+        sh.cluster.enabled.then(|| sh.cluster.name.clone())
+    };
+    let connect = match SpokeConnect::check(&json, cluster.as_deref()) {
+        Ok(c) => c,
+        Err(r) => return rd.refuse(&r.text()).await,
     };
     let bound = match authenticate(&shard, &connect, &nonce).await {
         Ok(b) => b,
@@ -352,12 +301,7 @@ async fn attached(shard: ShardRef, transport: Transport) {
                 Some(u) => tracing::error!("authentication error - User {u:?}"),
                 None => tracing::error!("authentication error"),
             }
-            let _ = rd
-                .transport
-                .write_all(&refuse("Authorization Violation"))
-                .await;
-            rd.transport.shutdown();
-            return;
+            return rd.refuse("Authorization Violation").await;
         }
     };
     let perms = match link_permissions(bound.perms.as_deref(), &connect.deny_pub) {

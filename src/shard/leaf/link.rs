@@ -164,6 +164,37 @@ impl LinkReader {
         Ok(n > 0)
     }
 
+    /// Refuses the peer as nats-server does: logs `text`, sends it as `-ERR`, closes.
+    pub(crate) async fn refuse(&mut self, text: &str) {
+        tracing::error!("{text}");
+        let _ = self
+            .transport
+            .write_all(format!("-ERR '{text}'\r\n").as_bytes())
+            .await;
+        self.transport.shutdown();
+    }
+
+    /// On an accepting port (routes, leaf nodes): the peer's first op, which must be its CONNECT
+    /// within `within`. Its JSON, or None once the peer is refused as nats-server refuses it
+    /// (`Authentication Timeout`; `Authorization Violation` for garbage or another op first; a
+    /// close without a word when it hung up).
+    pub(crate) async fn expect_connect(&mut self, within: Duration, what: &str) -> Option<Vec<u8>> {
+        match runtime::timeout(within, self.next_control()).await {
+            None => self.refuse("Authentication Timeout").await,
+            Some(Err(e)) => {
+                tracing::debug!("{what} closed before its CONNECT: {e}");
+                if e.starts_with("parser error") {
+                    self.refuse("Authorization Violation").await;
+                } else {
+                    self.transport.shutdown();
+                }
+            }
+            Some(Ok(Owned::Connect(json))) => return Some(json),
+            Some(Ok(_)) => self.refuse("Authorization Violation").await,
+        }
+        None
+    }
+
     /// The next whole op during the handshake, as an owned copy (control ops only matter there).
     pub(crate) async fn next_control(&mut self) -> Result<Owned, String> {
         loop {

@@ -110,7 +110,21 @@ pub fn start(shard: &ShardRef, sock: socket2::Socket) {
         routes
     };
     let stop = shard.borrow().listener_stop.clone();
-    runtime::spawn(accept_task(shard.clone(), sock, stop));
+    let me = shard.clone();
+    runtime::spawn(super::super::listener::accept_links(
+        sock,
+        stop,
+        "route",
+        move |stream| {
+            let peer = stream.peer_addr();
+            let span = tracing::info_span!(
+                parent: None,
+                "route",
+                peer = %peer.map(|p| p.to_string()).unwrap_or_default()
+            );
+            runtime::spawn(accepted(me.clone(), stream).instrument(span));
+        },
+    ));
     for url in urls {
         spawn_dial(shard, url, true);
     }
@@ -158,33 +172,6 @@ fn redacted(url: &str) -> String {
 fn stopping(shard: &ShardRef) -> bool {
     let sh = shard.borrow();
     sh.draining || sh.stopped
-}
-
-async fn accept_task(shard: ShardRef, sock: socket2::Socket, stop: runtime::Notify) {
-    let listener = runtime::adopt_listener(sock);
-    loop {
-        let next =
-            futures_lite::future::or(async { Some(runtime::accept(&listener).await) }, async {
-                stop.wait().await;
-                None
-            })
-            .await;
-        match next {
-            None => break,
-            Some(Ok(stream)) => {
-                let peer = stream.peer_addr();
-                let span = tracing::info_span!(
-                    "route",
-                    peer = %peer.map(|p| p.to_string()).unwrap_or_default()
-                );
-                runtime::spawn(accepted(shard.clone(), stream).instrument(span));
-            }
-            Some(Err(e)) => {
-                tracing::error!("Error accepting route connection: {e}");
-                runtime::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    }
 }
 
 /// Our route INFO.
@@ -339,79 +326,43 @@ async fn accepted(shard: ShardRef, stream: Stream) {
     // `verify_and_map` / `verify_cert_and_check_known_urls`: the certificate decides, not the
     // CONNECT's user and password.
     let by_cert = tls.as_ref().filter(|t| t.map || t.check_known_urls);
-    let refuse = |text: &str| format!("-ERR '{text}'\r\n").into_bytes();
-    let first = runtime::timeout(within, rd.next_control()).await;
-    let connect = match first {
-        None => {
-            tracing::error!("Authentication Timeout");
-            let _ = rd
-                .transport
-                .write_all(&refuse("Authentication Timeout"))
-                .await;
-            rd.transport.shutdown();
-            return;
-        }
-        Some(Err(e)) => {
-            tracing::debug!("Route closed before its CONNECT: {e}");
-            if e.starts_with("parser error") {
-                let _ = rd
+    let Some(json) = rd.expect_connect(within, "Route").await else {
+        return;
+    };
+    let connect = {
+        let checked = if let Some(t) = by_cert {
+            RouteConnect::check(&json, None, None).and_then(|c| {
+                let admitted = rd
                     .transport
-                    .write_all(&refuse("Authorization Violation"))
-                    .await;
-            }
-            rd.transport.shutdown();
-            return;
-        }
-        Some(Ok(Owned::Connect(json))) => {
-            let checked = if let Some(t) = by_cert {
-                RouteConnect::check(&json, None, None).and_then(|c| {
-                    let admitted = rd
-                        .transport
-                        .tls()
-                        .is_some_and(|s| cert_admits(s, t, user.as_deref(), &routes));
-                    if admitted {
-                        Ok(c)
-                    } else {
-                        Err(Refusal::Authorization)
-                    }
-                })
-            } else {
-                RouteConnect::check(&json, user.as_deref(), pass.as_deref())
-            };
-            match checked {
-                Ok(c) => c,
-                Err(r) => {
-                    let text = match r {
-                        Refusal::ClientOnRoutePort => "attempted to connect to route port".into(),
-                        Refusal::Gateway => {
-                            "Rejecting connection from gateway on the Route port".into()
-                        }
-                        Refusal::Authorization => "Authorization Violation".into(),
-                        Refusal::Parse(e) => format!("Invalid route CONNECT: {e}"),
-                    };
-                    tracing::error!("{text}");
-                    let _ = rd.transport.write_all(&refuse(&text)).await;
-                    rd.transport.shutdown();
-                    return;
+                    .tls()
+                    .is_some_and(|s| cert_admits(s, t, user.as_deref(), &routes));
+                if admitted {
+                    Ok(c)
+                } else {
+                    Err(Refusal::Authorization)
                 }
+            })
+        } else {
+            RouteConnect::check(&json, user.as_deref(), pass.as_deref())
+        };
+        match checked {
+            Ok(c) => c,
+            Err(r) => {
+                let text = match r {
+                    Refusal::ClientOnRoutePort => "attempted to connect to route port".into(),
+                    Refusal::Gateway => {
+                        "Rejecting connection from gateway on the Route port".into()
+                    }
+                    Refusal::Authorization => "Authorization Violation".into(),
+                    Refusal::Parse(e) => format!("Invalid route CONNECT: {e}"),
+                };
+                return rd.refuse(&text).await;
             }
-        }
-        Some(Ok(_)) => {
-            tracing::error!("Authorization Violation");
-            let _ = rd
-                .transport
-                .write_all(&refuse("Authorization Violation"))
-                .await;
-            rd.transport.shutdown();
-            return;
         }
     };
     // The cluster name, checked on the CONNECT as nats-server does (a made-up one yields).
     if let Err(text) = check_cluster_name(&shard, &connect.cluster, connect.cluster_dynamic) {
-        tracing::error!("{text}");
-        let _ = rd.transport.write_all(&refuse(&text)).await;
-        rd.transport.shutdown();
-        return;
+        return rd.refuse(&text).await;
     }
     let info = match wait_info(&mut rd, PEER_INFO_WAIT).await {
         Ok(i) => i,

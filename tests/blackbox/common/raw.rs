@@ -536,3 +536,21 @@ impl Raw {
         Some(self.expect_line())
     }
 }
+
+/// Publishes `subject` probes from `publ` (each flushed with a PING) until `sub` receives one: the
+/// subscriber's interest has crossed whatever link lies between them (a route, a leaf link).
+pub fn until_delivered(publ: &mut Raw, sub: &mut Raw, subject: &str) {
+    let deadline = std::time::Instant::now() + super::server::TIMEOUT;
+    loop {
+        publ.send(format!("PUB {subject} 5\r\nprobe\r\n").as_bytes());
+        publ.ping_pong();
+        if let Some(m) = sub.try_read_msg(Duration::from_millis(50)) {
+            assert_eq!(m.payload, b"probe", "{m:?}");
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "interest in {subject} never crossed the link"
+        );
+    }
+}
