@@ -13,7 +13,11 @@
 //! subscriber reads up to its marker, so nothing is left to arrive later.
 
 use crate::common::cluster::{free_ports, sockets_on_port};
-use crate::common::raw::{header_block, until_delivered, Msg, Raw};
+use crate::common::probe::{
+    each_sub_gets_all, next_real, publish_then_end, until_all_reached, until_end,
+    until_group_reached,
+};
+use crate::common::raw::{header_block, until_delivered, Raw};
 use crate::common::server::TIMEOUT;
 use crate::common::spoke::{leaf_listen_port, leaf_url, remote, subs_of, LeafHub, Spoke};
 use serde_json::{json, Value};
@@ -22,92 +26,6 @@ use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (as in cluster_routes.rs).
-
-/// Publishes `subject` probes from `publ` until every one of `conns` has received one.
-fn until_all_reached(publ: &mut Raw, conns: &mut [Raw], subject: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    let mut reached = vec![false; conns.len()];
-    while reached.iter().any(|r| !r) {
-        publ.send(format!("PUB {subject} 5\r\nprobe\r\n").as_bytes());
-        publ.ping_pong();
-        for (i, c) in conns.iter_mut().enumerate() {
-            while let Some(m) = c.try_read_msg(Duration::from_millis(10)) {
-                assert_eq!(m.payload, b"probe", "{m:?}");
-                reached[i] = true;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "probes on {subject} reached only {reached:?}"
-        );
-    }
-}
-
-/// Publishes probes on `subject` from `publ` until any one of `members` receives one.
-fn until_group_reached(publ: &mut Raw, members: &mut [Raw], subject: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        publ.send(format!("PUB {subject} 5\r\nprobe\r\n").as_bytes());
-        publ.ping_pong();
-        for m in members.iter_mut() {
-            if m.try_read_msg(Duration::from_millis(10)).is_some() {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the group on {subject} was never reached"
-        );
-    }
-}
-
-/// The next message that is not a probe.
-fn next_real(r: &mut Raw) -> Msg {
-    loop {
-        let m = r.read_msg();
-        if m.payload != b"probe" {
-            return m;
-        }
-    }
-}
-
-/// Publishes `m0`..`m{n-1}` on `subject`, then `end` on `end_subject`, from `publ`.
-fn publish_then_end(publ: &mut Raw, subject: &str, end_subject: &str, n: usize) {
-    let mut buf = Vec::new();
-    for i in 0..n {
-        let body = format!("m{i}");
-        buf.extend_from_slice(format!("PUB {subject} {}\r\n{body}\r\n", body.len()).as_bytes());
-    }
-    buf.extend_from_slice(format!("PUB {end_subject} 3\r\nend\r\n").as_bytes());
-    publ.send(&buf);
-    publ.ping_pong();
-}
-
-/// Every payload `c` receives (probes skipped) up to its `end` marker.
-fn until_end(c: &mut Raw) -> Vec<String> {
-    let mut got = Vec::new();
-    loop {
-        let m = next_real(c);
-        if m.payload == b"end" {
-            return got;
-        }
-        got.push(String::from_utf8_lossy(&m.payload).into_owned());
-    }
-}
-
-/// `m0`..`m{n-1}`.
-fn numbered(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("m{i}")).collect()
-}
-
-/// Publishes `n` messages on `subject` (then `end` on `end_subject`) and checks that each of
-/// `subs` gets every one exactly once, in order.
-fn each_sub_gets_all(publ: &mut Raw, subs: &mut [Raw], subject: &str, end_subject: &str, n: usize) {
-    publish_then_end(publ, subject, end_subject, n);
-    for (i, s) in subs.iter_mut().enumerate() {
-        assert_eq!(until_end(s), numbered(n), "subscriber {i}");
-    }
-}
 
 /// Queue members of `group` on `subject` at `port`, each also subscribed (plain) to `end_subject`.
 fn members(port: u16, n: usize, subject: &str, group: &str, end_subject: &str) -> Vec<Raw> {

@@ -11,6 +11,7 @@ pub mod hostile;
 pub mod hub;
 pub mod monitor;
 pub mod pki;
+pub mod probe;
 pub mod process;
 pub mod raw;
 pub mod seccomp;
