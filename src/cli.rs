@@ -161,6 +161,23 @@ struct Cli {
         value_parser = clap::builder::PossibleValuesParser::new(config::RuntimeChoice::NAMES)
     )]
     runtime: Option<String>,
+    /// Explain why USER (as named in the config; nkeys by public key) may or may not publish or
+    /// subscribe (with --pub or --sub), then exit: 0 allowed, 1 denied, 2 bad question
+    #[arg(
+        help_heading = "Explain Options",
+        long = "explain",
+        value_name = "USER"
+    )]
+    explain: Option<String>,
+    /// With --explain: the subject to publish to (judged after the account's mappings)
+    #[arg(help_heading = "Explain Options", long = "pub", value_name = "SUBJECT")]
+    explain_pub: Option<String>,
+    /// With --explain: the subject (wildcards allowed) to subscribe to
+    #[arg(help_heading = "Explain Options", long = "sub", value_name = "SUBJECT")]
+    explain_sub: Option<String>,
+    /// With --explain --sub: the queue group to subscribe in
+    #[arg(help_heading = "Explain Options", long = "queue", value_name = "QUEUE")]
+    explain_queue: Option<String>,
     /// Show version
     #[arg(help_heading = "Common Options", short = 'v', long = "version")]
     version: bool,
@@ -322,6 +339,52 @@ fn check(cli: &Cli) -> ExitCode {
     }
 }
 
+/// `--explain USER (--pub SUBJECT | --sub SUBJECT [--queue Q])`: prints why the configured user may or
+/// may not do it and exits 0 (allowed), 1 (denied) or 2 (the question or the configuration is bad).
+fn explain(cli: &Cli) -> ExitCode {
+    use crate::auth::explain::{explain, Question};
+    let bad = |msg: &str| {
+        eprintln!("corenats: {msg}");
+        ExitCode::from(2)
+    };
+    let Some(user) = &cli.explain else {
+        return bad("--pub, --sub and --queue need --explain USER");
+    };
+    let question = match (&cli.explain_pub, &cli.explain_sub, &cli.explain_queue) {
+        (Some(s), None, None) => Question::Publish(s),
+        (None, Some(s), q) => Question::Subscribe {
+            subject: s,
+            queue: q.as_deref(),
+        },
+        (Some(_), None, Some(_)) => return bad("--queue goes with --sub, not --pub"),
+        (Some(_), Some(_), _) => return bad("--explain takes one of --pub or --sub, not both"),
+        (None, None, _) => return bad("--explain USER needs --pub SUBJECT or --sub SUBJECT"),
+    };
+    let source = source(cli);
+    if source.path.is_none() {
+        return bad("must specify a configuration file with -c to explain its permissions");
+    }
+    let loaded = match source.load(config::Strictness::Check) {
+        Ok(l) => l,
+        Err(e) => return bad(&load_error_report(&e, |_| {})),
+    };
+    // The seed dialect's notes say how a construct was read, which the explanation depends on.
+    for note in &loaded.warnings {
+        eprintln!("corenats: note: {note}");
+    }
+    let auth = match Auth::compile(&loaded.config, None) {
+        Ok(a) => a,
+        Err(mut errs) => return bad(&crate::auth::report(&mut errs)),
+    };
+    match explain(&loaded.config, &auth, user, question) {
+        Ok(e) => {
+            print!("{}", e.text);
+            ExitCode::from(e.verdict.exit_code())
+        }
+        Err(e) => bad(&e.to_string()),
+    }
+}
+
 /// The `corenats` program: parses the arguments, then checks a config, sends a signal, or runs.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse_from(normalize_args(std::env::args())) {
@@ -368,6 +431,13 @@ pub fn main() -> ExitCode {
     }
     if cli.test {
         return check(&cli);
+    }
+    if cli.explain.is_some()
+        || cli.explain_pub.is_some()
+        || cli.explain_sub.is_some()
+        || cli.explain_queue.is_some()
+    {
+        return explain(&cli);
     }
     let source = source(&cli);
     let loaded = match source.load(config::Strictness::Start) {

@@ -10,7 +10,8 @@
 //! - [`login`]: [`Auth::authenticate`] (CONNECT credentials → [`Login`]), the colon rule, and
 //!   [`Auth::recheck`] for live connections after a reload; `secret` holds the credential checks
 //!   (constant-time compare, bcrypt, nkey signatures).
-//! - [`permissions`]: a user's compiled publish/subscribe rules ([`Permissions`]).
+//! - [`permissions`]: a user's compiled publish/subscribe rules ([`Permissions`]); [`explain`] answers
+//!   why a user may or may not publish or subscribe somewhere (`--explain`).
 //! - Per-connection state the engine keeps beside a `Login`: [`PubCache`] (bounded publish verdicts) and
 //!   [`ReplyGrants`] (`allow_responses`).
 //! - [`frozen`]: the read-only, thread-shareable `Sublist` wrapper all compiled tables use.
@@ -20,6 +21,7 @@
 
 pub mod account;
 pub mod compile;
+pub mod explain;
 pub mod frozen;
 pub mod imports;
 pub mod login;

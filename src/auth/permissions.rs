@@ -219,6 +219,22 @@ impl Rules {
         }
     }
 
+    /// The allow (`allow == true`) or deny entries as written, in config order: subject and queue (for
+    /// explanations; the checks do not use it).
+    pub fn entries(&self, allow: bool) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> + '_ {
+        let list = if allow {
+            &self.allow_list
+        } else {
+            &self.deny_list
+        };
+        list.iter().map(|e| (&*e.subject, e.queue.as_deref()))
+    }
+
+    /// True when there is no deny entry.
+    pub fn deny_is_empty(&self) -> bool {
+        self.deny_list.is_empty()
+    }
+
     /// Which entries of the allow (`allow == true`) or deny list match `subject` with its wildcards taken as
     /// plain tokens (nats-server's SUB check): whether a plain entry does, and the queue names of the
     /// queue-qualified ones that do.
@@ -279,7 +295,7 @@ fn applies_to(e: &Entry, queue: Option<&[u8]>) -> bool {
 
 /// nats-server's queue test: the queue equals an entry's queue name, or that name holds wildcards and
 /// covers the queue (queue names may be wildcards, e.g. `grp.*`).
-fn queue_matches(queue: &[u8], names: &[&[u8]]) -> bool {
+pub(crate) fn queue_matches(queue: &[u8], names: &[&[u8]]) -> bool {
     names
         .iter()
         .any(|n| *n == queue || (has_wildcard(n) && is_valid_subject(queue) && is_subset(queue, n)))

@@ -315,6 +315,7 @@ fn help_groups_options_like_nats_server() {
         "Authorization Options:",
         "JetStream Options:",
         "Cluster Options:",
+        "Explain Options:",
         "Common Options:",
     ] {
         let i = out[at..]

@@ -23,6 +23,7 @@ mod configs_cli;
 mod cross_shard;
 mod cross_shard_stress;
 mod deploy_files;
+mod explain;
 mod fuzz_bodies;
 mod fuzz_live;
 mod leaf_hub;
