@@ -59,29 +59,16 @@ pub fn cluster(entry: &Entry, ctx: &mut Ctx) -> Option<Built> {
                 Some(n) => spec.name = (!n.is_empty()).then_some(n),
                 None => {}
             },
-            "listen" => {
-                if let Some((host, port)) = listen(e, ctx) {
-                    if let Some(h) = host.filter(|h| !h.is_empty()) {
-                        spec.host = h;
-                    }
-                    match listener_port(i64::from(port)) {
-                        Ok(p) => spec.port = p,
-                        Err(msg) => ctx.err(&e.value.span, msg),
-                    }
-                }
-            }
-            "port" => {
-                if let Some(p) = ctx.typed::<i64>(e, "a port number") {
-                    match listener_port(p) {
-                        Ok(p) => spec.port = p,
-                        Err(msg) => ctx.err(&e.value.span, msg),
-                    }
-                }
-            }
-            "host" | "net" => {
-                if let Some(h) = ctx.string(e) {
-                    spec.host = if h.is_empty() { default_host() } else { h };
-                }
+            "listen" | "port" | "host" | "net" => {
+                let default = default_host();
+                listener_entry(
+                    e,
+                    ctx,
+                    listener_port,
+                    &default,
+                    &mut spec.host,
+                    &mut spec.port,
+                );
             }
             "advertise" | "cluster_advertise" => {
                 if let Some(a) = ctx.string(e) {
@@ -132,6 +119,44 @@ pub fn cluster(entry: &Entry, ctx: &mut Ctx) -> Option<Built> {
         }
     }
     Some(Built { spec, routes_span })
+}
+
+/// The listener keys `cluster` and `leafnodes` share: `listen` (`host:port` or a port), `port`,
+/// `host`/`net` (empty = `default`). `port_of` reads a port as the block allows it (-1 random,
+/// 0 none), with the block's own error text.
+pub(super) fn listener_entry(
+    e: &Entry,
+    ctx: &mut Ctx,
+    port_of: fn(i64) -> Result<Option<u16>, String>,
+    default: &str,
+    host: &mut String,
+    port: &mut Option<u16>,
+) {
+    let set_port = |p: i64, ctx: &mut Ctx, port: &mut Option<u16>| match port_of(p) {
+        Ok(p) => *port = p,
+        Err(msg) => ctx.err(&e.value.span, msg),
+    };
+    match e.key.to_ascii_lowercase().as_str() {
+        "listen" => {
+            if let Some((h, p)) = listen(e, ctx) {
+                if let Some(h) = h.filter(|h| !h.is_empty()) {
+                    *host = h;
+                }
+                set_port(i64::from(p), ctx, port);
+            }
+        }
+        "port" => {
+            if let Some(p) = ctx.typed::<i64>(e, "a port number") {
+                set_port(p, ctx, port);
+            }
+        }
+        _ => {
+            // `host`/`net`: nats-server listens on its default host when the host is empty.
+            if let Some(h) = ctx.string(e) {
+                *host = if h.is_empty() { default.to_string() } else { h };
+            }
+        }
+    }
 }
 
 fn default_host() -> String {

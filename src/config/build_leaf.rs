@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::build::{listen, Ctx};
+use super::build::Ctx;
 use super::schema::{LeafSpec, LeafUserSpec, RemoteLeafSpec, Span};
 use super::value::{Entry, Kind, Value};
 use super::{build_auth, build_cluster, build_tls};
@@ -97,34 +97,16 @@ pub fn leafnodes(entry: &Entry, ctx: &mut Ctx) -> Option<Built> {
                     }
                 }
             }
-            "listen" => {
-                if let Some((host, port)) = listen(e, ctx) {
-                    if let Some(h) = host.filter(|h| !h.is_empty()) {
-                        spec.host = h;
-                    }
-                    match listener_port(i64::from(port)) {
-                        Ok(p) => spec.port = p,
-                        Err(msg) => ctx.err(&e.value.span, msg),
-                    }
-                }
-            }
-            "port" => {
-                if let Some(p) = ctx.typed::<i64>(e, "a port number") {
-                    match listener_port(p) {
-                        Ok(p) => spec.port = p,
-                        Err(msg) => ctx.err(&e.value.span, msg),
-                    }
-                }
-            }
-            "host" | "net" => {
-                if let Some(h) = ctx.string(e) {
-                    // nats-server listens on its default host when the host is empty.
-                    spec.host = if h.is_empty() {
-                        LeafSpec::default().host
-                    } else {
-                        h
-                    };
-                }
+            "listen" | "port" | "host" | "net" => {
+                let default = LeafSpec::default().host;
+                build_cluster::listener_entry(
+                    e,
+                    ctx,
+                    listener_port,
+                    &default,
+                    &mut spec.host,
+                    &mut spec.port,
+                );
             }
             "advertise" | "leafnode_advertise" => {
                 if let Some(a) = ctx.string(e) {

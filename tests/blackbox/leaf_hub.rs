@@ -843,10 +843,8 @@ fn the_leaf_port_refuses_clients_garbage_and_its_own_cluster() {
     let mut r = hub.raw_leaf();
     r.send(b"CONNECT not json\r\n");
     let lines = r.lines_until_closed();
-    assert!(
-        lines.iter().all(|l| l.starts_with("-ERR ")),
-        "a CONNECT that is not JSON got {lines:?}"
-    );
+    // nats-server closes without a word.
+    assert!(lines.is_empty(), "a CONNECT that is not JSON got {lines:?}");
 
     let mut r = hub.raw_leaf();
     r.send(br#"CONNECT {"name":"X","cluster":"a b","headers":true}"#);

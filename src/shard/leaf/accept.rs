@@ -23,7 +23,7 @@ use super::link::{read_ops, LinkReader};
 use super::{LinkConn, LinkKind};
 use crate::auth::{Credentials, Permissions};
 use crate::config::{PermissionsSpec, SubjectPermSpec};
-use crate::leaf::accept::{LeafPortInfo, SpokeConnect};
+use crate::leaf::accept::{LeafPortInfo, SpokeConnect, SpokeRefusal};
 use crate::leaf::hub_info::SubjectRules;
 use crate::protocol::link::Dialect;
 use crate::runtime;
@@ -292,6 +292,11 @@ async fn attached(shard: ShardRef, transport: Transport) {
     };
     let connect = match SpokeConnect::check(&json, cluster.as_deref()) {
         Ok(c) => c,
+        // A CONNECT that is not JSON: nats-server closes without a word.
+        Err(SpokeRefusal::Parse(e)) => {
+            tracing::error!("Leafnode CONNECT: {e}");
+            return rd.transport.shutdown();
+        }
         Err(r) => return rd.refuse(&r.text()).await,
     };
     let bound = match authenticate(&shard, &connect, &nonce).await {
